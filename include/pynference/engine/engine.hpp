@@ -1,0 +1,38 @@
+#pragma once
+// An engine runs the network: it is told the input shape once, reports the output shape, and then
+// runs on a stream given to it, reading one device tensor and writing another. It never
+// synchronizes the device and never uses the default stream, so the pipeline alone decides what
+// overlaps. TensorRT, LibTorch and the synthetic engine all stand behind this one face.
+
+#include <cstddef>
+#include <string>
+
+#include "pynference/device/stream.hpp"
+#include "pynference/kernels/image.hpp"
+
+namespace pyn {
+
+class Engine {
+ public:
+  Engine() = default;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  Engine(Engine&&) = delete;
+  Engine& operator=(Engine&&) = delete;
+  virtual ~Engine() = default;
+
+  [[nodiscard]] virtual std::string name() const = 0;
+  // The element type of both the input and the output tensor.
+  [[nodiscard]] virtual DType dtype() const = 0;
+  // Throws UsageError when the engine cannot take this input.
+  [[nodiscard]] virtual TensorShape output_shape(const TensorShape& input) const = 0;
+  // Called once before the first frame with every stream the pipeline will run the engine on, so
+  // per-stream state (workspaces, warm-up, calibration) stays out of the per-frame path.
+  virtual void prepare(Stream& stream, const TensorShape& input) = 0;
+  // Enqueue one inference on `stream`. Safe to call concurrently on different streams.
+  virtual void run(Stream& stream, const TensorView& in, const TensorView& out) = 0;
+  // Device memory the engine holds beyond the pipeline's buffers.
+  [[nodiscard]] virtual std::size_t workspace_bytes() const { return 0; }
+};
+
+}  // namespace pyn

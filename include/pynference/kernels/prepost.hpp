@@ -1,0 +1,46 @@
+#pragma once
+// Pre-processing (interleaved 8/16-bit frame -> planar RGB tensor in [0, 1]) and post-processing
+// (planar RGB tensor -> interleaved frame), on the GPU and on the CPU with bit-identical results.
+//
+// pre:  t = float(x) * (1/255 or 1/65535), one fp32 multiply, then rounded to the dtype to nearest
+//       even. The tensor is always RGB; a BGR frame has its channels swapped on the way.
+// post: v = fmaxf(fminf(float(t), 1), 0) as CUDA defines them (any NaN, signaling too, becomes 1),
+//       then x = round-half-even(v * (255 or 65535)), written in the frame's channel order.
+//
+// u8 frames survive pre + post exactly through f32 and f16; through bf16 they may move one level.
+//
+// Pointers: frames and tensors must not overlap, and each must be aligned to its element size.
+// The GPU is fastest with 16-byte aligned bases (cudaMalloc gives 256) and a plane size that is a
+// multiple of 16 bytes (width * height a multiple of 8 for f16/bf16, of 4 for f32); other layouts
+// take a slower per-pixel path with the same results.
+
+#include <cuda_runtime_api.h>
+
+#include "pynference/kernels/image.hpp"
+
+namespace pyn {
+
+class Stream;
+
+// The CPU reference, also the host backend's implementation. Runs on the calling thread.
+void pre_cpu(const ImageDesc& image, const void* hwc, DType dtype, void* nchw);
+void post_cpu(DType dtype, const void* nchw, const ImageDesc& image, void* hwc);
+
+// Enqueue the kernel on `stream` and return; launch errors throw DeviceError.
+void pre_cuda(const ImageDesc& image, const void* hwc, DType dtype, void* nchw, cudaStream_t stream);
+void post_cuda(DType dtype, const void* nchw, const ImageDesc& image, void* hwc, cudaStream_t stream);
+
+// On the stream's backend, in stream order. `out` must have the shape tensor_shape_of(image);
+// `in` likewise. Bad arguments throw UsageError before anything is enqueued.
+void pre(Stream& stream, const ImageDesc& image, const void* hwc, const TensorView& out);
+void post(Stream& stream, const TensorView& in, const ImageDesc& image, void* hwc);
+
+// The fp32 factors both backends multiply by.
+[[nodiscard]] constexpr float unit_scale(PixelType pixel) noexcept {
+  return pixel == PixelType::u8 ? 1.0f / 255.0f : 1.0f / 65535.0f;
+}
+[[nodiscard]] constexpr float full_scale(PixelType pixel) noexcept {
+  return pixel == PixelType::u8 ? 255.0f : 65535.0f;
+}
+
+}  // namespace pyn

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+#include "pynference/pipeline/stage.hpp"
+#include "pynference/pipeline/strategy.hpp"
+
+namespace pyn {
+
+struct PipelineOptions {
+  Strategy strategy = Strategy::split_streams;
+  int workers = 3;          // worker-streams: threads, each with its own stream
+  int compute_streams = 2;  // multi-compute: inference streams
+  int slots = 0;            // frames in flight (host + device buffers); 0 picks per strategy
+  std::int64_t warmup = 0;  // first frames left out of fps and stage medians
+  std::int64_t max_frames = -1;  // stop after this many frames (-1: until the source ends)
+  // Set (e.g. by a SIGINT handler) to stop reading; frames in flight are finished.
+  const std::atomic<bool>* stop = nullptr;
+  // Test hook: called at the start of each stage of each frame; an exception it throws fails that
+  // stage exactly as a real failure would.
+  std::function<void(Stage, std::int64_t)> inject;
+};
+
+// The slot count a strategy uses when options.slots is 0.
+[[nodiscard]] int default_slots(const PipelineOptions& options) noexcept;
+
+}  // namespace pyn

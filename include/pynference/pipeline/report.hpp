@@ -1,0 +1,67 @@
+#pragma once
+// What a run measured. Definitions (the same everywhere in the tool and the docs):
+//   fps         frames out / wall time, after warm-up
+//   stage times median GPU time per frame of H2D, compute (pre + engine + post) and D2H, each
+//               measured alone with events before the run; and of both copies at once ("duplex"),
+//               since the link carries both directions together slower than each alone
+//   bound       1 / max(stage times): the rate a perfect overlap of these stages would reach
+//   efficiency  fps / bound
+//   compute gap mean idle time of the compute stream(s) between two inferences
+//   vram        peak device memory of the pipeline's buffers plus the engine's workspace
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pynference/pipeline/strategy.hpp"
+
+namespace pyn {
+
+// One frame's spans, in ms from the start of the run on one clock (GPU events are aligned to the
+// host clock at the start). `lane` is the compute stream that ran it.
+struct FrameRecord {
+  std::int64_t frame = 0;
+  int lane = 0;
+  double source_begin = 0, source_end = 0;
+  double h2d_begin = 0, h2d_end = 0;
+  double compute_begin = 0, compute_end = 0;
+  double d2h_begin = 0, d2h_end = 0;
+  double sink_begin = 0, sink_end = 0;
+};
+
+struct StageTimes {
+  double h2d_ms = 0;
+  double compute_ms = 0;
+  double d2h_ms = 0;
+  double duplex_ms = 0;  // an H2D and a D2H of one frame each, issued together
+  [[nodiscard]] double slowest_ms() const noexcept;
+};
+
+struct RunReport {
+  Strategy strategy = Strategy::split_streams;
+  int streams = 0;        // GPU streams (or host-backend worker threads standing in for them)
+  int compute_lanes = 0;  // of which run the engine
+  int slots = 0;
+  std::int64_t frames = 0;           // frames written to the sink
+  std::int64_t measured_frames = 0;  // after warm-up
+  double wall_s = 0;
+  double fps = 0;
+  StageTimes stages;  // each stage alone: the basis of the bound
+  StageTimes in_run;  // medians of the same spans during the run (duplex unused)
+  double bound_fps = 0;
+  double efficiency = 0;
+  double compute_gap_ms = 0;
+  double latency_p50_ms = 0;
+  double latency_p99_ms = 0;
+  double h2d_gbps = 0;  // bytes of one input frame / median H2D time during the run
+  double d2h_gbps = 0;
+  std::size_t vram_bytes = 0;
+  bool interrupted = false;
+  std::vector<FrameRecord> records;
+};
+
+// Fill the derived fields of `report` from report.stages and its records (exposed for tests).
+void summarize(RunReport& report, std::int64_t warmup, std::size_t in_bytes, std::size_t out_bytes);
+
+}  // namespace pyn

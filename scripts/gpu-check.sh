@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# On a machine with a GPU: build everything (preset `gpu`), run the full suite with the gpu tests,
+# run the benchmarks, and print a short summary: card, commit, test summary line, bench table.
+#
+#   bash scripts/gpu-check.sh            # results in $OUT if set, else ./gpu-out
+#
+# That machine has no network and no googletest: the Debian packages of googletest travel in the
+# repo's ignored .deps/ folder and are unpacked here. Only a few files may come back, so the results
+# folder holds gpu-check.log, ctest.log, prepost.json and prepost.txt (scripts/gpu-bench.sh adds its
+# own). Without .git the commit is read from a file COMMIT, if one came along.
+set -uo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root" || exit 1
+
+out_dir="${OUT:-$repo_root/gpu-out}"
+mkdir -p "$out_dir" || exit 1
+out_dir="$(cd "$out_dir" && pwd)"
+
+status=0
+say() { printf 'gpu-check: %s\n' "$*"; }
+fail() {
+  say "FAILED: $*"
+  status=1
+}
+
+unpack_deps() {
+  deps_root="/opt/deps"
+  if ! mkdir -p "$deps_root" 2>/dev/null || [[ ! -w "$deps_root" ]]; then
+    deps_root="$repo_root/build/deps"
+  fi
+  local debs=(.deps/*.deb) f
+  [[ -e "${debs[0]}" ]] || say "no .deps/*.deb here: googletest must come from the system"
+  for f in "${debs[@]}"; do
+    [[ -e "$f" ]] || continue
+    dpkg -x "$f" "$deps_root" || fail "unpacking $f"
+  done
+}
+
+main() {
+  local commit card torch_prefix prefix_path gtest_dir ctest_line="not run" skipped bench_table=""
+  local bench=build/gpu/bench/pyn_prepost_bench
+
+  commit="$(git rev-parse --short=12 HEAD 2>/dev/null)" || commit="$(head -n 1 COMMIT 2>/dev/null)"
+  [[ -n "$commit" ]] || commit="unknown"
+  card="$(nvidia-smi -L 2>&1)" || card="none seen by nvidia-smi: $card"
+
+  if ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then
+    export PATH="/usr/local/cuda/bin:$PATH"
+  fi
+
+  unpack_deps
+  prefix_path="$deps_root/usr"
+  if torch_prefix="$(python3 -W ignore -c 'import torch;print(torch.utils.cmake_prefix_path)' 2>/dev/null)"; then
+    prefix_path="$prefix_path;$torch_prefix"
+  else
+    say "python3 has no torch: configuring without LibTorch"
+  fi
+  local configure_args=(-DCMAKE_PREFIX_PATH="$prefix_path")
+  gtest_dir="$deps_root/usr/lib/x86_64-linux-gnu/cmake/GTest"
+  if [[ -f "$gtest_dir/GTestConfig.cmake" ]]; then
+    configure_args+=(-DGTest_DIR="$gtest_dir")
+  fi
+
+  if ! cmake --preset gpu "${configure_args[@]}"; then
+    fail "configure"
+  elif ! cmake --build --preset gpu -j "$(nproc)"; then
+    fail "build"
+  else
+    ctest --preset gpu 2>&1 | tee "$out_dir/ctest.log"
+    ((PIPESTATUS[0] == 0)) || fail "ctest"
+    ctest_line="$(grep -E '^[0-9]+% tests passed' "$out_dir/ctest.log" | tail -n 1)"
+    skipped="$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' "$out_dir/ctest.log")"
+    if ((skipped)); then
+      ctest_line="$ctest_line ($skipped skipped)"
+    fi
+
+    if [[ -x "$bench" ]]; then
+      "$bench" --json "$out_dir/prepost.json" 2>&1 | tee "$out_dir/prepost.txt"
+      ((PIPESTATUS[0] == 0)) || fail "$bench"
+      bench_table="$(cat "$out_dir/prepost.txt")"
+    else
+      fail "$bench was not built"
+    fi
+
+    if [[ -x build/gpu/src/cli/pynference && -f scripts/gpu-bench.sh ]]; then
+      bash scripts/gpu-bench.sh "$out_dir" || fail "scripts/gpu-bench.sh"
+    fi
+  fi
+
+  echo
+  say "card:   $card"
+  say "commit: $commit"
+  say "tests:  ${ctest_line:-no ctest summary line}"
+  if [[ -n "$bench_table" ]]; then
+    say "prepost bench:"
+    printf '%s\n' "$bench_table"
+  fi
+  if ((status == 0)); then
+    say "all steps passed"
+  else
+    say "some steps failed (see above)"
+  fi
+  return "$status"
+}
+
+main 2>&1 | tee "$out_dir/gpu-check.log"
+exit "${PIPESTATUS[0]}"

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Installs what building and testing pynference needs on a fresh Debian 12 (or Ubuntu) machine.
+# Idempotent: a second run only checks, and takes seconds.
+#
+#   PYN_NO_TORCH=1  skip LibTorch (the synthetic engine needs none)
+#
+# The CUDA toolkit cannot come from Debian's packages; it must be installed already.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+# The version on the GPU machine: CI compiles against the same LibTorch it runs with.
+readonly torch_version="2.11.0"
+readonly venv="$repo_root/.venv"
+
+build_packages=(cmake ninja-build g++ git pkg-config libgtest-dev)
+# FFmpeg (libavformat/libavcodec) for the io layer's container sources and sinks.
+ffmpeg_packages=(libavformat-dev libavcodec-dev libavutil-dev libswscale-dev)
+
+start=$SECONDS
+say() { printf 'install-deps: %s\n' "$*"; }
+die() {
+  printf 'install-deps: error: %s\n' "$*" >&2
+  exit 1
+}
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root (or sudo) to run: $*"
+  fi
+}
+
+# Fail before spending minutes on packages: nothing builds without nvcc.
+find_nvcc() {
+  if command -v nvcc >/dev/null 2>&1; then
+    command -v nvcc
+  elif [[ -x /usr/local/cuda/bin/nvcc ]]; then
+    echo /usr/local/cuda/bin/nvcc
+  else
+    return 1
+  fi
+}
+nvcc_path="$(find_nvcc)" ||
+  die "CUDA toolkit not found (no nvcc on PATH nor in /usr/local/cuda/bin). Install the CUDA 13 toolkit from NVIDIA; it does not come from apt here."
+
+want_torch=1
+[[ "${PYN_NO_TORCH:-0}" == "1" ]] && want_torch=0
+
+packages=("${build_packages[@]}" "${ffmpeg_packages[@]}")
+if ((want_torch)); then
+  # The venv needs python3 with its venv module (and ensurepip, which brings pip into the venv).
+  if ! command -v python3 >/dev/null 2>&1; then
+    packages+=(python3 python3-venv)
+  elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    packages+=(python3-venv)
+  fi
+fi
+
+installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+missing=()
+for p in "${packages[@]}"; do
+  installed "$p" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  say "apt: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "apt: all ${#packages[@]} packages present"
+fi
+
+# Prints LibTorch's CMake prefix path where .venv holds the pinned torch; fails otherwise.
+torch_prefix() {
+  [[ -x "$venv/bin/python" ]] &&
+    "$venv/bin/python" -W ignore -c "import torch
+assert torch.__version__.startswith('$torch_version'), torch.__version__
+print(torch.utils.cmake_prefix_path)" 2>/dev/null
+}
+
+if ((want_torch)); then
+  if prefix="$(torch_prefix)"; then
+    say "torch $torch_version present in .venv"
+  else
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    say "pip: installing torch==$torch_version into .venv (a few GB the first time)"
+    "$venv/bin/python" -m pip install -q "torch==$torch_version"
+    prefix="$(torch_prefix)" || die "torch $torch_version does not import from .venv after the install"
+  fi
+else
+  say "PYN_NO_TORCH=1: skipping LibTorch"
+fi
+
+say "nvcc: $nvcc_path"
+if ((want_torch)); then
+  say "LibTorch CMake prefix path: $prefix"
+fi
+say "done in $((SECONDS - start)) s"

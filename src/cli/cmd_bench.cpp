@@ -1,0 +1,164 @@
+// `pynference bench`: the study's strategies side by side on one workload, one table row each.
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "common.hpp"
+#include "pynference/device/error.hpp"
+#include "pynference/engine/synthetic.hpp"
+#include "pynference/io/sinks.hpp"
+#include "pynference/io/synthetic.hpp"
+#include "pynference/pipeline/pipeline.hpp"
+
+namespace pyn::cli {
+
+namespace {
+
+const std::vector<OptionSpec>& bench_options() {
+  static const std::vector<OptionSpec> specs = {
+      {"strategy", "NAMES", "all, or a comma-separated list of serial-pageable, serial-pinned, "
+                            "worker-streams, split-streams, multi-compute", "all"},
+      {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
+      {"workload", "W", "preset: transfer-bound (3840x2160, x1, 0.3 ms), compute-bound (960x540, x4, "
+                        "5 ms) or balanced (1920x1080, x2, 1 ms); other options override it", ""},
+      {"frames", "N", "frames per strategy", "500"},
+      {"warmup", "N", "first frames left out of the measures", "10% of --frames, at most 50"},
+      {"size", "WxH", "input frame size", "1920x1080"},
+      {"scale", "S", "upscale factor of the synthetic engine", "2"},
+      {"compute-ms", "X", "cost of one inference of the synthetic engine, in ms", "1.0"},
+      {"dtype", "T", "tensor type: f32, f16 or bf16", "f16"},
+      {"pixel", "P", "frame sample type: u8 or u16", "u8"},
+      {"workers", "N", "threads (and streams) of worker-streams", "3"},
+      {"compute-streams", "K", "inference streams of multi-compute", "2"},
+      {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
+      {"check", "", "compare every output frame with the CPU reference (slow)", ""},
+      {"json", "FILE", "also write the results, the device and the commit as JSON", ""},
+      {"help", "", "show this help", ""},
+  };
+  return specs;
+}
+
+struct Preset {
+  const char* name;
+  const char* size;
+  const char* scale;
+  const char* compute_ms;
+};
+
+constexpr Preset kPresets[] = {
+    {"transfer-bound", "3840x2160", "1", "0.3"},
+    {"compute-bound", "960x540", "4", "5"},
+    {"balanced", "1920x1080", "2", "1"},
+};
+
+// The preset's value where the user gave none.
+std::string value(const Args& args, const Preset* preset, std::string_view name) {
+  if (args.has(name) || preset == nullptr) {
+    return args.str(name);
+  }
+  if (name == "size") {
+    return preset->size;
+  }
+  if (name == "scale") {
+    return preset->scale;
+  }
+  return preset->compute_ms;
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string_view>& argv) {
+  std::vector<std::string_view> effective = argv;
+  const Args parsed(bench_options(), argv);
+  if (parsed.flag("help")) {
+    std::printf("usage: pynference bench [options]\n\nRuns the study's strategies on synthetic frames "
+                "through the synthetic engine and prints, per strategy: fps, median GPU time of "
+                "H2D / compute / D2H per frame, bound = 1/max(stage), efficiency = fps/bound, the "
+                "compute-stream gap, latency and peak VRAM.\n\n%s",
+                describe_options(bench_options()).c_str());
+    return 0;
+  }
+  const Preset* preset = nullptr;
+  if (parsed.has("workload")) {
+    const std::string name = parsed.str("workload");
+    for (const Preset& p : kPresets) {
+      if (name == p.name) {
+        preset = &p;
+      }
+    }
+    if (preset == nullptr) {
+      throw UsageError("unknown workload '" + name + "': expected transfer-bound, compute-bound or balanced");
+    }
+  }
+  // Re-parse the preset's values through the same validation as the user's.
+  std::vector<std::string> preset_args;
+  for (const char* name : {"size", "scale", "compute-ms"}) {
+    preset_args.push_back(std::string("--") + name + "=" + value(parsed, preset, name));
+  }
+  for (const std::string& arg : preset_args) {
+    effective.emplace_back(arg);
+  }
+  const Args args(bench_options(), effective);
+
+  const auto strategies = parse_strategies(args.str("strategy"));
+  const auto [width, height] = parse_size(args.str("size"));
+  const auto frames = args.integer("frames", 2, 10'000'000);
+  const auto warmup = args.has("warmup") ? args.integer("warmup", 0, frames - 2) : std::min<long long>(50, frames / 10);
+  const ImageDesc image{width, height, parse_pixel_type(args.str("pixel")), ChannelOrder::rgb};
+  const SyntheticOptions engine_options{args.number("compute-ms", 0.0, 10'000.0),
+                                        static_cast<int>(args.integer("scale", 1, 16)),
+                                        parse_dtype(args.str("dtype"))};
+
+  const Device device = open_device(args.str("device"));
+  std::fprintf(stderr, "device: %s\n", device_line(device.info()).c_str());
+  if (device.backend() == Backend::host) {
+    std::fprintf(stderr, "note: host-backend timings measure this CPU; they say nothing about GPUs\n");
+  }
+  const std::atomic<bool>& stop = install_stop_handler();
+  SyntheticEngine engine(device, engine_options);
+  std::fprintf(stderr, "workload: %dx%d %s -> x%d, %s, %s, %lld frames (%lld warm-up)\n", width, height,
+               std::string(to_string(image.pixel)).c_str(), engine_options.scale,
+               std::string(to_string(engine_options.dtype)).c_str(), engine.name().c_str(), frames, warmup);
+
+  std::vector<RunReport> reports;
+  for (Strategy strategy : strategies) {
+    if (stop.load()) {
+      break;
+    }
+    std::fprintf(stderr, "running %s ...\n", std::string(to_string(strategy)).c_str());
+    PipelineOptions options;
+    options.strategy = strategy;
+    options.workers = static_cast<int>(args.integer("workers", 1, 64));
+    options.compute_streams = static_cast<int>(args.integer("compute-streams", 1, 64));
+    options.slots = static_cast<int>(args.integer("slots", 0, 1024));
+    options.warmup = warmup;
+    options.stop = &stop;
+    SyntheticSource source(image, frames);
+    std::unique_ptr<Sink> sink;
+    if (args.flag("check")) {
+      sink = std::make_unique<CheckingSink>([&source, &engine_options](std::int64_t i) {
+        return expected_synthetic_output(source, i, engine_options.dtype, engine_options.scale);
+      });
+    } else {
+      sink = std::make_unique<NullSink>();
+    }
+    reports.push_back(run_pipeline(device, engine, source, *sink, options));
+  }
+  std::printf("%s", report_table(reports).c_str());
+  if (args.flag("check")) {
+    std::printf("every output frame matched the CPU reference\n");
+  }
+  if (args.has("json")) {
+    const WorkloadInfo workload{width, height, engine_options.scale, engine_options.compute_ms,
+                                std::string(to_string(engine_options.dtype)),
+                                std::string(to_string(image.pixel)), engine.name(), frames};
+    write_file(args.str("json"), report_json(device.info(), workload, reports));
+  }
+  return stop.load() ? 130 : 0;
+}
+
+}  // namespace pyn::cli

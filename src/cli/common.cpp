@@ -1,0 +1,156 @@
+#include "common.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include "json.hpp"
+#include "pynference/device/error.hpp"
+#include "version.hpp"
+
+namespace pyn::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_signal(int /*signal*/) {
+  if (g_stop.exchange(true)) {
+    _exit(130);  // second Ctrl-C: the user wants out now
+  }
+  constexpr char message[] = "\npynference: stopping after the frames in flight (Ctrl-C again to abort)\n";
+  (void)!write(STDERR_FILENO, message, sizeof message - 1);
+}
+
+}  // namespace
+
+Device open_device(std::string_view name) {
+  if (name == "auto") {
+    if (Device::cuda_device_count() > 0) {
+      return Device::open(DeviceSpec{Backend::cuda, 0});
+    }
+    std::fprintf(stderr, "pynference: no CUDA device found; running on the CPU (host backend)\n");
+    return Device::open(DeviceSpec{Backend::host, 0});
+  }
+  return Device::open(DeviceSpec::parse(name));
+}
+
+const std::atomic<bool>& install_stop_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  return g_stop;
+}
+
+std::string device_line(const DeviceInfo& info) {
+  char text[256];
+  if (info.backend == Backend::host) {
+    std::snprintf(text, sizeof text, "cpu: %s, %d threads (host backend)", info.name.c_str(),
+                  info.multiprocessors);
+  } else {
+    std::snprintf(text, sizeof text, "cuda:%d: %s, %.1f GiB, %d SMs, compute %d.%d, driver %d.%d, runtime %d.%d",
+                  info.index, info.name.c_str(), static_cast<double>(info.total_memory) / (1 << 30),
+                  info.multiprocessors, info.compute_major, info.compute_minor, info.driver_version / 1000,
+                  (info.driver_version % 1000) / 10, info.runtime_version / 1000,
+                  (info.runtime_version % 1000) / 10);
+  }
+  return text;
+}
+
+std::string report_table(const std::vector<RunReport>& reports) {
+  std::string text;
+  char line[320];
+  std::snprintf(line, sizeof line, "%-16s %9s %9s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "strategy", "fps",
+                "bound", "eff", "h2d ms", "compute", "d2h ms", "both ms", "gap ms", "lat p50", "h2d GB/s",
+                "d2h GB/s", "VRAM MiB");
+  text += line;
+  for (const RunReport& r : reports) {
+    std::snprintf(line, sizeof line, "%-16s %9.1f %9.1f %6.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.2f %8.1f %8.1f %8.0f%s\n",
+                  std::string(to_string(r.strategy)).c_str(), r.fps, r.bound_fps, r.efficiency, r.stages.h2d_ms,
+                  r.stages.compute_ms, r.stages.d2h_ms, r.stages.duplex_ms, r.compute_gap_ms, r.latency_p50_ms,
+                  r.h2d_gbps, r.d2h_gbps, static_cast<double>(r.vram_bytes) / (1 << 20),
+                  r.interrupted ? "  (interrupted)" : "");
+    text += line;
+  }
+  return text;
+}
+
+std::string report_json(const DeviceInfo& device, const WorkloadInfo& workload,
+                        const std::vector<RunReport>& reports) {
+  Json json;
+  json.begin_object();
+  json.field("tool", "pynference").field("version", kVersion).field("commit", kCommit);
+  json.begin_object("device")
+      .field("backend", to_string(device.backend))
+      .field("name", device.name)
+      .field("memory_bytes", static_cast<long long>(device.total_memory))
+      .field("multiprocessors", device.multiprocessors)
+      .field("compute_capability", std::to_string(device.compute_major) + "." + std::to_string(device.compute_minor))
+      .field("driver_version", device.driver_version)
+      .field("runtime_version", device.runtime_version)
+      .end_object();
+  json.begin_object("workload")
+      .field("width", workload.width)
+      .field("height", workload.height)
+      .field("scale", workload.scale)
+      .field("compute_ms", workload.compute_ms)
+      .field("dtype", workload.dtype)
+      .field("pixel", workload.pixel)
+      .field("engine", workload.engine)
+      .field("frames", workload.frames)
+      .end_object();
+  json.begin_array("results");
+  for (const RunReport& r : reports) {
+    json.begin_object()
+        .field("strategy", to_string(r.strategy))
+        .field("streams", r.streams)
+        .field("compute_lanes", r.compute_lanes)
+        .field("slots", r.slots)
+        .field("frames", static_cast<long long>(r.frames))
+        .field("measured_frames", static_cast<long long>(r.measured_frames))
+        .field("fps", r.fps)
+        .field("h2d_ms", r.stages.h2d_ms)
+        .field("compute_ms", r.stages.compute_ms)
+        .field("d2h_ms", r.stages.d2h_ms)
+        .field("duplex_ms", r.stages.duplex_ms)
+        .field("in_run_h2d_ms", r.in_run.h2d_ms)
+        .field("in_run_compute_ms", r.in_run.compute_ms)
+        .field("in_run_d2h_ms", r.in_run.d2h_ms)
+        .field("bound_fps", r.bound_fps)
+        .field("efficiency", r.efficiency)
+        .field("compute_gap_ms", r.compute_gap_ms)
+        .field("latency_p50_ms", r.latency_p50_ms)
+        .field("latency_p99_ms", r.latency_p99_ms)
+        .field("h2d_gbps", r.h2d_gbps)
+        .field("d2h_gbps", r.d2h_gbps)
+        .field("vram_bytes", static_cast<long long>(r.vram_bytes))
+        .field("interrupted", r.interrupted)
+        .end_object();
+  }
+  json.end_array();
+  json.end_object();
+  return json.str() + "\n";
+}
+
+void write_file(const std::string& path, std::string_view text) {
+  const std::string temporary = path + ".part";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      throw Error("cannot write " + path);
+    }
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!out) {
+      throw Error("cannot write " + path);
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw Error("cannot write " + path);
+  }
+}
+
+}  // namespace pyn::cli

@@ -1,0 +1,59 @@
+// The `pynference` program: a thin front over the library. Errors become one line on stderr and
+// an exit code: 2 for bad usage, 3 for a missing device, 1 for anything else.
+
+#include <cstdio>
+#include <exception>
+#include <string_view>
+#include <vector>
+
+#include "commands.hpp"
+#include "pynference/device/error.hpp"
+#include "version.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: pynference <command> [options]\n"
+    "\n"
+    "Runs image-to-image networks over frames on NVIDIA GPUs, scheduled one of five ways.\n"
+    "\n"
+    "commands:\n"
+    "  info     the build, the CUDA devices, and a self-check of the pre/post kernels\n"
+    "  bench    the five strategies side by side on a synthetic workload\n"
+    "\n"
+    "`pynference <command> --help` lists a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::printf("%s", kUsage);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::printf("pynference %s (commit %s)\n", pyn::cli::kVersion, pyn::cli::kCommit);
+    return 0;
+  }
+  const std::vector<std::string_view> rest(args.begin() + 1, args.end());
+  try {
+    if (args[0] == "info") {
+      return pyn::cli::cmd_info(rest);
+    }
+    if (args[0] == "bench") {
+      return pyn::cli::cmd_bench(rest);
+    }
+    std::fprintf(stderr, "pynference: unknown command '%.*s'\n%s", static_cast<int>(args[0].size()),
+                 args[0].data(), kUsage);
+    return 2;
+  } catch (const pyn::UsageError& e) {
+    std::fprintf(stderr, "pynference: %s\n", e.what());
+    return 2;
+  } catch (const pyn::DeviceUnavailable& e) {
+    std::fprintf(stderr, "pynference: %s\n", e.what());
+    return 3;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pynference: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,79 @@
+#include "pynference/kernels/image.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string>
+#include <utility>
+
+#include "pynference/device/error.hpp"
+
+namespace pyn {
+namespace {
+
+template <class Enum, std::size_t N>
+using NameTable = std::array<std::pair<std::string_view, Enum>, N>;
+
+// First name of each value is the canonical one, the one to_string gives.
+constexpr NameTable<DType, 5> dtype_names{{
+    {"f32", DType::f32},
+    {"f16", DType::f16},
+    {"bf16", DType::bf16},
+    {"fp32", DType::f32},
+    {"fp16", DType::f16},
+}};
+
+constexpr NameTable<PixelType, 2> pixel_names{{
+    {"u8", PixelType::u8},
+    {"u16", PixelType::u16},
+}};
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+template <class Enum, std::size_t N>
+Enum parse(const NameTable<Enum, N>& names, std::string_view what, std::string_view name) {
+  for (const auto& [text, value] : names) {
+    if (equal_ignoring_case(text, name)) {
+      return value;
+    }
+  }
+  std::string valid;
+  for (const auto& [text, value] : names) {
+    valid += valid.empty() ? "" : ", ";
+    valid += text;
+  }
+  throw UsageError("unknown " + std::string(what) + " '" + std::string(name) + "' (valid: " + valid +
+                   ")");
+}
+
+}  // namespace
+
+std::string_view to_string(PixelType t) noexcept {
+  return t == PixelType::u8 ? "u8" : t == PixelType::u16 ? "u16" : "unknown";
+}
+
+std::string_view to_string(ChannelOrder o) noexcept {
+  return o == ChannelOrder::rgb ? "rgb" : o == ChannelOrder::bgr ? "bgr" : "unknown";
+}
+
+std::string_view to_string(DType t) noexcept {
+  switch (t) {
+    case DType::f32:
+      return "f32";
+    case DType::f16:
+      return "f16";
+    case DType::bf16:
+      return "bf16";
+  }
+  return "unknown";
+}
+
+DType parse_dtype(std::string_view name) { return parse(dtype_names, "dtype", name); }
+
+PixelType parse_pixel_type(std::string_view name) { return parse(pixel_names, "pixel type", name); }
+
+}  // namespace pyn

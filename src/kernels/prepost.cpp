@@ -1,0 +1,54 @@
+// The typed entry points: check the tensor against the frame, then run on the stream's backend.
+
+#include <string>
+
+#include "pynference/device/device.hpp"
+#include "pynference/device/error.hpp"
+#include "pynference/device/stream.hpp"
+#include "pynference/kernels/prepost.hpp"
+#include "prepost_args.hpp"
+
+namespace pyn {
+namespace {
+
+std::string str(const TensorShape& s) {
+  return "{" + std::to_string(s.n) + "," + std::to_string(s.c) + "," + std::to_string(s.h) + "," +
+         std::to_string(s.w) + "}";
+}
+
+void check_tensor(const char* op, Stream& stream, const ImageDesc& image, const void* hwc,
+                  const TensorView& tensor) {
+  if (!stream) {
+    throw UsageError(std::string(op) + ": the stream is empty (moved from or default-constructed)");
+  }
+  detail::check_prepost_args(op, image, hwc, tensor.dtype, tensor.data);
+  if (tensor.shape != tensor_shape_of(image)) {
+    throw UsageError(std::string(op) + ": tensor shape " + str(tensor.shape) + " does not fit a " +
+                     std::to_string(image.width) + "x" + std::to_string(image.height) +
+                     " frame; expected " + str(tensor_shape_of(image)));
+  }
+}
+
+}  // namespace
+
+void pre(Stream& stream, const ImageDesc& image, const void* hwc, const TensorView& out) {
+  check_tensor("pre", stream, image, hwc, out);
+  if (stream.backend() == Backend::cuda) {
+    pre_cuda(image, hwc, out.dtype, out.data, static_cast<cudaStream_t>(stream.native()));
+  } else {
+    stream.enqueue([image, hwc, dtype = out.dtype, nchw = out.data] { pre_cpu(image, hwc, dtype, nchw); });
+  }
+}
+
+void post(Stream& stream, const TensorView& in, const ImageDesc& image, void* hwc) {
+  check_tensor("post", stream, image, hwc, in);
+  if (stream.backend() == Backend::cuda) {
+    post_cuda(in.dtype, in.data, image, hwc, static_cast<cudaStream_t>(stream.native()));
+  } else {
+    stream.enqueue([image, hwc, dtype = in.dtype, nchw = static_cast<const void*>(in.data)] {
+      post_cpu(dtype, nchw, image, hwc);
+    });
+  }
+}
+
+}  // namespace pyn

@@ -1,0 +1,41 @@
+#pragma once
+// The argument checks every pre/post entry point shares, so the CPU and GPU paths refuse exactly
+// the same calls.
+
+#include <cstdint>
+#include <string>
+
+#include "pynference/device/error.hpp"
+#include "pynference/kernels/image.hpp"
+
+namespace pyn::detail {
+
+inline void check_prepost_args(const char* op, const ImageDesc& image, const void* hwc, DType dtype,
+                               const void* nchw) {
+  const auto fail = [op](const std::string& why) {
+    throw UsageError(std::string(op) + ": " + why);
+  };
+  if (image.width <= 0 || image.height <= 0) {
+    fail("image size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+         " is empty");
+  }
+  if (image.order != ChannelOrder::rgb && image.order != ChannelOrder::bgr) {
+    fail("unknown channel order " + std::to_string(static_cast<int>(image.order)));
+  }
+  if (hwc == nullptr) {
+    fail("frame pointer is null");
+  }
+  if (nchw == nullptr) {
+    fail("tensor pointer is null");
+  }
+  if (reinterpret_cast<std::uintptr_t>(hwc) % bytes_of(image.pixel) != 0) {
+    fail("frame pointer is not aligned to its " + std::to_string(bytes_of(image.pixel)) +
+         "-byte samples");
+  }
+  if (reinterpret_cast<std::uintptr_t>(nchw) % bytes_of(dtype) != 0) {
+    fail("tensor pointer is not aligned to its " + std::to_string(bytes_of(dtype)) +
+         "-byte elements");
+  }
+}
+
+}  // namespace pyn::detail

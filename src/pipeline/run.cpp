@@ -1,0 +1,336 @@
+#include "run.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "pynference/device/error.hpp"
+#include "pynference/kernels/prepost.hpp"
+#include "pynference/pipeline/stage.hpp"
+
+namespace pyn::detail {
+
+namespace {
+
+// Runs body as `stage` of `frame`: any exception leaves as a StageError naming both.
+template <class Body>
+void guard(Stage stage, std::int64_t frame, Body&& body) {
+  try {
+    body();
+  } catch (const StageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw StageError(stage, frame, e.what());
+  } catch (...) {
+    throw StageError(stage, frame, "unknown exception");
+  }
+}
+
+std::size_t expected_frames(const Source& source, const PipelineOptions& options) {
+  std::int64_t frames = source.frame_count().value_or(1 << 14);
+  if (options.max_frames >= 0) {
+    frames = std::min(frames, options.max_frames);
+  }
+  return static_cast<std::size_t>(std::max<std::int64_t>(frames, 0));
+}
+
+}  // namespace
+
+Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
+         const PipelineOptions& options, int lanes, HostMemory host_memory)
+    : device_(device), engine_(engine), source_(source), sink_(sink), options_(options) {
+  guard(Stage::source, -1, [&] { in_image_ = source_.format(); });
+  if (in_image_.width < 1 || in_image_.height < 1) {
+    throw StageError(Stage::source, -1, "the source gave an empty frame size");
+  }
+  in_shape_ = tensor_shape_of(in_image_);
+  guard(Stage::engine, -1, [&] { out_shape_ = engine_.output_shape(in_shape_); });
+  if (out_shape_.n != 1 || out_shape_.c != ImageDesc::channels) {
+    throw StageError(Stage::engine, -1, "the engine's output is not a 3-channel image");
+  }
+  out_image_ = ImageDesc{out_shape_.w, out_shape_.h, in_image_.pixel, in_image_.order};
+
+  device_.bind_thread();
+  device_.reset_peak();
+  const DType dtype = engine_.dtype();
+  for (int i = 0; i < lanes; ++i) {
+    lanes_.push_back(Lane{i, device_.make_stream(), device_.alloc(in_shape_.elements() * bytes_of(dtype)),
+                          device_.alloc(out_shape_.elements() * bytes_of(dtype))});
+  }
+  const int slot_count = options_.slots > 0 ? options_.slots : default_slots(options_);
+  slots_.resize(static_cast<std::size_t>(slot_count));
+  for (Slot& slot : slots_) {
+    slot.in_host = device_.alloc_host(in_image_.bytes(), host_memory);
+    slot.out_host = device_.alloc_host(out_image_.bytes(), host_memory);
+    slot.in_device = device_.alloc(in_image_.bytes());
+    slot.out_device = device_.alloc(out_image_.bytes());
+    for (Event* event : {&slot.h2d_begin, &slot.h2d_end, &slot.compute_begin, &slot.compute_end,
+                         &slot.d2h_begin, &slot.d2h_end}) {
+      *event = device_.make_event();
+    }
+    guard(Stage::source, -1, [&] { source_.prime(slot.in_host.bytes()); });
+  }
+  for (Lane& lane : lanes_) {
+    guard(Stage::engine, -1, [&] { engine_.prepare(lane.stream, in_shape_); });
+  }
+  records_.reserve(expected_frames(source_, options_));
+  guard(Stage::sink, -1, [&] { sink_.open(out_image_); });
+
+  stages_ = measure_alone();
+
+  origin_ = device_.make_event();
+  origin_.record(lanes_.front().stream);
+  origin_.synchronize();
+  host_origin_ = std::chrono::steady_clock::now();
+}
+
+StageTimes Run::measure_alone() {
+  // Each stage on its own with slot 0 and lane 0, nothing else running: the basis of the bound.
+  constexpr int kWarmup = 2;
+  constexpr int kRepeats = 9;
+  Slot& slot = slots_.front();
+  Lane& lane = lanes_.front();
+  Stream other = device_.make_stream();
+  Event begin = device_.make_event();
+  Event other_done = device_.make_event();
+  std::vector<double> h2d;
+  std::vector<double> inference;
+  std::vector<double> d2h;
+  std::vector<double> duplex;
+  auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  for (int i = 0; i < kWarmup + kRepeats; ++i) {
+    const bool measured = i >= kWarmup;
+    upload(slot, lane.stream);
+    slot.h2d_end.synchronize();
+    compute(slot, lane);
+    slot.compute_end.synchronize();
+    download(slot, lane.stream);
+    slot.d2h_end.synchronize();
+    if (measured) {
+      h2d.push_back(Event::elapsed_ms(slot.h2d_begin, slot.h2d_end));
+      inference.push_back(Event::elapsed_ms(slot.compute_begin, slot.compute_end));
+      d2h.push_back(Event::elapsed_ms(slot.d2h_begin, slot.d2h_end));
+    }
+    // Both directions together, as a perfect overlap would run them.
+    begin.record(lane.stream);
+    other.wait(begin);
+    lane.stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_image_.bytes());
+    other.copy_async(slot.out_host.data(), slot.out_device.data(), out_image_.bytes());
+    other_done.record(other);
+    lane.stream.wait(other_done);
+    slot.d2h_end.record(lane.stream);
+    slot.d2h_end.synchronize();
+    if (measured) {
+      duplex.push_back(Event::elapsed_ms(begin, slot.d2h_end));
+    }
+  }
+  return {median(h2d), median(inference), median(d2h), median(duplex)};
+}
+
+Run::~Run() {
+  join();
+  drain();
+}
+
+double Run::host_ms() const {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - host_origin_).count();
+}
+
+double Run::gpu_ms(const Event& event) const { return Event::elapsed_ms(origin_, event); }
+
+bool Run::fill(Slot& slot) {
+  if (failed()) {
+    return false;
+  }
+  if (options_.stop != nullptr && options_.stop->load()) {
+    interrupted_ = true;
+    return false;
+  }
+  if (options_.max_frames >= 0 && next_frame_ >= options_.max_frames) {
+    return false;
+  }
+  const std::int64_t frame = next_frame_;
+  slot.frame = frame;
+  slot.source_begin = host_ms();
+  bool got = false;
+  guard(Stage::source, frame, [&] {
+    if (options_.inject) {
+      options_.inject(Stage::source, frame);
+    }
+    got = source_.read(slot.in_host.bytes(), frame);
+  });
+  slot.source_end = host_ms();
+  if (got) {
+    ++next_frame_;
+  }
+  return got;
+}
+
+void Run::upload(Slot& slot, Stream& stream) {
+  guard(Stage::h2d, slot.frame, [&] {
+    if (options_.inject) {
+      options_.inject(Stage::h2d, slot.frame);
+    }
+    slot.h2d_begin.record(stream);
+    stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_image_.bytes());
+    slot.h2d_end.record(stream);
+  });
+}
+
+void Run::compute(Slot& slot, Lane& lane) {
+  const DType dtype = engine_.dtype();
+  const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
+  const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
+  slot.lane = lane.index;
+  guard(Stage::pre, slot.frame, [&] {
+    if (options_.inject) {
+      options_.inject(Stage::pre, slot.frame);
+    }
+    lane.stream.wait(slot.h2d_end);
+    slot.compute_begin.record(lane.stream);
+    pre(lane.stream, in_image_, slot.in_device.data(), tensor_in);
+  });
+  guard(Stage::engine, slot.frame, [&] {
+    if (options_.inject) {
+      options_.inject(Stage::engine, slot.frame);
+    }
+    engine_.run(lane.stream, tensor_in, tensor_out);
+  });
+  guard(Stage::post, slot.frame, [&] {
+    if (options_.inject) {
+      options_.inject(Stage::post, slot.frame);
+    }
+    post(lane.stream, tensor_out, out_image_, slot.out_device.data());
+    slot.compute_end.record(lane.stream);
+  });
+}
+
+void Run::download(Slot& slot, Stream& stream) {
+  guard(Stage::d2h, slot.frame, [&] {
+    if (options_.inject) {
+      options_.inject(Stage::d2h, slot.frame);
+    }
+    stream.wait(slot.compute_end);
+    slot.d2h_begin.record(stream);
+    stream.copy_async(slot.out_host.data(), slot.out_device.data(), out_image_.bytes());
+    slot.d2h_end.record(stream);
+  });
+}
+
+void Run::await_download(Slot& slot) {
+  guard(Stage::d2h, slot.frame, [&] { slot.d2h_end.synchronize(); });
+}
+
+void Run::deliver(Slot& slot) {
+  await_download(slot);
+  FrameRecord record;
+  record.sink_begin = host_ms();
+  guard(Stage::sink, slot.frame, [&] {
+    if (options_.inject) {
+      options_.inject(Stage::sink, slot.frame);
+    }
+    sink_.write(std::span<const std::byte>(slot.out_host.bytes()), slot.frame);
+  });
+  record.sink_end = host_ms();
+  record.frame = slot.frame;
+  record.lane = slot.lane;
+  record.source_begin = slot.source_begin;
+  record.source_end = slot.source_end;
+  guard(Stage::d2h, slot.frame, [&] {
+    record.h2d_begin = gpu_ms(slot.h2d_begin);
+    record.h2d_end = gpu_ms(slot.h2d_end);
+    record.compute_begin = gpu_ms(slot.compute_begin);
+    record.compute_end = gpu_ms(slot.compute_end);
+    record.d2h_begin = gpu_ms(slot.d2h_begin);
+    record.d2h_end = gpu_ms(slot.d2h_end);
+  });
+  records_.push_back(record);
+}
+
+void Run::spawn(std::function<void()> body) {
+  threads_.emplace_back([this, body = std::move(body)] {
+    try {
+      device_.bind_thread();
+      body();
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  });
+}
+
+void Run::join() {
+  for (std::jthread& thread : threads_) {
+    if (thread.joinable()) {
+      thread.join();
+    }
+  }
+  threads_.clear();
+}
+
+Queue& Run::make_queue() {
+  queues_.push_back(std::make_unique<Queue>(slots_.size()));
+  return *queues_.back();
+}
+
+Stream& Run::make_stream() { return copy_streams_.emplace_back(device_.make_stream()); }
+
+bool Run::failed() const {
+  const std::lock_guard lock(failure_mutex_);
+  return failure_ != nullptr;
+}
+
+void Run::fail(std::exception_ptr error) {
+  {
+    const std::lock_guard lock(failure_mutex_);
+    if (!failure_) {
+      failure_ = std::move(error);
+    }
+  }
+  for (const auto& queue : queues_) {
+    queue->cancel();
+  }
+}
+
+void Run::drain() noexcept {
+  auto quietly = [](Stream& stream) {
+    try {
+      stream.synchronize();
+    } catch (...) {  // the run's first error is what the caller hears about
+    }
+  };
+  for (Lane& lane : lanes_) {
+    quietly(lane.stream);
+  }
+  for (Stream& stream : copy_streams_) {
+    quietly(stream);
+  }
+}
+
+RunReport Run::finish(Strategy strategy, int streams) {
+  join();
+  drain();
+  {
+    const std::lock_guard lock(failure_mutex_);
+    if (failure_) {
+      std::rethrow_exception(failure_);
+    }
+  }
+  guard(Stage::sink, -1, [&] { sink_.close(); });
+
+  RunReport report;
+  report.strategy = strategy;
+  report.streams = streams;
+  report.compute_lanes = static_cast<int>(lanes_.size());
+  report.slots = static_cast<int>(slots_.size());
+  report.interrupted = interrupted_;
+  report.vram_bytes = device_.memory().peak + engine_.workspace_bytes();
+  report.stages = stages_;
+  report.records = std::move(records_);
+  summarize(report, options_.warmup, in_image_.bytes(), out_image_.bytes());
+  return report;
+}
+
+}  // namespace pyn::detail

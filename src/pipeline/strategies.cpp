@@ -1,0 +1,119 @@
+// The study's schedules, each built from the same stage steps (run.hpp). What differs is only
+// which thread runs which step on which stream, and how slots travel between threads.
+
+#include "strategies.hpp"
+
+#include <atomic>
+
+namespace pyn::detail {
+
+RunReport run_serial(Run& run, Strategy strategy) {
+  // One thread does everything in order; the GPU idles while the CPU reads and writes.
+  run.spawn([&run] {
+    Slot& slot = run.slots().front();
+    Lane& lane = run.lanes().front();
+    while (run.fill(slot)) {
+      run.upload(slot, lane.stream);
+      run.compute(slot, lane);
+      run.download(slot, lane.stream);
+      run.deliver(slot);
+    }
+  });
+  return run.finish(strategy, 1);
+}
+
+namespace {
+
+// A source thread fills free slots; a sink thread delivers them in order and frees them.
+void spawn_source_and_sink(Run& run, Queue& free, Queue& filled, Queue& done) {
+  for (Slot& slot : run.slots()) {
+    free.push(&slot);
+  }
+  run.spawn([&run, &free, &filled] {
+    while (Slot* slot = free.pop()) {
+      if (!run.fill(*slot)) {
+        break;
+      }
+      filled.push(slot);
+    }
+    filled.close();
+  });
+  run.spawn([&run, &free, &done] {
+    Run::Reorder reorder(run.slots().size());
+    while (Slot* slot = done.pop()) {
+      reorder.complete(slot, [&](Slot& ready) {
+        run.deliver(ready);
+        free.push(&ready);
+      });
+    }
+  });
+}
+
+}  // namespace
+
+RunReport run_worker_streams(Run& run) {
+  Queue& free = run.make_queue();
+  Queue& filled = run.make_queue();
+  Queue& done = run.make_queue();
+  auto live = std::make_shared<std::atomic<int>>(static_cast<int>(run.lanes().size()));
+  for (Lane& lane : run.lanes()) {
+    // Each worker takes a whole frame through its own stream and waits for it before the next.
+    run.spawn([&run, &lane, &filled, &done, live] {
+      while (Slot* slot = filled.pop()) {
+        run.upload(*slot, lane.stream);
+        run.compute(*slot, lane);
+        run.download(*slot, lane.stream);
+        run.await_download(*slot);
+        done.push(slot);
+      }
+      if (live->fetch_sub(1) == 1) {
+        done.close();
+      }
+    });
+  }
+  spawn_source_and_sink(run, free, filled, done);
+  return run.finish(Strategy::worker_streams, static_cast<int>(run.lanes().size()));
+}
+
+RunReport run_split_streams(Run& run, Strategy strategy) {
+  Queue& free = run.make_queue();
+  Queue& filled = run.make_queue();
+  Queue& uploaded = run.make_queue();
+  Queue& computed = run.make_queue();
+  Queue& done = run.make_queue();
+  Stream& h2d = run.make_stream();
+  Stream& d2h = run.make_stream();
+
+  // A thread per stage; the GPU sees only event waits between streams, so nothing blocks on the
+  // host except a full or empty queue.
+  run.spawn([&run, &filled, &uploaded, &h2d] {
+    while (Slot* slot = filled.pop()) {
+      run.upload(*slot, h2d);
+      uploaded.push(slot);
+    }
+    uploaded.close();
+  });
+  auto live = std::make_shared<std::atomic<int>>(static_cast<int>(run.lanes().size()));
+  for (Lane& lane : run.lanes()) {
+    run.spawn([&run, &lane, &uploaded, &computed, live] {
+      while (Slot* slot = uploaded.pop()) {
+        run.compute(*slot, lane);
+        computed.push(slot);
+      }
+      if (live->fetch_sub(1) == 1) {
+        computed.close();
+      }
+    });
+  }
+  run.spawn([&run, &computed, &done, &d2h] {
+    while (Slot* slot = computed.pop()) {
+      run.download(*slot, d2h);
+      done.push(slot);
+    }
+    done.close();
+  });
+  spawn_source_and_sink(run, free, filled, done);
+  return run.finish(strategy, 2 + static_cast<int>(run.lanes().size()));
+}
+
+}  // namespace pyn::detail

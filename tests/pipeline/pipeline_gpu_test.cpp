@@ -1,0 +1,106 @@
+// Every strategy on a GPU gives the frames of serial-pageable, and those match the CPU reference.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <tuple>
+
+#include "run_helpers.hpp"
+
+namespace pyn {
+namespace {
+
+using namespace std::chrono_literals;
+using test::options_for;
+using test::within;
+using test::Workload;
+
+const Workload kGpuWorkloads[] = {
+    {{1920, 1080, PixelType::u8, ChannelOrder::rgb}, 2, DType::f16, 20, 0.3},
+    {{333, 201, PixelType::u16, ChannelOrder::bgr}, 3, DType::bf16, 16, 0.1},
+    {{640, 360, PixelType::u8, ChannelOrder::bgr}, 1, DType::f32, 16, 0.1},
+};
+
+class GpuStrategy : public ::testing::TestWithParam<std::tuple<Strategy, int>> {
+ protected:
+  void SetUp() override {
+    if (Device::cuda_device_count() == 0) {
+      GTEST_SKIP() << "no CUDA device";
+    }
+  }
+};
+
+test::Hashed run_hashed(const Device& device, const Workload& w, Strategy strategy) {
+  SyntheticEngine engine(device, {w.compute_ms, w.scale, w.dtype});
+  SyntheticSource source(w.image, w.frames);
+  HashSink sink;
+  const RunReport report =
+      within(120s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+  EXPECT_EQ(report.frames, w.frames);
+  return {sink.hashes(), sink.indices(), sink.format()};
+}
+
+TEST_P(GpuStrategy, GivesTheFramesOfSerialPageable) {
+  const auto [strategy, index] = GetParam();
+  const Workload& w = kGpuWorkloads[index];
+  const Device device = Device::open(DeviceSpec::parse("cuda:0"));
+  const test::Hashed reference = run_hashed(device, w, Strategy::serial_pageable);
+  const test::Hashed result = run_hashed(device, w, strategy);
+  EXPECT_EQ(result.hashes, reference.hashes);
+  for (std::size_t i = 0; i < result.indices.size(); ++i) {
+    EXPECT_EQ(result.indices[i], static_cast<std::int64_t>(i));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, GpuStrategy,
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 3)),
+                         [](const auto& p) {
+                           std::string name(to_string(std::get<0>(p.param)));
+                           for (char& c : name) {
+                             c = c == '-' ? '_' : c;
+                           }
+                           return name + "_w" + std::to_string(std::get<1>(p.param));
+                         });
+
+class GpuReference : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    if (Device::cuda_device_count() == 0) {
+      GTEST_SKIP() << "no CUDA device";
+    }
+  }
+};
+
+// The GPU's frames equal the CPU reference bit for bit, for every dtype and pixel type.
+TEST_P(GpuReference, SplitStreamsMatchesTheCpuReference) {
+  const Workload& w = kGpuWorkloads[GetParam()];
+  const Device device = Device::open(DeviceSpec::parse("cuda:0"));
+  SyntheticEngine engine(device, {w.compute_ms, w.scale, w.dtype});
+  SyntheticSource source(w.image, 4);
+  CheckingSink sink([&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
+  (void)within(120s, [&] { return run_pipeline(device, engine, source, sink, options_for(Strategy::split_streams)); });
+  EXPECT_EQ(sink.checked(), 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Workloads, GpuReference, ::testing::Range(0, 3));
+
+TEST(GpuCalibration, SyntheticEngineHitsItsCost) {
+  if (Device::cuda_device_count() == 0) {
+    GTEST_SKIP() << "no CUDA device";
+  }
+  const Device device = Device::open(DeviceSpec::parse("cuda:0"));
+  for (double target : {1.0, 5.0}) {
+    SyntheticEngine engine(device, {target, 4, DType::f16});
+    SyntheticSource source(ImageDesc{960, 540, PixelType::u8, ChannelOrder::rgb}, 40);
+    NullSink sink;
+    PipelineOptions options = options_for(Strategy::serial_pinned);
+    options.warmup = 5;
+    const RunReport r = within(120s, [&] { return run_pipeline(device, engine, source, sink, options); });
+    // compute = pre + engine + post; pre and post of these sizes are well under 0.1 ms.
+    EXPECT_NEAR(r.stages.compute_ms, target, 0.1 * target) << "alone";
+    EXPECT_NEAR(r.in_run.compute_ms, target, 0.1 * target) << "target " << target << " ms";
+  }
+}
+
+}  // namespace
+}  // namespace pyn

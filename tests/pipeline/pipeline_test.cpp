@@ -1,0 +1,265 @@
+// Every strategy on the host backend: same frames as serial-pageable, in order, at several sizes
+// and scales; a failure at any stage stops the run with one error naming stage and frame; a stop
+// request ends the run cleanly; nothing leaks.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+
+#include "run_helpers.hpp"
+
+namespace pyn {
+namespace {
+
+using namespace std::chrono_literals;
+using test::options_for;
+using test::within;
+using test::Workload;
+
+Device host() { return Device::open(DeviceSpec::parse("cpu")); }
+
+test::Hashed run_hashed(const Device& device, const Workload& w, const PipelineOptions& options) {
+  SyntheticEngine engine(device, {w.compute_ms, w.scale, w.dtype});
+  SyntheticSource source(w.image, w.frames);
+  HashSink sink;
+  const RunReport report = within(60s, [&] { return run_pipeline(device, engine, source, sink, options); });
+  EXPECT_EQ(report.frames, w.frames);
+  return {sink.hashes(), sink.indices(), sink.format()};
+}
+
+class EveryStrategy : public ::testing::TestWithParam<std::tuple<Strategy, int>> {};
+
+const Workload kWorkloads[] = {
+    {{33, 17, PixelType::u8, ChannelOrder::rgb}, 1, DType::f16, 24, 0.0},
+    {{64, 48, PixelType::u8, ChannelOrder::bgr}, 2, DType::f32, 17, 0.2},
+    {{20, 9, PixelType::u16, ChannelOrder::bgr}, 3, DType::bf16, 12, 0.0},
+    {{1, 1, PixelType::u8, ChannelOrder::rgb}, 4, DType::f16, 9, 0.0},
+};
+
+TEST_P(EveryStrategy, GivesTheFramesOfSerialPageableInOrder) {
+  const auto [strategy, workload] = GetParam();
+  const Workload& w = kWorkloads[workload];
+  const Device device = host();
+  const test::Hashed reference = run_hashed(device, w, options_for(Strategy::serial_pageable));
+  const test::Hashed result = run_hashed(device, w, options_for(strategy));
+  ASSERT_EQ(result.hashes.size(), static_cast<std::size_t>(w.frames));
+  EXPECT_EQ(result.hashes, reference.hashes);
+  for (std::int64_t i = 0; i < w.frames; ++i) {
+    EXPECT_EQ(result.indices[static_cast<std::size_t>(i)], i);
+  }
+  EXPECT_EQ(result.format.width, w.image.width * w.scale);
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, EveryStrategy,
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 4)),
+                         [](const auto& p) {
+                           std::string name(to_string(std::get<0>(p.param)));
+                           for (char& c : name) {
+                             c = c == '-' ? '_' : c;
+                           }
+                           return name + "_w" + std::to_string(std::get<1>(p.param));
+                         });
+
+TEST(SerialPageable, MatchesTheCpuReferenceFrameByFrame) {
+  const Device device = host();
+  const Workload w{{29, 13, PixelType::u8, ChannelOrder::bgr}, 2, DType::f16, 6, 0.0};
+  SyntheticEngine engine(device, {0.0, w.scale, w.dtype});
+  SyntheticSource source(w.image, w.frames);
+  CheckingSink sink([&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
+  (void)within(60s, [&] { return run_pipeline(device, engine, source, sink, options_for(Strategy::serial_pageable)); });
+  EXPECT_EQ(sink.checked(), w.frames);
+}
+
+// --- failures -------------------------------------------------------------------------------
+
+struct InjectedFault : std::runtime_error {
+  InjectedFault() : std::runtime_error("injected fault") {}
+};
+
+class FaultAtEveryStage : public ::testing::TestWithParam<std::tuple<Strategy, Stage>> {};
+
+TEST_P(FaultAtEveryStage, StopsTheRunWithOneErrorNamingStageAndFrame) {
+  const auto [strategy, stage] = GetParam();
+  const Device device = host();
+  const MemoryStats before = device.memory();
+  constexpr std::int64_t kBadFrame = 7;
+  {
+    SyntheticEngine engine(device, {0.5, 2, DType::f16});
+    SyntheticSource source(ImageDesc{40, 24, PixelType::u8, ChannelOrder::rgb}, 1000);
+    NullSink sink;
+    PipelineOptions options = options_for(strategy);
+    options.inject = [stage = stage](Stage s, std::int64_t frame) {
+      if (s == stage && frame == kBadFrame) {
+        throw InjectedFault();
+      }
+    };
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      (void)within(30s, [&] { return run_pipeline(device, engine, source, sink, options); });
+      FAIL() << "the run must fail";
+    } catch (const StageError& e) {
+      EXPECT_EQ(e.stage(), stage) << e.what();
+      EXPECT_EQ(e.frame(), kBadFrame) << e.what();
+      EXPECT_NE(std::string(e.what()).find("injected fault"), std::string::npos) << e.what();
+    }
+    // 1000 frames would take far longer: the failure stopped the run.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  }
+  EXPECT_EQ(device.memory().allocated, before.allocated) << "buffers leaked";
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, FaultAtEveryStage,
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies),
+                                            ::testing::Values(Stage::source, Stage::h2d, Stage::pre, Stage::engine,
+                                                              Stage::post, Stage::d2h, Stage::sink)),
+                         [](const auto& p) {
+                           std::string name = std::string(to_string(std::get<0>(p.param))) + "_" +
+                                              std::string(to_string(std::get<1>(p.param)));
+                           for (char& c : name) {
+                             c = c == '-' ? '_' : c;
+                           }
+                           return name;
+                         });
+
+// A sink that throws by itself (not through the hook) is reported the same way.
+class FailingSink final : public Sink {
+ public:
+  void open(const ImageDesc& /*format*/) override {}
+  void write(std::span<const std::byte> /*frame*/, std::int64_t index) override {
+    if (index == 3) {
+      throw std::runtime_error("disk full");
+    }
+  }
+};
+
+TEST(Failure, ARealSinkErrorNamesTheSinkAndFrame) {
+  const Device device = host();
+  for (Strategy strategy : kAllStrategies) {
+    SyntheticEngine engine(device, {0.0, 1, DType::f16});
+    SyntheticSource source(ImageDesc{16, 16, PixelType::u8, ChannelOrder::rgb}, 50);
+    FailingSink sink;
+    try {
+      (void)within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+      FAIL() << to_string(strategy);
+    } catch (const StageError& e) {
+      EXPECT_EQ(e.stage(), Stage::sink);
+      EXPECT_EQ(e.frame(), 3);
+      EXPECT_NE(std::string(e.what()).find("disk full"), std::string::npos);
+    }
+  }
+}
+
+// --- stopping -------------------------------------------------------------------------------
+
+// Raises the stop flag once frame `at` has been written, as a SIGINT handler would.
+class StoppingSink final : public Sink {
+ public:
+  StoppingSink(std::atomic<bool>& stop, std::int64_t at) : stop_(stop), at_(at) {}
+  void open(const ImageDesc& /*format*/) override {}
+  void write(std::span<const std::byte> /*frame*/, std::int64_t index) override {
+    EXPECT_EQ(index, written_);
+    ++written_;
+    if (index == at_) {
+      stop_ = true;
+    }
+  }
+  void close() override { closed_ = true; }
+  std::int64_t written_ = 0;
+  bool closed_ = false;
+
+ private:
+  std::atomic<bool>& stop_;
+  std::int64_t at_;
+};
+
+TEST(Stop, FinishesTheFramesInFlightAndReportsInterrupted) {
+  const Device device = host();
+  for (Strategy strategy : kAllStrategies) {
+    std::atomic<bool> stop{false};
+    SyntheticEngine engine(device, {0.2, 1, DType::f16});
+    SyntheticSource source(ImageDesc{16, 8, PixelType::u8, ChannelOrder::rgb}, 100000);
+    StoppingSink sink(stop, 10);
+    PipelineOptions options = options_for(strategy);
+    options.stop = &stop;
+    const RunReport report =
+        within(30s, [&] { return run_pipeline(device, engine, source, sink, options); });
+    EXPECT_TRUE(report.interrupted) << to_string(strategy);
+    EXPECT_GT(report.frames, 10);
+    EXPECT_LT(report.frames, 100);
+    EXPECT_EQ(sink.written_, report.frames);
+    EXPECT_TRUE(sink.closed_);
+  }
+}
+
+TEST(Stop, MaxFramesEndsTheRunThere) {
+  const Device device = host();
+  SyntheticEngine engine(device, {0.0, 1, DType::f16});
+  SyntheticSource source(ImageDesc{8, 8, PixelType::u8, ChannelOrder::rgb}, 100);
+  HashSink sink;
+  PipelineOptions options = options_for(Strategy::split_streams);
+  options.max_frames = 13;
+  const RunReport report = within(30s, [&] { return run_pipeline(device, engine, source, sink, options); });
+  EXPECT_EQ(report.frames, 13);
+  EXPECT_FALSE(report.interrupted);
+}
+
+// --- reports and options --------------------------------------------------------------------
+
+TEST(Report, MeasuresEveryStrategy) {
+  const Device device = host();
+  for (Strategy strategy : kAllStrategies) {
+    SyntheticEngine engine(device, {2.0, 1, DType::f16});
+    SyntheticSource source(ImageDesc{32, 32, PixelType::u8, ChannelOrder::rgb}, 30);
+    NullSink sink;
+    PipelineOptions options = options_for(strategy);
+    options.warmup = 5;
+    const RunReport r = within(30s, [&] { return run_pipeline(device, engine, source, sink, options); });
+    EXPECT_EQ(r.frames, 30);
+    EXPECT_EQ(r.measured_frames, 25);
+    EXPECT_GT(r.fps, 0.0);
+    EXPECT_GE(r.stages.compute_ms, 1.9) << to_string(strategy);  // the engine waits 2 ms
+    EXPECT_GE(r.in_run.compute_ms, 1.9) << to_string(strategy);
+    EXPECT_GT(r.stages.h2d_ms, 0.0);
+    EXPECT_GT(r.stages.duplex_ms, 0.0);
+    EXPECT_NEAR(r.bound_fps, 1000.0 / r.stages.slowest_ms(), 1e-6);
+    EXPECT_NEAR(r.efficiency, r.fps / r.bound_fps, 1e-9);
+    EXPECT_GT(r.vram_bytes, 0U);
+    EXPECT_GE(r.latency_p99_ms, r.latency_p50_ms);
+    ASSERT_EQ(r.records.size(), 30U);
+    for (const FrameRecord& f : r.records) {
+      EXPECT_LE(f.h2d_end, f.compute_begin + 1e-3);
+      EXPECT_LE(f.compute_end, f.d2h_begin + 1e-3);
+      EXPECT_LE(f.source_end, f.h2d_end + 1e-3);
+    }
+  }
+}
+
+TEST(Options, RejectBadCounts) {
+  const Device device = host();
+  SyntheticEngine engine(device, {0.0, 1, DType::f16});
+  SyntheticSource source(ImageDesc{8, 8, PixelType::u8, ChannelOrder::rgb}, 1);
+  NullSink sink;
+  PipelineOptions options = options_for(Strategy::worker_streams);
+  options.workers = 0;
+  EXPECT_THROW((void)run_pipeline(device, engine, source, sink, options), UsageError);
+  options = options_for(Strategy::multi_compute);
+  options.compute_streams = 0;
+  EXPECT_THROW((void)run_pipeline(device, engine, source, sink, options), UsageError);
+  options = options_for(Strategy::split_streams);
+  options.slots = 1;
+  EXPECT_THROW((void)run_pipeline(device, engine, source, sink, options), UsageError);
+}
+
+TEST(Strategies, ParseNamesAndLists) {
+  EXPECT_EQ(parse_strategies("all").size(), kAllStrategies.size());
+  EXPECT_EQ(parse_strategies("split-streams,serial-pinned"),
+            (std::vector<Strategy>{Strategy::split_streams, Strategy::serial_pinned}));
+  EXPECT_THROW((void)parse_strategies("split"), UsageError);
+  EXPECT_THROW((void)parse_strategies(""), UsageError);
+}
+
+}  // namespace
+}  // namespace pyn
