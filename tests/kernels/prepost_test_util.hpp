@@ -31,6 +31,7 @@ class Rng {
            ")";
   }
   std::mt19937& engine() { return engine_; }
+  std::uint32_t next() { return static_cast<std::uint32_t>(engine_()); }
   int uniform_int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(engine_); }
   float uniform(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(engine_); }
 
@@ -85,9 +86,8 @@ class Guarded {
 // Every sample value is possible, and a frame is never all zeros.
 inline std::vector<unsigned char> random_frame(const ImageDesc& image, Rng& rng) {
   std::vector<unsigned char> bytes(image.bytes());
-  auto& engine = rng.engine();
   for (std::size_t i = 0; i < bytes.size(); i += 4) {
-    const std::uint32_t word = engine();
+    const std::uint32_t word = rng.next();
     std::memcpy(bytes.data() + i, &word, std::min<std::size_t>(4, bytes.size() - i));
   }
   bytes[0] |= 1;
@@ -121,10 +121,9 @@ inline std::vector<unsigned char> random_tensor(std::size_t elements, DType dtyp
   for (auto& tie : ties) {
     tie = tie_value(rng.uniform_int(0, static_cast<int>(levels) - 1), full);
   }
-  auto& engine = rng.engine();
-  const auto unit = [&engine] { return static_cast<float>(engine() >> 8) * 0x1p-24f; };
+  const auto unit = [&rng] { return static_cast<float>(rng.next() >> 8) * 0x1p-24f; };
   const auto value = [&]() -> float {
-    const std::uint32_t kind = engine() % 100;
+    const std::uint32_t kind = rng.next() % 100;
     if (kind < 40) {
       return unit();
     }
@@ -132,12 +131,12 @@ inline std::vector<unsigned char> random_tensor(std::size_t elements, DType dtyp
       return 2.0f * unit() - 0.5f;
     }
     if (kind < 70) {
-      return static_cast<float>(engine() % (levels + 1)) / full;
+      return static_cast<float>(rng.next() % (levels + 1)) / full;
     }
     if (kind < 85) {
-      return ties[engine() % ties.size()];
+      return ties[rng.next() % ties.size()];
     }
-    return specials[engine() % std::size(specials)];
+    return specials[rng.next() % std::size(specials)];
   };
   std::vector<unsigned char> bytes(elements * bytes_of(dtype));
   for (std::size_t i = 0; i < elements; ++i) {
@@ -147,8 +146,8 @@ inline std::vector<unsigned char> random_tensor(std::size_t elements, DType dtyp
       continue;
     }
     std::uint16_t bits = 0;
-    if (engine() % 10 == 0) {
-      bits = static_cast<std::uint16_t>(engine());
+    if (rng.next() % 10 == 0) {
+      bits = static_cast<std::uint16_t>(rng.next());
     } else {
       bits = dtype == DType::f16 ? float_to_half_bits(value()) : float_to_bf16_bits(value());
     }
