@@ -30,7 +30,8 @@ constexpr NameTable<PixelType, 2> pixel_names{{
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) {
   return std::ranges::equal(a, b, [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -46,8 +47,8 @@ Enum parse(const NameTable<Enum, N>& names, std::string_view what, std::string_v
     valid += valid.empty() ? "" : ", ";
     valid += text;
   }
-  throw UsageError("unknown " + std::string(what) + " '" + std::string(name) + "' (valid: " + valid +
-                   ")");
+  throw UsageError("unknown " + std::string(what) + " '" + std::string(name) +
+                   "' (valid: " + valid + ")");
 }
 
 }  // namespace

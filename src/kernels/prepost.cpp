@@ -1,12 +1,13 @@
 // The typed entry points: check the tensor against the frame, then run on the stream's backend.
 
+#include "pynference/kernels/prepost.hpp"
+
 #include <string>
 
+#include "prepost_args.hpp"
 #include "pynference/device/device.hpp"
 #include "pynference/device/error.hpp"
 #include "pynference/device/stream.hpp"
-#include "pynference/kernels/prepost.hpp"
-#include "prepost_args.hpp"
 
 namespace pyn {
 namespace {
@@ -36,7 +37,8 @@ void pre(Stream& stream, const ImageDesc& image, const void* hwc, const TensorVi
   if (stream.backend() == Backend::cuda) {
     pre_cuda(image, hwc, out.dtype, out.data, static_cast<cudaStream_t>(stream.native()));
   } else {
-    stream.enqueue([image, hwc, dtype = out.dtype, nchw = out.data] { pre_cpu(image, hwc, dtype, nchw); });
+    stream.enqueue(
+        [image, hwc, dtype = out.dtype, nchw = out.data] { pre_cpu(image, hwc, dtype, nchw); });
   }
 }
 

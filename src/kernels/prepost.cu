@@ -33,7 +33,7 @@ constexpr int kThreads = 256;
 // Blocks per SM the grouped kernels must fit (a full 2048 threads), capping them at 32 registers.
 constexpr int kBlocksPerSm = 2048 / kThreads;
 // Beyond this the grid-stride loops take over; far above what a 4K frame needs.
-constexpr std::size_t kMaxBlocks = 1u << 20;
+constexpr std::size_t kMaxBlocks = 1U << 20;
 
 template <DType>
 struct Element;
@@ -103,10 +103,10 @@ __device__ __forceinline__ typename Element<D>::Storage to_tensor(Sample x, floa
 
 template <class Sample, DType D>
 __device__ __forceinline__ Sample to_sample(typename Element<D>::Storage t, float scale) {
-  // fmaxf(fminf(x, 1), 0) alone maps NaN to 1, but the compiler folds that clamp into a saturating
-  // instruction, which maps NaN to 0. The explicit test keeps the documented NaN -> 1.
+  // fmaxf(fminf(x, 1), 0) alone maps NaN to 1, but ptxas folds that clamp into FADD.SAT, which
+  // maps NaN to 0 (seen on sm_90). The explicit test keeps the documented NaN -> 1.
   const float x = Element<D>::decode(t);
-  const float v = isnan(x) ? 1.0f : fmaxf(fminf(x, 1.0f), 0.0f);
+  const float v = isnan(x) ? 1.0F : fmaxf(fminf(x, 1.0F), 0.0F);
   return static_cast<Sample>(__float2uint_rn(__fmul_rn(v, scale)));
 }
 

@@ -62,9 +62,9 @@ void pre_typed(const ImageDesc& image, const void* hwc, void* nchw) {
 // minNum there), and f16/bf16 tensors hold signaling NaNs as easily as quiet ones.
 float clamp_unit(float v) {
   if (std::isnan(v)) {
-    return 1.0f;
+    return 1.0F;
   }
-  return std::fmax(std::fmin(v, 1.0f), 0.0f);
+  return std::fmax(std::fmin(v, 1.0F), 0.0F);
 }
 
 template <class Sample, class Type>

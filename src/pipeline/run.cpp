@@ -87,7 +87,7 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
 StageTimes Run::measure_alone() {
   // Each stage on its own with slot 0 and lane 0, nothing else running: the basis of the bound.
   constexpr int kWarmup = 2;
-  constexpr int kRepeats = 9;
+  constexpr int kRepeats = 15;
   Slot& slot = slots_.front();
   Lane& lane = lanes_.front();
   Stream other = device_.make_stream();
@@ -114,17 +114,23 @@ StageTimes Run::measure_alone() {
       inference.push_back(Event::elapsed_ms(slot.compute_begin, slot.compute_end));
       d2h.push_back(Event::elapsed_ms(slot.d2h_begin, slot.d2h_end));
     }
-    // Both directions together, as a perfect overlap would run them.
+  }
+  // Both directions streaming at once, as a perfect overlap runs them: the link shares its
+  // bandwidth between them, so this, not each copy alone, can be the bound of a copy-heavy load.
+  constexpr int kStreamed = 8;
+  for (int i = 0; i < 3; ++i) {
     begin.record(lane.stream);
     other.wait(begin);
-    lane.stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_image_.bytes());
-    other.copy_async(slot.out_host.data(), slot.out_device.data(), out_image_.bytes());
+    for (int k = 0; k < kStreamed; ++k) {
+      lane.stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_image_.bytes());
+      other.copy_async(slot.out_host.data(), slot.out_device.data(), out_image_.bytes());
+    }
     other_done.record(other);
     lane.stream.wait(other_done);
     slot.d2h_end.record(lane.stream);
     slot.d2h_end.synchronize();
-    if (measured) {
-      duplex.push_back(Event::elapsed_ms(begin, slot.d2h_end));
+    if (i > 0) {
+      duplex.push_back(Event::elapsed_ms(begin, slot.d2h_end) / kStreamed);
     }
   }
   return {median(h2d), median(inference), median(d2h), median(duplex)};
@@ -170,6 +176,7 @@ bool Run::fill(Slot& slot) {
 }
 
 void Run::upload(Slot& slot, Stream& stream) {
+  slot.issue[0] = trace_ms();
   guard(Stage::h2d, slot.frame, [&] {
     if (options_.inject) {
       options_.inject(Stage::h2d, slot.frame);
@@ -178,6 +185,7 @@ void Run::upload(Slot& slot, Stream& stream) {
     stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_image_.bytes());
     slot.h2d_end.record(stream);
   });
+  slot.issue[1] = trace_ms();
 }
 
 void Run::compute(Slot& slot, Lane& lane) {
@@ -185,6 +193,7 @@ void Run::compute(Slot& slot, Lane& lane) {
   const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
   const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
   slot.lane = lane.index;
+  slot.issue[2] = trace_ms();
   guard(Stage::pre, slot.frame, [&] {
     if (options_.inject) {
       options_.inject(Stage::pre, slot.frame);
@@ -206,9 +215,11 @@ void Run::compute(Slot& slot, Lane& lane) {
     post(lane.stream, tensor_out, out_image_, slot.out_device.data());
     slot.compute_end.record(lane.stream);
   });
+  slot.issue[3] = trace_ms();
 }
 
 void Run::download(Slot& slot, Stream& stream) {
+  slot.issue[4] = trace_ms();
   guard(Stage::d2h, slot.frame, [&] {
     if (options_.inject) {
       options_.inject(Stage::d2h, slot.frame);
@@ -218,6 +229,7 @@ void Run::download(Slot& slot, Stream& stream) {
     stream.copy_async(slot.out_host.data(), slot.out_device.data(), out_image_.bytes());
     slot.d2h_end.record(stream);
   });
+  slot.issue[5] = trace_ms();
 }
 
 void Run::await_download(Slot& slot) {
@@ -239,6 +251,12 @@ void Run::deliver(Slot& slot) {
   record.lane = slot.lane;
   record.source_begin = slot.source_begin;
   record.source_end = slot.source_end;
+  record.issue_h2d_begin = slot.issue[0];
+  record.issue_h2d_end = slot.issue[1];
+  record.issue_compute_begin = slot.issue[2];
+  record.issue_compute_end = slot.issue[3];
+  record.issue_d2h_begin = slot.issue[4];
+  record.issue_d2h_end = slot.issue[5];
   guard(Stage::d2h, slot.frame, [&] {
     record.h2d_begin = gpu_ms(slot.h2d_begin);
     record.h2d_end = gpu_ms(slot.h2d_end);
@@ -309,7 +327,7 @@ void Run::drain() noexcept {
   }
 }
 
-RunReport Run::finish(Strategy strategy, int streams) {
+RunReport Run::finish(Strategy strategy, int streams, Layout layout) {
   join();
   drain();
   {
@@ -322,6 +340,7 @@ RunReport Run::finish(Strategy strategy, int streams) {
 
   RunReport report;
   report.strategy = strategy;
+  report.layout = layout;
   report.streams = streams;
   report.compute_lanes = static_cast<int>(lanes_.size());
   report.slots = static_cast<int>(slots_.size());

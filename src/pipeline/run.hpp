@@ -28,6 +28,7 @@ struct Slot {
   int lane = 0;
   double source_begin = 0;
   double source_end = 0;
+  double issue[6] = {};  // host enqueue spans of h2d, compute, d2h (begin, end); when tracing
   HostBuffer in_host;
   HostBuffer out_host;
   DeviceBuffer in_device;
@@ -78,7 +79,7 @@ class Run {
   [[nodiscard]] bool failed() const;
 
   // Rethrows the first failure, or completes the report.
-  RunReport finish(Strategy strategy, int streams);
+  RunReport finish(Strategy strategy, int streams, Layout layout);
 
   [[nodiscard]] std::vector<Lane>& lanes() { return lanes_; }
   [[nodiscard]] std::vector<Slot>& slots() { return slots_; }
@@ -89,6 +90,8 @@ class Run {
  private:
   void fail(std::exception_ptr error);
   [[nodiscard]] double host_ms() const;
+  // host_ms() when tracing, else 0: the clock is read only when someone will look.
+  [[nodiscard]] double trace_ms() const { return options_.trace ? host_ms() : 0.0; }
   [[nodiscard]] double gpu_ms(const Event& event) const;
   void drain() noexcept;
   StageTimes measure_alone();

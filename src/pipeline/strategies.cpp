@@ -19,7 +19,7 @@ RunReport run_serial(Run& run, Strategy strategy) {
       run.deliver(slot);
     }
   });
-  return run.finish(strategy, 1);
+  return run.finish(strategy, 1, Layout{.copies_on_lane_streams = true, .single_thread = true});
 }
 
 namespace {
@@ -72,7 +72,8 @@ RunReport run_worker_streams(Run& run) {
     });
   }
   spawn_source_and_sink(run, free, filled, done);
-  return run.finish(Strategy::worker_streams, static_cast<int>(run.lanes().size()));
+  return run.finish(Strategy::worker_streams, static_cast<int>(run.lanes().size()),
+                    Layout{.copies_on_lane_streams = true, .single_thread = false});
 }
 
 RunReport run_split_streams(Run& run, Strategy strategy) {
@@ -105,15 +106,21 @@ RunReport run_split_streams(Run& run, Strategy strategy) {
       }
     });
   }
+  // With several compute streams, frames can come out of the compute threads out of order. The
+  // D2H stream runs its copies in the order it gets them, so a copy waiting for a later frame
+  // would hold up an earlier frame that is already done: issue them in frame order.
   run.spawn([&run, &computed, &done, &d2h] {
+    Run::Reorder reorder(run.slots().size());
     while (Slot* slot = computed.pop()) {
-      run.download(*slot, d2h);
-      done.push(slot);
+      reorder.complete(slot, [&](Slot& ready) {
+        run.download(ready, d2h);
+        done.push(&ready);
+      });
     }
     done.close();
   });
   spawn_source_and_sink(run, free, filled, done);
-  return run.finish(strategy, 2 + static_cast<int>(run.lanes().size()));
+  return run.finish(strategy, 2 + static_cast<int>(run.lanes().size()), Layout{});
 }
 
 }  // namespace pyn::detail

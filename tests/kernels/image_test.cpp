@@ -1,9 +1,10 @@
+#include "pynference/kernels/image.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "pynference/device/error.hpp"
-#include "pynference/kernels/image.hpp"
 
 namespace pyn {
 namespace {

@@ -16,13 +16,6 @@
 namespace pyn::test {
 namespace {
 
-#define PYN_REQUIRE_GPU()                                  \
-  do {                                                     \
-    if (::pyn::Device::cuda_device_count() == 0) {         \
-      GTEST_SKIP() << "no CUDA device";                    \
-    }                                                      \
-  } while (false)
-
 // Device memory with 64 patterned guard bytes each side. `misalign` shifts the payload off the
 // 16-byte alignment cudaMalloc gives, to reach the kernels' per-pixel path.
 class DeviceGuarded {
@@ -55,7 +48,7 @@ class DeviceGuarded {
       const bool in_payload = i >= offset_ && i < offset_ + bytes_;
       spoiled += !in_payload && all[i] != pattern;
     }
-    EXPECT_EQ(spoiled, 0u) << "guard bytes overwritten";
+    EXPECT_EQ(spoiled, 0U) << "guard bytes overwritten";
     return {all.begin() + static_cast<std::ptrdiff_t>(offset_),
             all.begin() + static_cast<std::ptrdiff_t>(offset_ + bytes_)};
   }
@@ -72,8 +65,9 @@ struct Misalign {
   std::size_t tensor = 0;
 };
 
-std::vector<unsigned char> pre_on_gpu(const ImageDesc& image, const std::vector<unsigned char>& frame,
-                                      DType dtype, Misalign misalign = {}) {
+std::vector<unsigned char> pre_on_gpu(const ImageDesc& image,
+                                      const std::vector<unsigned char>& frame, DType dtype,
+                                      Misalign misalign = {}) {
   DeviceGuarded in(image.bytes(), misalign.frame);
   DeviceGuarded out(tensor_bytes(image, dtype), misalign.tensor);
   in.upload(frame);
@@ -82,8 +76,9 @@ std::vector<unsigned char> pre_on_gpu(const ImageDesc& image, const std::vector<
   return out.download();
 }
 
-std::vector<unsigned char> post_on_gpu(const ImageDesc& image, const std::vector<unsigned char>& tensor,
-                                       DType dtype, Misalign misalign = {}) {
+std::vector<unsigned char> post_on_gpu(const ImageDesc& image,
+                                       const std::vector<unsigned char>& tensor, DType dtype,
+                                       Misalign misalign = {}) {
   DeviceGuarded in(tensor_bytes(image, dtype), misalign.tensor);
   DeviceGuarded out(image.bytes(), misalign.frame);
   in.upload(tensor);
@@ -92,33 +87,34 @@ std::vector<unsigned char> post_on_gpu(const ImageDesc& image, const std::vector
   return out.download();
 }
 
-std::vector<unsigned char> pre_on_cpu(const ImageDesc& image, const std::vector<unsigned char>& frame,
-                                      DType dtype) {
+std::vector<unsigned char> pre_on_cpu(const ImageDesc& image,
+                                      const std::vector<unsigned char>& frame, DType dtype) {
   std::vector<unsigned char> tensor(tensor_bytes(image, dtype));
   pre_cpu(image, frame.data(), dtype, tensor.data());
   return tensor;
 }
 
-std::vector<unsigned char> post_on_cpu(const ImageDesc& image, const std::vector<unsigned char>& tensor,
-                                       DType dtype) {
+std::vector<unsigned char> post_on_cpu(const ImageDesc& image,
+                                       const std::vector<unsigned char>& tensor, DType dtype) {
   std::vector<unsigned char> frame(image.bytes());
   post_cpu(dtype, tensor.data(), image, frame.data());
   return frame;
 }
 
-void expect_pre_matches(const ImageDesc& image, const std::vector<unsigned char>& frame, DType dtype,
-                        Misalign misalign = {}) {
-  EXPECT_EQ(first_difference(pre_on_gpu(image, frame, dtype, misalign), pre_on_cpu(image, frame, dtype)),
-            "")
+void expect_pre_matches(const ImageDesc& image, const std::vector<unsigned char>& frame,
+                        DType dtype, Misalign misalign = {}) {
+  EXPECT_EQ(
+      first_difference(pre_on_gpu(image, frame, dtype, misalign), pre_on_cpu(image, frame, dtype)),
+      "")
       << "pre " << name_of(image) << " -> " << to_string(dtype) << " misaligned by "
       << misalign.frame << "/" << misalign.tensor;
 }
 
-void expect_post_matches(const ImageDesc& image, const std::vector<unsigned char>& tensor, DType dtype,
-                         Misalign misalign = {}) {
-  EXPECT_EQ(
-      first_difference(post_on_gpu(image, tensor, dtype, misalign), post_on_cpu(image, tensor, dtype)),
-      "")
+void expect_post_matches(const ImageDesc& image, const std::vector<unsigned char>& tensor,
+                         DType dtype, Misalign misalign = {}) {
+  EXPECT_EQ(first_difference(post_on_gpu(image, tensor, dtype, misalign),
+                             post_on_cpu(image, tensor, dtype)),
+            "")
       << "post " << to_string(dtype) << " -> " << name_of(image) << " misaligned by "
       << misalign.frame << "/" << misalign.tensor;
 }
@@ -127,7 +123,7 @@ void expect_post_matches(const ImageDesc& image, const std::vector<unsigned char
 constexpr Size gpu_sizes[] = {{1, 1}, {2, 3}, {64, 32}, {1919, 1079}, {1918, 1078}, {1920, 1080}};
 
 TEST(PrepostGpu, PreMatchesTheReference) {
-  PYN_REQUIRE_GPU();
+  if (pyn::Device::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
   Rng rng;
   SCOPED_TRACE(rng.trace());
   for (const auto [width, height] : gpu_sizes) {
@@ -144,7 +140,7 @@ TEST(PrepostGpu, PreMatchesTheReference) {
 }
 
 TEST(PrepostGpu, PostMatchesTheReference) {
-  PYN_REQUIRE_GPU();
+  if (pyn::Device::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
   Rng rng;
   SCOPED_TRACE(rng.trace());
   for (const auto [width, height] : gpu_sizes) {
@@ -152,8 +148,8 @@ TEST(PrepostGpu, PostMatchesTheReference) {
       for (const auto order : all_orders) {
         const ImageDesc image{width, height, pixel, order};
         for (const auto dtype : all_dtypes) {
-          expect_post_matches(image, random_tensor(tensor_shape_of(image).elements(), dtype, pixel, rng),
-                              dtype);
+          expect_post_matches(
+              image, random_tensor(tensor_shape_of(image).elements(), dtype, pixel, rng), dtype);
         }
       }
     }
@@ -161,24 +157,25 @@ TEST(PrepostGpu, PostMatchesTheReference) {
 }
 
 TEST(PrepostGpu, UhdFramesMatchTheReference) {
-  PYN_REQUIRE_GPU();
+  if (pyn::Device::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
   Rng rng;
   SCOPED_TRACE(rng.trace());
   for (const auto order : all_orders) {
     const ImageDesc image{3840, 2160, PixelType::u8, order};
     expect_pre_matches(image, random_frame(image, rng), DType::f16);
-    expect_post_matches(image,
-                        random_tensor(tensor_shape_of(image).elements(), DType::f16, image.pixel, rng),
-                        DType::f16);
+    expect_post_matches(
+        image, random_tensor(tensor_shape_of(image).elements(), DType::f16, image.pixel, rng),
+        DType::f16);
   }
   const ImageDesc deep{3840, 2160, PixelType::u16, ChannelOrder::rgb};
   expect_pre_matches(deep, random_frame(deep, rng), DType::f32);
-  expect_post_matches(deep, random_tensor(tensor_shape_of(deep).elements(), DType::f32, deep.pixel, rng),
+  expect_post_matches(deep,
+                      random_tensor(tensor_shape_of(deep).elements(), DType::f32, deep.pixel, rng),
                       DType::f32);
 }
 
 TEST(PrepostGpu, EverySampleValueConvertsLikeTheReference) {
-  PYN_REQUIRE_GPU();
+  if (pyn::Device::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
   // 65536x1 frames: channel 0 holds every value in order, channels 1 and 2 permutations of them.
   for (const auto pixel : all_pixels) {
     const std::uint32_t levels = pixel == PixelType::u8 ? 256 : 65536;
@@ -195,7 +192,7 @@ TEST(PrepostGpu, EverySampleValueConvertsLikeTheReference) {
 }
 
 TEST(PrepostGpu, EverySixteenBitPatternConvertsLikeTheReference) {
-  PYN_REQUIRE_GPU();
+  if (pyn::Device::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
   // Every f16 and bf16 bit pattern (NaNs, infinities and subnormals included) in each plane.
   for (const auto dtype : {DType::f16, DType::bf16}) {
     for (const auto pixel : all_pixels) {
@@ -213,7 +210,7 @@ TEST(PrepostGpu, EverySixteenBitPatternConvertsLikeTheReference) {
 }
 
 TEST(PrepostGpu, MisalignedPointersGiveTheSameResult) {
-  PYN_REQUIRE_GPU();
+  if (pyn::Device::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
   Rng rng;
   SCOPED_TRACE(rng.trace());
   for (const auto pixel : all_pixels) {
@@ -231,21 +228,22 @@ TEST(PrepostGpu, MisalignedPointersGiveTheSameResult) {
 }
 
 TEST(PrepostGpu, U8RoundTripsExactlyThroughF32AndF16) {
-  PYN_REQUIRE_GPU();
+  if (pyn::Device::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
   Rng rng;
   SCOPED_TRACE(rng.trace());
   for (const auto dtype : {DType::f32, DType::f16}) {
     for (const auto [width, height] : {Size{3840, 2160}, Size{1919, 1079}}) {
       const ImageDesc image{width, height, PixelType::u8, ChannelOrder::bgr};
       const auto frame = random_frame(image, rng);
-      EXPECT_EQ(first_difference(post_on_gpu(image, pre_on_gpu(image, frame, dtype), dtype), frame), "")
+      EXPECT_EQ(first_difference(post_on_gpu(image, pre_on_gpu(image, frame, dtype), dtype), frame),
+                "")
           << name_of(image) << " via " << to_string(dtype);
     }
   }
 }
 
 TEST(PrepostGpu, TypedEntryPointsRunOnTheCudaStream) {
-  PYN_REQUIRE_GPU();
+  if (pyn::Device::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
   Rng rng;
   SCOPED_TRACE(rng.trace());
   const Device device = Device::open(DeviceSpec::parse("cuda"));

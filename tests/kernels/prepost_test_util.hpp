@@ -33,7 +33,9 @@ class Rng {
   std::mt19937& engine() { return engine_; }
   std::uint32_t next() { return static_cast<std::uint32_t>(engine_()); }
   int uniform_int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(engine_); }
-  float uniform(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(engine_); }
+  float uniform(float lo, float hi) {
+    return std::uniform_real_distribution<float>(lo, hi)(engine_);
+  }
 
  private:
   static std::uint32_t initial_seed() {
@@ -67,7 +69,8 @@ class Guarded {
   [[nodiscard]] const void* data() const { return storage_.data() + guard; }
   [[nodiscard]] std::size_t size() const { return bytes_; }
   [[nodiscard]] std::vector<unsigned char> payload() const {
-    return {storage_.begin() + guard, storage_.begin() + static_cast<std::ptrdiff_t>(guard + bytes_)};
+    return {storage_.begin() + guard,
+            storage_.begin() + static_cast<std::ptrdiff_t>(guard + bytes_)};
   }
   [[nodiscard]] bool guards_intact() const {
     for (std::size_t i = 0; i < guard; ++i) {
@@ -98,10 +101,10 @@ inline std::vector<unsigned char> random_frame(const ImageDesc& image, Rng& rng)
 inline float tie_value(int k, float scale) {
   float v = static_cast<float>((k + 0.5) / static_cast<double>(scale));
   for (int step = 0; step < 8; ++step) {
-    if (v * scale == static_cast<float>(k) + 0.5f) {
+    if (v * scale == static_cast<float>(k) + 0.5F) {
       return v;
     }
-    v = std::nextafter(v, v * scale < static_cast<float>(k) + 0.5f ? 2.0f : -1.0f);
+    v = std::nextafter(v, v * scale < static_cast<float>(k) + 0.5F ? 2.0F : -1.0F);
   }
   return v;
 }
@@ -112,23 +115,27 @@ inline float tie_value(int k, float scale) {
 // patterns. One engine draw per choice keeps this quick in unoptimised builds.
 inline std::vector<unsigned char> random_tensor(std::size_t elements, DType dtype, PixelType pixel,
                                                 Rng& rng) {
-  constexpr float specials[] = {0.0f,      -0.0f,     1.0f,         -1.0f,       1e30f,
-                                -1e30f,    1e-30f,    1.0000001f,   0.99999994f, INFINITY,
-                                -INFINITY, NAN,       -NAN,         std::numeric_limits<float>::signaling_NaN()};
+  constexpr float specials[] = {0.0F,        -0.0F,
+                                1.0F,        -1.0F,
+                                1e30F,       -1e30F,
+                                1e-30F,      1.0000001F,
+                                0.99999994F, INFINITY,
+                                -INFINITY,   NAN,
+                                -NAN,        std::numeric_limits<float>::signaling_NaN()};
   const float full = full_scale(pixel);
   const auto levels = static_cast<std::uint32_t>(full);
   std::vector<float> ties(64);
   for (auto& tie : ties) {
     tie = tie_value(rng.uniform_int(0, static_cast<int>(levels) - 1), full);
   }
-  const auto unit = [&rng] { return static_cast<float>(rng.next() >> 8) * 0x1p-24f; };
+  const auto unit = [&rng] { return static_cast<float>(rng.next() >> 8) * 0x1p-24F; };
   const auto value = [&]() -> float {
     const std::uint32_t kind = rng.next() % 100;
     if (kind < 40) {
       return unit();
     }
     if (kind < 60) {
-      return 2.0f * unit() - 0.5f;
+      return 2.0F * unit() - 0.5F;
     }
     if (kind < 70) {
       return static_cast<float>(rng.next() % (levels + 1)) / full;

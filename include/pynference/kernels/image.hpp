@@ -15,7 +15,9 @@ enum class PixelType : std::uint8_t { u8, u16 };
 enum class ChannelOrder : std::uint8_t { rgb, bgr };
 enum class DType : std::uint8_t { f32, f16, bf16 };
 
-[[nodiscard]] constexpr std::size_t bytes_of(PixelType t) noexcept { return t == PixelType::u8 ? 1 : 2; }
+[[nodiscard]] constexpr std::size_t bytes_of(PixelType t) noexcept {
+  return t == PixelType::u8 ? 1 : 2;
+}
 [[nodiscard]] constexpr std::size_t bytes_of(DType t) noexcept { return t == DType::f32 ? 4 : 2; }
 
 [[nodiscard]] std::string_view to_string(PixelType t) noexcept;
@@ -65,7 +67,9 @@ struct TensorView {
   void* data = nullptr;
   TensorShape shape;
   DType dtype = DType::f16;
-  [[nodiscard]] constexpr std::size_t bytes() const noexcept { return shape.elements() * bytes_of(dtype); }
+  [[nodiscard]] constexpr std::size_t bytes() const noexcept {
+    return shape.elements() * bytes_of(dtype);
+  }
 };
 
 }  // namespace pyn

@@ -27,8 +27,10 @@ void pre_cpu(const ImageDesc& image, const void* hwc, DType dtype, void* nchw);
 void post_cpu(DType dtype, const void* nchw, const ImageDesc& image, void* hwc);
 
 // Enqueue the kernel on `stream` and return; launch errors throw DeviceError.
-void pre_cuda(const ImageDesc& image, const void* hwc, DType dtype, void* nchw, cudaStream_t stream);
-void post_cuda(DType dtype, const void* nchw, const ImageDesc& image, void* hwc, cudaStream_t stream);
+void pre_cuda(const ImageDesc& image, const void* hwc, DType dtype, void* nchw,
+              cudaStream_t stream);
+void post_cuda(DType dtype, const void* nchw, const ImageDesc& image, void* hwc,
+               cudaStream_t stream);
 
 // On the stream's backend, in stream order. `out` must have the shape tensor_shape_of(image);
 // `in` likewise. Bad arguments throw UsageError before anything is enqueued.
@@ -37,10 +39,10 @@ void post(Stream& stream, const TensorView& in, const ImageDesc& image, void* hw
 
 // The fp32 factors both backends multiply by.
 [[nodiscard]] constexpr float unit_scale(PixelType pixel) noexcept {
-  return pixel == PixelType::u8 ? 1.0f / 255.0f : 1.0f / 65535.0f;
+  return pixel == PixelType::u8 ? 1.0F / 255.0F : 1.0F / 65535.0F;
 }
 [[nodiscard]] constexpr float full_scale(PixelType pixel) noexcept {
-  return pixel == PixelType::u8 ? 255.0f : 65535.0f;
+  return pixel == PixelType::u8 ? 255.0F : 65535.0F;
 }
 
 }  // namespace pyn

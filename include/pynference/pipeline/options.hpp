@@ -16,6 +16,8 @@ struct PipelineOptions {
   int slots = 0;            // frames in flight (host + device buffers); 0 picks per strategy
   std::int64_t warmup = 0;  // first frames left out of fps and stage medians
   std::int64_t max_frames = -1;  // stop after this many frames (-1: until the source ends)
+  // Record the host threads' enqueue spans too (for timelines); off costs nothing.
+  bool trace = false;
   // Set (e.g. by a SIGINT handler) to stop reading; frames in flight are finished.
   const std::atomic<bool>* stop = nullptr;
   // Test hook: called at the start of each stage of each frame; an exception it throws fails that

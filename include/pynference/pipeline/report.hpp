@@ -19,7 +19,8 @@
 namespace pyn {
 
 // One frame's spans, in ms from the start of the run on one clock (GPU events are aligned to the
-// host clock at the start). `lane` is the compute stream that ran it.
+// host clock at the start). `lane` is the compute stream that ran it. The issue_* spans are the
+// host threads enqueueing each stage; they are recorded only when tracing (PipelineOptions::trace).
 struct FrameRecord {
   std::int64_t frame = 0;
   int lane = 0;
@@ -28,6 +29,18 @@ struct FrameRecord {
   double compute_begin = 0, compute_end = 0;
   double d2h_begin = 0, d2h_end = 0;
   double sink_begin = 0, sink_end = 0;
+  double issue_h2d_begin = 0, issue_h2d_end = 0;
+  double issue_compute_begin = 0, issue_compute_end = 0;
+  double issue_d2h_begin = 0, issue_d2h_end = 0;
+};
+
+// Which streams and host threads a strategy used, so spans can be put on the right lane.
+struct Layout {
+  // serial-* and worker-streams run copies on the compute lane's own stream (and thread);
+  // split-streams and multi-compute have one H2D and one D2H stream, each with its own thread.
+  bool copies_on_lane_streams = false;
+  // serial-*: one host thread does everything, source and sink included.
+  bool single_thread = false;
 };
 
 struct StageTimes {
@@ -40,6 +53,7 @@ struct StageTimes {
 
 struct RunReport {
   Strategy strategy = Strategy::split_streams;
+  Layout layout;
   int streams = 0;        // GPU streams (or host-backend worker threads standing in for them)
   int compute_lanes = 0;  // of which run the engine
   int slots = 0;
