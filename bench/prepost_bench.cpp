@@ -12,6 +12,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -149,7 +150,7 @@ Spread time_reps(cudaStream_t stream, int warmup, int reps, const std::function<
   }
   std::sort(us.begin(), us.end());
   const auto at = [&](double q) {
-    return us[static_cast<std::size_t>(q * static_cast<double>(us.size() - 1) + 0.5)];
+    return us[static_cast<std::size_t>(std::lround(q * static_cast<double>(us.size() - 1)))];
   };
   return {at(0.5), at(0.1), at(0.9)};
 }
@@ -245,7 +246,9 @@ std::vector<Result> measure_kernels(const Options& options, const CopyFigures& c
         const BufferSets sets = make_sets(image, dtype, l2_bytes, stream, rng);
         const std::size_t bytes =
             image.bytes() + pyn::tensor_shape_of(image).elements() * pyn::bytes_of(dtype);
-        const auto set = [&](int rep) { return static_cast<std::size_t>(rep) % sets.frames.size(); };
+        const auto set = [&](int rep) {
+          return static_cast<std::size_t>(rep) % sets.frames.size();
+        };
         for (const std::string op : {"pre", "post"}) {
           Result result{image, op, dtype, bytes, {}, 0, 0};
           result.time = time_reps(stream, 10, options.reps, [&](int rep) {
@@ -367,8 +370,8 @@ int run(const Options& options) {
   if (options.require > 0) {
     int below = 0;
     for (const auto& r : results) {
-      const bool judged = options.sizes_given || r.image == pyn::ImageDesc{3840, 2160, r.image.pixel,
-                                                                           r.image.order};
+      const bool judged = options.sizes_given ||
+                          r.image == pyn::ImageDesc{3840, 2160, r.image.pixel, r.image.order};
       if (judged && r.fraction < options.require) {
         ++below;
       }

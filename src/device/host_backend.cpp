@@ -65,12 +65,11 @@ class HostEvent final : public EventImpl {
     return recorded_;
   }
   void complete(std::uint64_t generation, std::exception_ptr error) {
-    {
-      const std::lock_guard lock(mutex_);
-      completed_ = std::max(completed_, generation);
-      stamp_ = Clock::now();
-      error_ = std::move(error);
-    }
+    // Notify under the lock: a waiter may destroy the event as soon as it sees completion.
+    const std::lock_guard lock(mutex_);
+    completed_ = std::max(completed_, generation);
+    stamp_ = Clock::now();
+    error_ = std::move(error);
     done_.notify_all();
   }
 

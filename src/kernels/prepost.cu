@@ -31,7 +31,13 @@ namespace {
 
 constexpr int kThreads = 256;
 // Blocks per SM the grouped kernels must fit (a full 2048 threads), capping them at 32 registers.
+// Resident threads per SM: 2048 on sm_80 and sm_90, 1536 on sm_86, sm_87 and sm_89. A launch bound
+// above the device's limit is an error, so each target gets its own.
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 860 || __CUDA_ARCH__ == 870 || __CUDA_ARCH__ == 890)
+constexpr int kBlocksPerSm = 1536 / kThreads;
+#else
 constexpr int kBlocksPerSm = 2048 / kThreads;
+#endif
 // Beyond this the grid-stride loops take over; far above what a 4K frame needs.
 constexpr std::size_t kMaxBlocks = 1U << 20;
 
