@@ -13,6 +13,7 @@
 #include "pynference/io/sinks.hpp"
 #include "pynference/io/synthetic.hpp"
 #include "pynference/pipeline/pipeline.hpp"
+#include "trace_files.hpp"
 
 namespace pyn::cli {
 
@@ -37,6 +38,7 @@ const std::vector<OptionSpec>& bench_options() {
       {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
       {"check", "", "compare every output frame with the CPU reference (slow)", ""},
       {"json", "FILE", "also write the results, the device and the commit as JSON", ""},
+      {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace per strategy", ""},
       {"help", "", "show this help", ""},
   };
   return specs;
@@ -137,6 +139,7 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
     options.slots = static_cast<int>(args.integer("slots", 0, 1024));
     options.warmup = warmup;
     options.stop = &stop;
+    options.trace = args.has("trace");
     SyntheticSource source(image, frames);
     std::unique_ptr<Sink> sink;
     if (args.flag("check")) {
@@ -147,6 +150,10 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
       sink = std::make_unique<NullSink>();
     }
     reports.push_back(run_pipeline(device, engine, source, *sink, options));
+    if (options.trace) {
+      write_trace_files(args.str("trace"), reports.back(),
+                        std::string(to_string(strategy)) + " (" + engine.name() + ")");
+    }
   }
   std::printf("%s", report_table(reports).c_str());
   if (args.flag("check")) {

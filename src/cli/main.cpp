@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  info     the build, the CUDA devices, and a self-check of the pre/post kernels\n"
+    "  study    the seed study reproduced: every strategy, a timeline each, a report\n"
     "  bench    the five strategies side by side on a synthetic workload\n"
     "\n"
     "`pynference <command> --help` lists a command's options.\n";
@@ -42,6 +43,9 @@ int main(int argc, char** argv) {
     }
     if (args[0] == "bench") {
       return pyn::cli::cmd_bench(rest);
+    }
+    if (args[0] == "study") {
+      return pyn::cli::cmd_study(rest);
     }
     std::fprintf(stderr, "pynference: unknown command '%.*s'\n%s", static_cast<int>(args[0].size()),
                  args[0].data(), kUsage);

@@ -1,0 +1,115 @@
+// The program as a user meets it: exit codes, one-line errors, and the files it writes.
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& arguments) {
+  const std::string command = std::string(PYN_BINARY) + " " + arguments + " 2>&1";
+  Result result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    return result;
+  }
+  std::array<char, 4096> buffer{};
+  while (fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) {
+    result.output += buffer.data();
+  }
+  const int status = pclose(pipe);
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string read(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::filesystem::path scratch(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("pyn-cli-test-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+TEST(Cli, HelpAnswersAndBadUsageIsOneLineWithCode2) {
+  EXPECT_EQ(run("--help").code, 0);
+  for (const char* command : {"info", "bench", "study"}) {
+    const Result help = run(std::string(command) + " --help");
+    EXPECT_EQ(help.code, 0) << command;
+    EXPECT_NE(help.output.find("usage: pynference " + std::string(command)), std::string::npos);
+  }
+  const Result unknown = run("bench --strategy nope");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.output.find("unknown strategy 'nope'"), std::string::npos) << unknown.output;
+  EXPECT_EQ(run("frobnicate").code, 2);
+  EXPECT_EQ(run("bench --frames -3 --device cpu").code, 2);
+}
+
+TEST(Cli, AMissingDeviceIsOneClearLineWithCode3) {
+  const Result r = run("info --device cuda:77");
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("no CUDA device"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("terminate"), std::string::npos) << "no crash: " << r.output;
+}
+
+TEST(Cli, InfoSelfChecksTheKernels) {
+  const Result r = run("info --device cpu");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("self-check: passed"), std::string::npos) << r.output;
+}
+
+TEST(Cli, BenchWritesOneJsonResultPerStrategy) {
+  const auto dir = scratch("bench");
+  const Result r = run("bench --device cpu --frames 8 --size 24x16 --compute-ms 0.5 --json " +
+                       (dir / "bench.json").string() + " --trace " + (dir / "trace").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string json = read(dir / "bench.json");
+  for (const char* name : {"serial-pageable", "serial-pinned", "worker-streams", "split-streams", "multi-compute"}) {
+    EXPECT_NE(json.find(std::string("\"strategy\":\"") + name + "\""), std::string::npos) << name;
+    EXPECT_NE(r.output.find(name), std::string::npos) << "table row for " << name;
+    EXPECT_TRUE(std::filesystem::exists(dir / "trace" / (std::string(name) + ".svg"))) << name;
+    EXPECT_TRUE(std::filesystem::exists(dir / "trace" / (std::string(name) + ".trace.json"))) << name;
+  }
+  EXPECT_NE(json.find("\"commit\":"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, StudyWritesTheReportAndFiveTimelines) {
+  const auto dir = scratch("study");
+  const Result r = run("study --device cpu --frames 12 --out " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string report = read(dir / "report.md");
+  EXPECT_NE(report.find("host backend"), std::string::npos) << "the CPU note";
+  for (const char* name : {"serial-pageable", "serial-pinned", "worker-streams", "split-streams", "multi-compute"}) {
+    EXPECT_NE(report.find(std::string("### ") + name), std::string::npos) << name;
+    EXPECT_TRUE(std::filesystem::exists(dir / (std::string(name) + ".svg"))) << name;
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "report.json"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, AnUnwritableJsonPathFailsCleanly) {
+  const Result r = run("bench --device cpu --frames 4 --size 8x8 --compute-ms 0 --strategy split-streams "
+                       "--json /nonexistent-dir/x.json");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot write"), std::string::npos) << r.output;
+}
+
+}  // namespace
