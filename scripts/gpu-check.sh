@@ -62,6 +62,9 @@ main() {
     configure_args+=(-DGTest_DIR="$gtest_dir")
   fi
 
+  # Extra configure options for this run, e.g. PYN_CMAKE_ARGS="-DPYN_WITH_TORCH=OFF".
+  read -r -a extra_args <<<"${PYN_CMAKE_ARGS:-}"
+  configure_args+=("${extra_args[@]}")
   if ! cmake --preset gpu "${configure_args[@]}"; then
     fail "configure"
   elif ! cmake --build --preset gpu -j "$(nproc)"; then
