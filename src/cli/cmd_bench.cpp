@@ -27,6 +27,7 @@ const std::vector<OptionSpec>& bench_options() {
       {"workload", "W", "preset: transfer-bound (3840x2160, x1, 0.3 ms), compute-bound (960x540, x4, "
                         "5 ms) or balanced (1920x1080, x2, 1 ms); other options override it", ""},
       {"frames", "N", "frames per strategy", "500"},
+      {"repeat", "N", "runs per strategy; the table shows the run with the median fps and the spread", "3"},
       {"warmup", "N", "first frames left out of the measures", "10% of --frames, at most 50"},
       {"size", "WxH", "input frame size", "1920x1080"},
       {"scale", "S", "upscale factor of the synthetic engine", "2"},
@@ -126,36 +127,50 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
                std::string(to_string(image.pixel)).c_str(), engine_options.scale,
                std::string(to_string(engine_options.dtype)).c_str(), engine.name().c_str(), frames, warmup);
 
+  const auto repeat = args.integer("repeat", 1, 100);
   std::vector<RunReport> reports;
+  std::vector<FpsRuns> fps_runs;
   for (Strategy strategy : strategies) {
-    if (stop.load()) {
+    std::vector<RunReport> runs;
+    for (long long run = 0; run < repeat && !stop.load(); ++run) {
+      std::fprintf(stderr, "running %s (%lld of %lld) ...\n", std::string(to_string(strategy)).c_str(), run + 1,
+                   repeat);
+      PipelineOptions options;
+      options.strategy = strategy;
+      options.workers = static_cast<int>(args.integer("workers", 1, 64));
+      options.compute_streams = static_cast<int>(args.integer("compute-streams", 1, 64));
+      options.slots = static_cast<int>(args.integer("slots", 0, 1024));
+      options.warmup = warmup;
+      options.stop = &stop;
+      options.trace = args.has("trace");
+      SyntheticSource source(image, frames);
+      std::unique_ptr<Sink> sink;
+      if (args.flag("check")) {
+        sink = std::make_unique<CheckingSink>([&source, &engine_options](std::int64_t i) {
+          return expected_synthetic_output(source, i, engine_options.dtype, engine_options.scale);
+        });
+      } else {
+        sink = std::make_unique<NullSink>();
+      }
+      runs.push_back(run_pipeline(device, engine, source, *sink, options));
+    }
+    if (runs.empty()) {
       break;
     }
-    std::fprintf(stderr, "running %s ...\n", std::string(to_string(strategy)).c_str());
-    PipelineOptions options;
-    options.strategy = strategy;
-    options.workers = static_cast<int>(args.integer("workers", 1, 64));
-    options.compute_streams = static_cast<int>(args.integer("compute-streams", 1, 64));
-    options.slots = static_cast<int>(args.integer("slots", 0, 1024));
-    options.warmup = warmup;
-    options.stop = &stop;
-    options.trace = args.has("trace");
-    SyntheticSource source(image, frames);
-    std::unique_ptr<Sink> sink;
-    if (args.flag("check")) {
-      sink = std::make_unique<CheckingSink>([&source, &engine_options](std::int64_t i) {
-        return expected_synthetic_output(source, i, engine_options.dtype, engine_options.scale);
-      });
-    } else {
-      sink = std::make_unique<NullSink>();
+    FpsRuns fps;
+    for (const RunReport& r : runs) {
+      fps.push_back(r.fps);
     }
-    reports.push_back(run_pipeline(device, engine, source, *sink, options));
-    if (options.trace) {
+    std::nth_element(runs.begin(), runs.begin() + static_cast<std::ptrdiff_t>(runs.size() / 2), runs.end(),
+                     [](const RunReport& a, const RunReport& b) { return a.fps < b.fps; });
+    reports.push_back(std::move(runs[runs.size() / 2]));
+    fps_runs.push_back(std::move(fps));
+    if (args.has("trace")) {
       write_trace_files(args.str("trace"), reports.back(),
                         std::string(to_string(strategy)) + " (" + engine.name() + ")");
     }
   }
-  std::printf("%s", report_table(reports).c_str());
+  std::printf("%s", report_table(reports, fps_runs).c_str());
   if (args.flag("check")) {
     std::printf("every output frame matched the CPU reference\n");
   }
@@ -163,7 +178,7 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
     const WorkloadInfo workload{width, height, engine_options.scale, engine_options.compute_ms,
                                 std::string(to_string(engine_options.dtype)),
                                 std::string(to_string(image.pixel)), engine.name(), frames};
-    write_file(args.str("json"), report_json(device.info(), workload, reports));
+    write_file(args.str("json"), report_json(device.info(), workload, reports, fps_runs));
   }
   return stop.load() ? 130 : 0;
 }

@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -60,26 +61,42 @@ std::string device_line(const DeviceInfo& info) {
   return text;
 }
 
-std::string report_table(const std::vector<RunReport>& reports) {
+namespace {
+std::string spread(const std::vector<FpsRuns>& runs, std::size_t i) {
+  if (i >= runs.size() || runs[i].size() < 2) {
+    return {};
+  }
+  const auto [low, high] = std::minmax_element(runs[i].begin(), runs[i].end());
+  char text[96];
+  std::snprintf(text, sizeof text, "  (%zu runs: %.1f to %.1f fps)", runs[i].size(), *low, *high);
+  return text;
+}
+}  // namespace
+
+std::string report_table(const std::vector<RunReport>& reports, const std::vector<FpsRuns>& runs) {
   std::string text;
   char line[320];
   std::snprintf(line, sizeof line, "%-16s %9s %9s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "strategy", "fps",
                 "bound", "eff", "h2d ms", "compute", "d2h ms", "both ms", "gap ms", "lat p50", "h2d GB/s",
                 "d2h GB/s", "VRAM MiB");
   text += line;
-  for (const RunReport& r : reports) {
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const RunReport& r = reports[i];
     std::snprintf(line, sizeof line, "%-16s %9.1f %9.1f %6.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.2f %8.1f %8.1f %8.0f%s\n",
                   std::string(to_string(r.strategy)).c_str(), r.fps, r.bound_fps, r.efficiency, r.stages.h2d_ms,
                   r.stages.compute_ms, r.stages.d2h_ms, r.stages.duplex_ms, r.compute_gap_ms, r.latency_p50_ms,
                   r.h2d_gbps, r.d2h_gbps, static_cast<double>(r.vram_bytes) / (1 << 20),
                   r.interrupted ? "  (interrupted)" : "");
     text += line;
+    if (const std::string note = spread(runs, i); !note.empty()) {
+      text.insert(text.size() - 1, note);
+    }
   }
   return text;
 }
 
 std::string report_json(const DeviceInfo& device, const WorkloadInfo& workload,
-                        const std::vector<RunReport>& reports) {
+                        const std::vector<RunReport>& reports, const std::vector<FpsRuns>& runs) {
   Json json;
   json.begin_object();
   json.field("tool", "pynference").field("version", kVersion).field("commit", kCommit);
@@ -103,7 +120,8 @@ std::string report_json(const DeviceInfo& device, const WorkloadInfo& workload,
       .field("frames", workload.frames)
       .end_object();
   json.begin_array("results");
-  for (const RunReport& r : reports) {
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const RunReport& r = reports[i];
     json.begin_object()
         .field("strategy", to_string(r.strategy))
         .field("streams", r.streams)
@@ -127,8 +145,15 @@ std::string report_json(const DeviceInfo& device, const WorkloadInfo& workload,
         .field("h2d_gbps", r.h2d_gbps)
         .field("d2h_gbps", r.d2h_gbps)
         .field("vram_bytes", static_cast<long long>(r.vram_bytes))
-        .field("interrupted", r.interrupted)
-        .end_object();
+        .field("interrupted", r.interrupted);
+    if (i < runs.size()) {
+      json.begin_array("fps_runs");
+      for (double fps : runs[i]) {
+        json.value(fps);
+      }
+      json.end_array();
+    }
+    json.end_object();
   }
   json.end_array();
   json.end_object();

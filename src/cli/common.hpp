@@ -20,8 +20,12 @@ namespace pyn::cli {
 
 [[nodiscard]] std::string device_line(const DeviceInfo& info);
 
-// One row per strategy, the columns the issue and the docs use.
-[[nodiscard]] std::string report_table(const std::vector<RunReport>& reports);
+// fps of every repetition of one strategy's run (the report is the median one).
+using FpsRuns = std::vector<double>;
+
+// One row per strategy, the columns the issue and the docs use; with repetitions, their spread.
+[[nodiscard]] std::string report_table(const std::vector<RunReport>& reports,
+                                       const std::vector<FpsRuns>& runs = {});
 
 struct WorkloadInfo {
   int width = 0;
@@ -35,7 +39,8 @@ struct WorkloadInfo {
 };
 
 [[nodiscard]] std::string report_json(const DeviceInfo& device, const WorkloadInfo& workload,
-                                      const std::vector<RunReport>& reports);
+                                      const std::vector<RunReport>& reports,
+                                      const std::vector<FpsRuns>& runs = {});
 
 void write_file(const std::string& path, std::string_view text);
 

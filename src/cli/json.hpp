@@ -18,6 +18,8 @@ class Json {
   Json& field(std::string_view key, long long value);
   Json& field(std::string_view key, int value) { return field(key, static_cast<long long>(value)); }
   Json& field(std::string_view key, bool value);
+  // An element of the array being written.
+  Json& value(double number) { return field({}, number); }
   [[nodiscard]] const std::string& str() const { return text_; }
 
  private:
