@@ -25,7 +25,7 @@ Args::Args(const std::vector<OptionSpec>& specs, const std::vector<std::string_v
       if (inline_value) {
         throw UsageError("--" + option.name + " takes no value");
       }
-      values_[option.name] = "1";
+      values_.insert_or_assign(option.name, std::string(1, '1'));  // a flag: present
       continue;
     }
     if (inline_value) {
