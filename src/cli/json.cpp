@@ -1,39 +1,11 @@
 #include "json.hpp"
 
+#include "pynference/trace/text.hpp"
+
 #include <cmath>
 #include <cstdio>
 
 namespace pyn::cli {
-
-std::string json_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(c));
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 void Json::key(std::string_view name) {
   if (!first_) {
@@ -41,7 +13,7 @@ void Json::key(std::string_view name) {
   }
   first_ = false;
   if (!name.empty()) {
-    text_ += '"' + json_escape(name) + "\":";
+    text_ += trace::json_string(name) + ':';
   }
 }
 
@@ -73,7 +45,7 @@ Json& Json::end_array() {
 
 Json& Json::field(std::string_view name, std::string_view value) {
   key(name);
-  text_ += '"' + json_escape(value) + '"';
+  text_ += trace::json_string(value);
   return *this;
 }
 

@@ -28,6 +28,4 @@ class Json {
   bool first_ = true;
 };
 
-[[nodiscard]] std::string json_escape(std::string_view text);
-
 }  // namespace pyn::cli

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "pynference/trace/timeline.hpp"
-#include "text.hpp"
+#include "pynference/trace/text.hpp"
 
 namespace pyn {
 

@@ -9,7 +9,7 @@
 
 #include "axis.hpp"
 #include "pynference/trace/timeline.hpp"
-#include "text.hpp"
+#include "pynference/trace/text.hpp"
 
 namespace pyn {
 

@@ -1,4 +1,4 @@
-#include "text.hpp"
+#include "pynference/trace/text.hpp"
 
 #include <charconv>
 #include <cmath>

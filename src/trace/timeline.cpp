@@ -8,7 +8,7 @@
 #include <tuple>
 #include <utility>
 
-#include "text.hpp"
+#include "pynference/trace/text.hpp"
 
 namespace pyn {
 
