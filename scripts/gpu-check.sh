@@ -86,6 +86,11 @@ main() {
       fail "$bench was not built"
     fi
 
+    if [[ -x build/gpu/bench/pyn_yuv_bench ]]; then
+      build/gpu/bench/pyn_yuv_bench >"$out_dir/yuv.txt" 2>&1 || fail "pyn_yuv_bench"
+      bench_table="$bench_table"$'\n'"$(cat "$out_dir/yuv.txt")"
+    fi
+
     if [[ -x build/gpu/src/cli/pynference && -f scripts/gpu-bench.sh ]]; then
       bash scripts/gpu-bench.sh "$out_dir" || fail "scripts/gpu-bench.sh"
     fi

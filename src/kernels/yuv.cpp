@@ -1,0 +1,186 @@
+// The YUV names, the argument checks every backend shares, and the typed entry points: check the
+// tensor against the frame, then run on the stream's backend.
+
+#include "pynference/kernels/yuv.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "pynference/device/device.hpp"
+#include "pynference/device/error.hpp"
+#include "pynference/device/stream.hpp"
+
+namespace pyn {
+namespace {
+
+template <class Enum, std::size_t N>
+using NameTable = std::array<std::pair<std::string_view, Enum>, N>;
+
+// First name of each value is the canonical one, the one to_string gives.
+constexpr NameTable<ChromaLayout, 4> chroma_names{{
+    {"yuv420", ChromaLayout::yuv420},
+    {"yuv444", ChromaLayout::yuv444},
+    {"420", ChromaLayout::yuv420},
+    {"444", ChromaLayout::yuv444},
+}};
+
+constexpr NameTable<ColorMatrix, 4> matrix_names{{
+    {"bt601", ColorMatrix::bt601},
+    {"bt709", ColorMatrix::bt709},
+    {"601", ColorMatrix::bt601},
+    {"709", ColorMatrix::bt709},
+}};
+
+constexpr NameTable<ColorRange, 6> range_names{{
+    {"limited", ColorRange::limited},
+    {"full", ColorRange::full},
+    {"tv", ColorRange::limited},
+    {"mpeg", ColorRange::limited},
+    {"pc", ColorRange::full},
+    {"jpeg", ColorRange::full},
+}};
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+template <class Enum, std::size_t N>
+Enum parse(const NameTable<Enum, N>& names, std::string_view what, std::string_view name) {
+  for (const auto& [text, value] : names) {
+    if (equal_ignoring_case(text, name)) {
+      return value;
+    }
+  }
+  std::string valid;
+  for (const auto& [text, value] : names) {
+    valid += valid.empty() ? "" : ", ";
+    valid += text;
+  }
+  throw UsageError("unknown " + std::string(what) + " '" + std::string(name) +
+                   "' (valid: " + valid + ")");
+}
+
+template <class Enum, std::size_t N>
+std::string_view name_of(const NameTable<Enum, N>& names, Enum value) noexcept {
+  for (const auto& [text, known] : names) {
+    if (known == value) {
+      return text;
+    }
+  }
+  return "unknown";
+}
+
+std::string str(const TensorShape& s) {
+  return "{" + std::to_string(s.n) + "," + std::to_string(s.c) + "," + std::to_string(s.h) + "," +
+         std::to_string(s.w) + "}";
+}
+
+void check_tensor(const char* op, Stream& stream, const YuvDesc& desc, const void* yuv,
+                  const TensorView& tensor) {
+  if (!stream) {
+    throw UsageError(std::string(op) + ": the stream is empty (moved from or default-constructed)");
+  }
+  detail::check_yuv_args(op, desc, yuv, tensor.dtype, tensor.data);
+  if (tensor.shape != tensor_shape_of(desc)) {
+    throw UsageError(std::string(op) + ": tensor shape " + str(tensor.shape) + " does not fit a " +
+                     std::to_string(desc.width) + "x" + std::to_string(desc.height) +
+                     " frame; expected " + str(tensor_shape_of(desc)));
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(ChromaLayout layout) noexcept { return name_of(chroma_names, layout); }
+std::string_view to_string(ColorMatrix matrix) noexcept { return name_of(matrix_names, matrix); }
+std::string_view to_string(ColorRange range) noexcept { return name_of(range_names, range); }
+
+ChromaLayout parse_chroma_layout(std::string_view name) {
+  return parse(chroma_names, "chroma layout", name);
+}
+ColorMatrix parse_color_matrix(std::string_view name) {
+  return parse(matrix_names, "colour matrix", name);
+}
+ColorRange parse_color_range(std::string_view name) {
+  return parse(range_names, "colour range", name);
+}
+
+std::string to_string(const YuvDesc& desc) {
+  return std::to_string(desc.width) + "x" + std::to_string(desc.height) + " " +
+         std::string(to_string(desc.chroma)) + " " + std::to_string(desc.bits) + "-bit " +
+         std::string(to_string(desc.matrix)) + " " + std::string(to_string(desc.range));
+}
+
+namespace detail {
+
+void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType dtype,
+                    const void* nchw) {
+  const auto fail = [op](const std::string& why) {
+    throw UsageError(std::string(op) + ": " + why);
+  };
+  if (desc.width <= 0 || desc.height <= 0) {
+    fail("frame size " + std::to_string(desc.width) + "x" + std::to_string(desc.height) +
+         " is empty");
+  }
+  if (desc.chroma != ChromaLayout::yuv420 && desc.chroma != ChromaLayout::yuv444) {
+    fail("unknown chroma layout " + std::to_string(static_cast<int>(desc.chroma)));
+  }
+  if (desc.bits != 8 && desc.bits != 10) {
+    fail(std::to_string(desc.bits) + "-bit samples are not supported (8 or 10)");
+  }
+  if (desc.matrix != ColorMatrix::bt601 && desc.matrix != ColorMatrix::bt709) {
+    fail("unknown colour matrix " + std::to_string(static_cast<int>(desc.matrix)));
+  }
+  if (desc.range != ColorRange::limited && desc.range != ColorRange::full) {
+    fail("unknown colour range " + std::to_string(static_cast<int>(desc.range)));
+  }
+  if (dtype != DType::f32 && dtype != DType::f16 && dtype != DType::bf16) {
+    fail("unknown dtype " + std::to_string(static_cast<int>(dtype)));
+  }
+  if (yuv == nullptr) {
+    fail("frame pointer is null");
+  }
+  if (nchw == nullptr) {
+    fail("tensor pointer is null");
+  }
+  if (reinterpret_cast<std::uintptr_t>(yuv) % desc.sample_bytes() != 0) {
+    fail("frame pointer is not aligned to its " + std::to_string(desc.sample_bytes()) +
+         "-byte samples");
+  }
+  if (reinterpret_cast<std::uintptr_t>(nchw) % bytes_of(dtype) != 0) {
+    fail("tensor pointer is not aligned to its " + std::to_string(bytes_of(dtype)) +
+         "-byte elements");
+  }
+}
+
+}  // namespace detail
+
+void yuv_to_tensor(Stream& stream, const YuvDesc& desc, const void* yuv, const TensorView& out) {
+  check_tensor("yuv_to_tensor", stream, desc, yuv, out);
+  if (stream.backend() == Backend::cuda) {
+    yuv_to_tensor_cuda(desc, yuv, out.dtype, out.data, static_cast<cudaStream_t>(stream.native()));
+  } else {
+    stream.enqueue([desc, yuv, dtype = out.dtype, nchw = out.data] {
+      yuv_to_tensor_cpu(desc, yuv, dtype, nchw);
+    });
+  }
+}
+
+void tensor_to_yuv(Stream& stream, const TensorView& in, const YuvDesc& desc, void* yuv) {
+  check_tensor("tensor_to_yuv", stream, desc, yuv, in);
+  if (stream.backend() == Backend::cuda) {
+    tensor_to_yuv_cuda(in.dtype, in.data, desc, yuv, static_cast<cudaStream_t>(stream.native()));
+  } else {
+    stream.enqueue([desc, yuv, dtype = in.dtype, nchw = static_cast<const void*>(in.data)] {
+      tensor_to_yuv_cpu(dtype, nchw, desc, yuv);
+    });
+  }
+}
+
+}  // namespace pyn
