@@ -7,6 +7,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "engine_choice.hpp"
 #include "common.hpp"
 #include "pynference/device/error.hpp"
 #include "pynference/engine/synthetic.hpp"
@@ -20,7 +21,8 @@ namespace pyn::cli {
 namespace {
 
 const std::vector<OptionSpec>& bench_options() {
-  static const std::vector<OptionSpec> specs = {
+  static const std::vector<OptionSpec> specs = [] {
+    std::vector<OptionSpec> all = {
       {"strategy", "NAMES", "all, or a comma-separated list of serial-pageable, serial-pinned, "
                             "worker-streams, split-streams, multi-compute", "all"},
       {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
@@ -41,7 +43,12 @@ const std::vector<OptionSpec>& bench_options() {
       {"json", "FILE", "also write the results, the device and the commit as JSON", ""},
       {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace per strategy", ""},
       {"help", "", "show this help", ""},
-  };
+    };
+    for (OptionSpec& option : engine_options()) {
+      all.push_back(std::move(option));
+    }
+    return all;
+  }();
   return specs;
 }
 
@@ -112,9 +119,12 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
   const auto frames = args.integer("frames", 2, 10'000'000);
   const auto warmup = args.has("warmup") ? args.integer("warmup", 0, frames - 2) : std::min<long long>(50, frames / 10);
   const ImageDesc image{width, height, parse_pixel_type(args.str("pixel")), ChannelOrder::rgb};
-  const SyntheticOptions engine_options{args.number("compute-ms", 0.0, 10'000.0),
-                                        static_cast<int>(args.integer("scale", 1, 16)),
-                                        parse_dtype(args.str("dtype"))};
+  const SyntheticOptions synthetic{args.number("compute-ms", 0.0, 10'000.0),
+                                   static_cast<int>(args.integer("scale", 1, 16)),
+                                   chosen_dtype(args, parse_dtype(args.str("dtype")))};
+  if (args.flag("check") && args.has("model")) {
+    throw UsageError("--check compares frames with the synthetic engine's CPU reference; it cannot check a model");
+  }
 
   const Device device = open_device(args.str("device"));
   std::fprintf(stderr, "device: %s\n", device_line(device.info()).c_str());
@@ -122,10 +132,11 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
     std::fprintf(stderr, "note: host-backend timings measure this CPU; they say nothing about GPUs\n");
   }
   const std::atomic<bool>& stop = install_stop_handler();
-  SyntheticEngine engine(device, engine_options);
+  const std::unique_ptr<Engine> engine = make_engine(device, args, synthetic);
+  const int scale = engine->output_shape(tensor_shape_of(image)).w / image.width;
   std::fprintf(stderr, "workload: %dx%d %s -> x%d, %s, %s, %lld frames (%lld warm-up)\n", width, height,
-               std::string(to_string(image.pixel)).c_str(), engine_options.scale,
-               std::string(to_string(engine_options.dtype)).c_str(), engine.name().c_str(), frames, warmup);
+               std::string(to_string(image.pixel)).c_str(), scale, std::string(to_string(engine->dtype())).c_str(),
+               engine->name().c_str(), frames, warmup);
 
   const auto repeat = args.integer("repeat", 1, 100);
   std::vector<RunReport> reports;
@@ -146,13 +157,13 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
       SyntheticSource source(image, frames);
       std::unique_ptr<Sink> sink;
       if (args.flag("check")) {
-        sink = std::make_unique<CheckingSink>([&source, &engine_options](std::int64_t i) {
-          return expected_synthetic_output(source, i, engine_options.dtype, engine_options.scale);
+        sink = std::make_unique<CheckingSink>([&source, &synthetic](std::int64_t i) {
+          return expected_synthetic_output(source, i, synthetic.dtype, synthetic.scale);
         });
       } else {
         sink = std::make_unique<NullSink>();
       }
-      runs.push_back(run_pipeline(device, engine, source, *sink, options));
+      runs.push_back(run_pipeline(device, *engine, source, *sink, options));
     }
     if (runs.empty()) {
       break;
@@ -167,7 +178,7 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
     fps_runs.push_back(std::move(fps));
     if (args.has("trace")) {
       write_trace_files(args.str("trace"), reports.back(),
-                        std::string(to_string(strategy)) + " (" + engine.name() + ")");
+                        std::string(to_string(strategy)) + " (" + engine->name() + ")");
     }
   }
   std::printf("%s", report_table(reports, fps_runs).c_str());
@@ -175,9 +186,9 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
     std::printf("every output frame matched the CPU reference\n");
   }
   if (args.has("json")) {
-    const WorkloadInfo workload{width, height, engine_options.scale, engine_options.compute_ms,
-                                std::string(to_string(engine_options.dtype)),
-                                std::string(to_string(image.pixel)), engine.name(), frames};
+    const WorkloadInfo workload{width, height, scale, args.has("model") ? 0.0 : synthetic.compute_ms,
+                                std::string(to_string(engine->dtype())), std::string(to_string(image.pixel)),
+                                engine->name(), frames};
     write_file(args.str("json"), report_json(device.info(), workload, reports, fps_runs));
   }
   return stop.load() ? 130 : 0;

@@ -5,6 +5,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "engine_choice.hpp"
 #include "common.hpp"
 #include "selfcheck.hpp"
 #include "version.hpp"
@@ -13,11 +14,18 @@ namespace pyn::cli {
 
 namespace {
 const std::vector<OptionSpec>& info_options() {
-  static const std::vector<OptionSpec> specs = {
-      {"device", "D", "device to check: auto, cpu, cuda or cuda:N", "auto"},
-      {"no-check", "", "skip the pre/post kernel self-check", ""},
-      {"help", "", "show this help", ""},
-  };
+  static const std::vector<OptionSpec> specs = [] {
+    std::vector<OptionSpec> all = {
+        {"device", "D", "device to check: auto, cpu, cuda or cuda:N", "auto"},
+        {"no-check", "", "skip the pre/post kernel self-check", ""},
+        {"size", "WxH", "frame size to try a model (--model) on", "960x540"},
+        {"help", "", "show this help", ""},
+    };
+    for (OptionSpec& option : engine_options()) {
+      all.push_back(std::move(option));
+    }
+    return all;
+  }();
   return specs;
 }
 }  // namespace
@@ -38,6 +46,14 @@ int cmd_info(const std::vector<std::string_view>& argv) {
   }
   const Device device = open_device(args.str("device"));
   std::printf("using %s\n", device_line(device.info()).c_str());
+  if (args.has("model")) {
+    const auto [width, height] = parse_size(args.str("size"));
+    const std::unique_ptr<Engine> engine = make_engine(device, args, SyntheticOptions{});
+    const TensorShape in = tensor_shape_of(ImageDesc{width, height, PixelType::u8, ChannelOrder::rgb});
+    const TensorShape out = engine->output_shape(in);
+    std::printf("model: %s\n  %dx%dx%dx%d -> %dx%dx%dx%d (x%d), %s\n", engine->name().c_str(), in.n, in.c, in.h,
+                in.w, out.n, out.c, out.h, out.w, out.w / in.w, std::string(to_string(engine->dtype())).c_str());
+  }
   if (args.flag("no-check")) {
     return 0;
   }

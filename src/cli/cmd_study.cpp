@@ -6,6 +6,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "engine_choice.hpp"
 #include "common.hpp"
 #include "pynference/engine/synthetic.hpp"
 #include "pynference/io/sinks.hpp"
@@ -19,14 +20,21 @@ namespace pyn::cli {
 namespace {
 
 const std::vector<OptionSpec>& study_options() {
-  static const std::vector<OptionSpec> specs = {
+  static const std::vector<OptionSpec> specs = [] {
+    std::vector<OptionSpec> all = {
       {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
       {"out", "DIR", "folder for report.md, report.json and one timeline per strategy", "pynference-study"},
       {"frames", "N", "frames per strategy", "400 on a GPU, 60 on the CPU"},
+      {"size", "WxH", "input frame size", "1920x1080; 960x540 with --model; 320x180 on the CPU"},
       {"workers", "N", "threads (and streams) of worker-streams", "3"},
       {"compute-streams", "K", "inference streams of multi-compute", "2"},
       {"help", "", "show this help", ""},
-  };
+    };
+    for (OptionSpec& option : engine_options()) {
+      all.push_back(std::move(option));
+    }
+    return all;
+  }();
   return specs;
 }
 
@@ -37,8 +45,8 @@ int cmd_study(const std::vector<std::string_view>& argv) {
   if (args.flag("help")) {
     std::printf("usage: pynference study [options]\n\nRuns the five strategies of the study on a built-in "
                 "workload (synthetic 1920x1080 frames through a synthetic x2 network costing 1 ms a "
-                "frame; 320x180 on the CPU) and writes a Markdown report with one timeline picture per "
-                "strategy.\n\n%s",
+                "frame; 320x180 on the CPU), or through a model given with -m, and writes a Markdown "
+                "report with one timeline picture per strategy.\n\n%s",
                 describe_options(study_options()).c_str());
     return 0;
   }
@@ -48,13 +56,14 @@ int cmd_study(const std::vector<std::string_view>& argv) {
     std::fprintf(stderr, "note: the host backend stands in for a GPU here; CPU timings say nothing about GPUs\n");
   }
   const long long frames = args.has("frames") ? args.integer("frames", 10, 1'000'000) : (gpu ? 400 : 60);
-  const ImageDesc image = gpu ? ImageDesc{1920, 1080, PixelType::u8, ChannelOrder::rgb}
-                              : ImageDesc{320, 180, PixelType::u8, ChannelOrder::rgb};
-  const SyntheticOptions engine_options{gpu ? 1.0 : 2.0, 2, DType::f16};
+  const char* size = !gpu ? "320x180" : args.has("model") ? "960x540" : "1920x1080";
+  const auto [width, height] = parse_size(args.has("size") ? args.str("size") : size);
+  const ImageDesc image{width, height, PixelType::u8, ChannelOrder::rgb};
+  const SyntheticOptions synthetic{gpu ? 1.0 : 2.0, 2, chosen_dtype(args, DType::f16)};
   const std::string out = args.str("out");
   const std::atomic<bool>& stop = install_stop_handler();
 
-  SyntheticEngine engine(device, engine_options);
+  const std::unique_ptr<Engine> engine = make_engine(device, args, synthetic);
   std::fprintf(stderr, "device: %s\n", device_line(device.info()).c_str());
   std::vector<RunReport> reports;
   for (Strategy strategy : kAllStrategies) {
@@ -71,14 +80,15 @@ int cmd_study(const std::vector<std::string_view>& argv) {
     options.stop = &stop;
     SyntheticSource source(image, frames);
     NullSink sink;
-    reports.push_back(run_pipeline(device, engine, source, sink, options));
+    reports.push_back(run_pipeline(device, *engine, source, sink, options));
     const RunReport& r = reports.back();
     write_trace_files(out, r, std::string(to_string(strategy)) + ": " + std::to_string(static_cast<int>(r.fps + 0.5)) +
                                   " fps, " + std::to_string(static_cast<int>(r.efficiency * 100 + 0.5)) + "% of bound");
   }
-  const WorkloadInfo workload{image.width, image.height, engine_options.scale, engine_options.compute_ms,
-                              std::string(to_string(engine_options.dtype)), std::string(to_string(image.pixel)),
-                              engine.name(), frames};
+  const int scale = engine->output_shape(tensor_shape_of(image)).w / image.width;
+  const WorkloadInfo workload{image.width, image.height, scale, args.has("model") ? 0.0 : synthetic.compute_ms,
+                              std::string(to_string(engine->dtype())), std::string(to_string(image.pixel)),
+                              engine->name(), frames};
   write_file(out + "/report.md", study_markdown(device.info(), workload, reports));
   write_file(out + "/report.json", report_json(device.info(), workload, reports));
   std::printf("%s", report_table(reports).c_str());

@@ -36,7 +36,12 @@ int main(int argc, char** argv) {
     std::printf("pynference %s (commit %s)\n", pyn::cli::kVersion, pyn::cli::kCommit);
     return 0;
   }
-  const std::vector<std::string_view> rest(args.begin() + 1, args.end());
+  std::vector<std::string_view> rest(args.begin() + 1, args.end());
+  for (std::string_view& arg : rest) {
+    if (arg == "-m") {
+      arg = "--model";
+    }
+  }
   try {
     if (args[0] == "info") {
       return pyn::cli::cmd_info(rest);

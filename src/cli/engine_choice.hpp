@@ -1,0 +1,25 @@
+#pragma once
+// Which engine a command runs: a model file (-m) through the torch engine, or the synthetic one.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "pynference/device/device.hpp"
+#include "pynference/engine/engine.hpp"
+#include "pynference/engine/synthetic.hpp"
+
+namespace pyn::cli {
+
+// The options every engine-running command takes: --model, --fp32/--fp16/--bf16, --no-channels-last.
+[[nodiscard]] std::vector<OptionSpec> engine_options();
+
+// The tensor type the user asked for (a --fp* flag, else `fallback`).
+[[nodiscard]] DType chosen_dtype(const Args& args, DType fallback);
+
+// With --model: the torch engine on that file; else the synthetic engine with `synthetic`.
+[[nodiscard]] std::unique_ptr<Engine> make_engine(const Device& device, const Args& args,
+                                                  const SyntheticOptions& synthetic);
+
+}  // namespace pyn::cli
