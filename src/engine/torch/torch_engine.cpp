@@ -1,0 +1,272 @@
+// The torch engine: wraps the pipeline's tensors for LibTorch without copying, runs the network on
+// the stream it is given (CUDA) or on the CPU inside the stream's order (host backend), and copies
+// the network's output into the pipeline's output tensor on that same stream.
+
+#include "pynference/engine/torch_engine.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <c10/core/InferenceMode.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "model.hpp"
+#include "pynference/device/error.hpp"
+
+namespace pyn {
+
+namespace {
+
+using torch_engine::Format;
+using torch_engine::LoadRequest;
+using torch_engine::message_of;
+using torch_engine::Model;
+
+// Side of the square test input that finds the scale at open.
+constexpr int kProbe = 64;
+// Inferences prepare() runs per stream: the first picks cuDNN algorithms and lets TorchScript's
+// profiling executor specialise; the later ones run the optimised graph.
+constexpr int kWarmups = 3;
+
+at::ScalarType scalar_type(DType dtype) {
+  switch (dtype) {
+    case DType::f32:
+      return at::kFloat;
+    case DType::f16:
+      return at::kHalf;
+    case DType::bf16:
+      return at::kBFloat16;
+  }
+  return at::kFloat;
+}
+
+std::string shape_text(at::IntArrayRef sizes) {
+  std::ostringstream text;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    text << (i == 0 ? "" : "x") << sizes[i];
+  }
+  return text.str();
+}
+
+at::Tensor wrap(const TensorView& view, const c10::Device& device) {
+  const TensorShape& s = view.shape;
+  // target_device: we know where the memory is, so torch need not ask the driver each frame.
+  return at::for_blob(view.data, {s.n, s.c, s.h, s.w})
+      .options(at::TensorOptions().dtype(scalar_type(view.dtype)).device(device))
+      .target_device(device)
+      .make_tensor();
+}
+
+class TorchEngine final : public Engine {
+ public:
+  TorchEngine(Device device, c10::Device torch_device, std::string file_name, TorchOptions options,
+              std::unique_ptr<Model> model, int scale)
+      : device_(std::move(device)),
+        torch_device_(torch_device),
+        file_name_(std::move(file_name)),
+        options_(options),
+        model_(std::move(model)),
+        scale_(scale) {}
+
+  [[nodiscard]] std::string name() const override {
+    return "torch(" + file_name_ + ", " + std::string(model_->format_name()) + ", " +
+           std::string(to_string(options_.dtype)) + ", x" + std::to_string(scale_) + ")";
+  }
+  [[nodiscard]] DType dtype() const override { return options_.dtype; }
+
+  [[nodiscard]] TensorShape output_shape(const TensorShape& input) const override {
+    if (input.n < 1 || input.c != 3 || input.h < 1 || input.w < 1) {
+      throw UsageError("torch engine: expected an N x 3 x H x W input");
+    }
+    return {input.n, 3, input.h * scale_, input.w * scale_};
+  }
+
+  void prepare(Stream& stream, const TensorShape& input) override {
+    const TensorShape output = output_shape(input);
+    const DeviceBuffer in_buffer = device_.alloc(input.elements() * bytes_of(options_.dtype));
+    const DeviceBuffer out_buffer = device_.alloc(output.elements() * bytes_of(options_.dtype));
+    const TensorView in{in_buffer.data(), input, options_.dtype};
+    const TensorView out{out_buffer.data(), output, options_.dtype};
+    fill(stream, in);
+    for (int i = 0; i < kWarmups; ++i) {
+      run(stream, in, out);
+    }
+    stream.synchronize();
+  }
+
+  void run(Stream& stream, const TensorView& in, const TensorView& out) override {
+    if (stream.backend() == Backend::host) {
+      stream.enqueue([this, in, out] { infer_cpu(in, out); });
+      return;
+    }
+    infer_cuda(stream.native(), in, out);
+  }
+
+  [[nodiscard]] std::size_t workspace_bytes() const override {
+    if (!torch_device_.is_cuda()) {
+      return 0;
+    }
+    // Everything torch holds on the device: the weights and its cached activations.
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(torch_device_.index());
+    return static_cast<std::size_t>(
+        stats.reserved_bytes[static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
+            .current);
+  }
+
+ private:
+  // A mid-grey input for the warm-up: any finite values do.
+  void fill(Stream& stream, const TensorView& in) const {
+    if (stream.backend() == Backend::host) {
+      wrap(in, torch_device_).fill_(0.5);
+      return;
+    }
+    const c10::InferenceMode inference;
+    const c10::cuda::CUDAStreamGuard guard(external(stream.native()));
+    wrap(in, torch_device_).fill_(0.5);
+  }
+
+  [[nodiscard]] c10::cuda::CUDAStream external(void* stream) const {
+    return c10::cuda::getStreamFromExternal(static_cast<cudaStream_t>(stream),
+                                            torch_device_.index());
+  }
+
+  void check_output(const at::Tensor& result, const TensorShape& expected) const {
+    if (result.dim() != 4 || result.size(0) != expected.n || result.size(1) != expected.c ||
+        result.size(2) != expected.h || result.size(3) != expected.w) {
+      throw UsageError("model " + file_name_ + " gives " + shape_text(result.sizes()) + " where " +
+                       std::to_string(expected.n) + "x3x" + std::to_string(expected.h) + "x" +
+                       std::to_string(expected.w) + " was expected (x" + std::to_string(scale_) +
+                       " at the test size): its scale depends on the input size");
+    }
+  }
+
+  // CUDA: every kernel, allocation and copy of this call goes to `stream`.
+  void infer_cuda(void* stream, const TensorView& in, const TensorView& out) const {
+    try {
+      const c10::InferenceMode inference;
+      const c10::cuda::CUDAStreamGuard guard(external(stream));
+      const at::Tensor result = model_->forward(wrap(in, torch_device_), stream);
+      check_output(result, out.shape);
+      // The result's memory goes back to torch's cache for this stream when `result` dies here;
+      // the cache hands it out again only to later work on the same stream, after this copy.
+      wrap(out, torch_device_).copy_(result, /*non_blocking=*/true);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error("torch engine: " + message_of(e));
+    }
+  }
+
+  // Host backend: on the stream's worker thread, in fp32 (or the package's dtype).
+  void infer_cpu(const TensorView& in, const TensorView& out) const {
+    try {
+      const c10::InferenceMode inference;
+      const at::Tensor input = wrap(in, torch_device_).to(model_->input_dtype());
+      const at::Tensor result = model_->forward(input, nullptr);
+      check_output(result, out.shape);
+      wrap(out, torch_device_).copy_(result);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error("torch engine: " + message_of(e));
+    }
+  }
+
+  Device device_;
+  c10::Device torch_device_;
+  std::string file_name_;
+  TorchOptions options_;
+  std::unique_ptr<Model> model_;
+  int scale_;
+};
+
+// The network's whole-number scale, from one run on a kProbe x kProbe input; refuses what is not
+// an image-to-image network.
+int find_scale(Model& model, const c10::Device& device,
+               const std::optional<c10::cuda::CUDAStream>& stream, const std::string& file_name) {
+  at::Tensor result;
+  try {
+    const at::Tensor input = at::full(
+        {1, 3, kProbe, kProbe}, 0.5, at::TensorOptions().dtype(model.input_dtype()).device(device));
+    result = model.forward(input, stream ? static_cast<void*>(stream->stream()) : nullptr);
+    if (stream) {
+      stream->synchronize();
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw UsageError("model " + file_name + " fails on a 1x3x" + std::to_string(kProbe) + "x" +
+                     std::to_string(kProbe) + " test input: " + message_of(e));
+  }
+  const bool image = result.dim() == 4 && result.size(0) == 1 && result.size(1) == 3 &&
+                     result.size(2) >= kProbe && result.size(2) % kProbe == 0 &&
+                     result.size(2) == result.size(3);
+  if (!image) {
+    throw UsageError(
+        "model " + file_name +
+        " is not an image-to-image network (RGB in, RGB scaled by a whole number out): a 1x3x" +
+        std::to_string(kProbe) + "x" + std::to_string(kProbe) + " input gives " +
+        shape_text(result.sizes()));
+  }
+  return static_cast<int>(result.size(2) / kProbe);
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> open_torch_engine(const Device& device, const std::string& path,
+                                          const TorchOptions& options) {
+  const Format format = torch_engine::detect_format(path);
+  const DeviceInfo& info = device.info();
+  const bool cuda = device.backend() == Backend::cuda;
+
+  LoadRequest request;
+  request.path = path;
+  request.file_name = std::filesystem::path(path).filename().string();
+  request.backend = device.backend();
+  request.device_index = info.index;
+  request.compute_capability = cuda ? info.compute_major * 10 + info.compute_minor : 0;
+  request.device_name = info.name;
+  // The host backend computes in fp32: CPU convolutions in fp16 are slow or missing.
+  request.dtype = cuda ? scalar_type(options.dtype) : at::kFloat;
+  request.channels_last = options.channels_last;
+
+  const c10::Device torch_device =
+      cuda ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(info.index))
+           : c10::Device(c10::kCPU);
+  std::optional<c10::cuda::CUDAStream> setup;
+  std::optional<c10::cuda::CUDAStreamGuard> guard;
+  if (cuda) {
+    device.bind_thread();
+    // Loading and the test run go to a stream of torch's pool, never the legacy default stream.
+    setup = c10::cuda::getStreamFromPool(false, torch_device.index());
+    guard.emplace(*setup);
+    // cuDNN tries its algorithms once per shape (in prepare) and keeps the fastest.
+    at::globalContext().setBenchmarkCuDNN(true);
+  }
+
+  try {
+    std::unique_ptr<Model> model = format == Format::torchscript
+                                       ? torch_engine::load_torchscript(request)
+                                       : torch_engine::load_aoti(request);
+    int scale = 0;
+    {
+      const c10::InferenceMode inference;
+      scale = find_scale(*model, torch_device, setup, request.file_name);
+    }
+    return std::make_unique<TorchEngine>(device, torch_device, request.file_name, options,
+                                         std::move(model), scale);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("torch engine: " + message_of(e));
+  }
+}
+
+}  // namespace pyn

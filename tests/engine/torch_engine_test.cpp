@@ -1,0 +1,507 @@
+// The torch engine with the demo models of tools/make_demo_models.py (made at build time):
+// exact frames through the whole pipeline with the exact model (2x nearest as fixed weights), the
+// same frames from every strategy with a real network, and one clear error for each kind of bad
+// model file. Built twice: the host tests (label host), and with PYN_TORCH_GPU_TESTS the GPU tests
+// (label gpu), which skip themselves without a CUDA device.
+
+#include "pynference/engine/torch_engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "../pipeline/run_helpers.hpp"
+#include "pynference/device/error.hpp"
+#include "pynference/kernels/prepost.hpp"
+
+#ifndef PYN_HAVE_TORCH
+#error "pyn_engine_torch must define PYN_HAVE_TORCH for its users"
+#endif
+
+namespace pyn {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using test::options_for;
+using test::within;
+
+#ifdef PYN_TORCH_TEST_MODELS
+const fs::path kModels = PYN_TORCH_TEST_MODELS;
+#else
+const fs::path kModels;
+#endif
+
+[[maybe_unused]] Device host() { return Device::open(DeviceSpec::parse("cpu")); }
+
+// The path of a demo model, or an empty string where it was not made (the caller skips).
+std::string model(const std::string& name) {
+  if (kModels.empty() || !fs::exists(kModels / name)) {
+    return {};
+  }
+  return (kModels / name).string();
+}
+
+#define REQUIRE_MODEL(var, name)                                                 \
+  const std::string var = model(name);                                           \
+  if ((var).empty()) {                                                           \
+    GTEST_SKIP() << (name) << " was not made (see tests/engine/CMakeLists.txt)"; \
+  }
+
+// Nearest-neighbour upscale of an interleaved frame.
+std::vector<std::byte> nearest(const std::vector<std::byte>& frame, const ImageDesc& image,
+                               int scale) {
+  const std::size_t pixel = ImageDesc::channels * bytes_of(image.pixel);
+  const auto w = static_cast<std::size_t>(image.width);
+  const auto h = static_cast<std::size_t>(image.height);
+  const auto s = static_cast<std::size_t>(scale);
+  std::vector<std::byte> out(frame.size() * s * s);
+  for (std::size_t y = 0; y < h * s; ++y) {
+    for (std::size_t x = 0; x < w * s; ++x) {
+      std::memcpy(&out[(y * w * s + x) * pixel], &frame[((y / s) * w + x / s) * pixel], pixel);
+    }
+  }
+  return out;
+}
+
+// What the exact model must give for frame `index`: the nearest-upscaled frame where u8 survives
+// pre + post exactly (f32, f16); through bf16, the CPU reference pre -> nearest -> post.
+std::vector<std::byte> exact_reference(const SyntheticSource& source, std::int64_t index,
+                                       DType dtype) {
+  const ImageDesc in = source.format();
+  std::vector<std::byte> frame(in.bytes());
+  source.render(frame, index);
+  if (dtype != DType::bf16) {
+    return nearest(frame, in, 2);
+  }
+  const ImageDesc out{in.width * 2, in.height * 2, in.pixel, in.order};
+  std::vector<std::byte> tensor(in.pixels() * 3 * bytes_of(dtype));
+  pre_cpu(in, frame.data(), dtype, tensor.data());
+  // Planar: upscaling each plane is the same nearest upscale of a one-channel "frame".
+  std::vector<std::byte> planes;
+  const std::size_t plane_bytes = in.pixels() * bytes_of(dtype);
+  for (int c = 0; c < 3; ++c) {
+    std::vector<std::byte> plane(
+        tensor.begin() + static_cast<std::ptrdiff_t>(c * plane_bytes),
+        tensor.begin() + static_cast<std::ptrdiff_t>((c + 1) * plane_bytes));
+    const std::size_t element = bytes_of(dtype);
+    std::vector<std::byte> up(plane.size() * 4);
+    const auto w = static_cast<std::size_t>(in.width);
+    for (std::size_t y = 0; y < static_cast<std::size_t>(out.height); ++y) {
+      for (std::size_t x = 0; x < static_cast<std::size_t>(out.width); ++x) {
+        std::memcpy(&up[(y * w * 2 + x) * element], &plane[((y / 2) * w + x / 2) * element],
+                    element);
+      }
+    }
+    planes.insert(planes.end(), up.begin(), up.end());
+  }
+  std::vector<std::byte> result(out.bytes());
+  post_cpu(dtype, planes.data(), out, result.data());
+  return result;
+}
+
+void expect_exact(const Device& device, const std::string& path, DType dtype, Strategy strategy,
+                  bool channels_last = true) {
+  const auto engine = open_torch_engine(device, path, {dtype, channels_last});
+  SyntheticSource source(ImageDesc{37, 21, PixelType::u8, ChannelOrder::bgr}, 7);
+  CheckingSink sink([&](std::int64_t i) { return exact_reference(source, i, dtype); });
+  const RunReport report = within(
+      120s, [&] { return run_pipeline(device, *engine, source, sink, options_for(strategy)); });
+  EXPECT_EQ(report.frames, 7);
+  EXPECT_EQ(sink.checked(), 7) << to_string(strategy) << " " << to_string(dtype);
+}
+
+// Keeps every frame, to compare runs with a tolerance.
+class KeepingSink final : public Sink {
+ public:
+  void open(const ImageDesc& format) override { format_ = format; }
+  void write(std::span<const std::byte> frame, std::int64_t /*index*/) override {
+    frames_.emplace_back(frame.begin(), frame.end());
+  }
+  ImageDesc format_;
+  std::vector<std::vector<std::byte>> frames_;
+};
+
+struct Kept {
+  ImageDesc format_;
+  std::vector<std::vector<std::byte>> frames_;
+};
+
+Kept run_kept(const Device& device, Engine& engine, const ImageDesc& image, std::int64_t frames,
+              Strategy strategy) {
+  SyntheticSource source(image, frames);
+  KeepingSink sink;
+  (void)within(120s,
+               [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+  return {sink.format_, std::move(sink.frames_)};
+}
+
+// The error's message must be one line, and say `part`.
+template <class Fn>
+void expect_one_line_error(Fn&& fn, const std::string& part) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error; expected one saying '" << part << "'";
+  } catch (const UsageError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_NE(what.find(part), std::string::npos) << what;
+    EXPECT_LT(what.size(), 400U) << what;
+  }
+}
+
+[[maybe_unused]] fs::path temp_file(const std::string& name, const std::string& content) {
+  const fs::path dir = fs::temp_directory_path() / ("pyn_torch_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::path path = dir / name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+#ifndef PYN_TORCH_GPU_TESTS
+
+// --- host backend ----------------------------------------------------------------------------
+
+TEST(TorchEngine, FindsTheScaleAndNamesTheModel) {
+  REQUIRE_MODEL(x2, "compact-x2.pt");
+  REQUIRE_MODEL(x4, "compact-x4.pt");
+  const Device device = host();
+  const auto engine2 = open_torch_engine(device, x2, {DType::f16, true});
+  const auto engine4 = open_torch_engine(device, x4, {DType::f32, true});
+  EXPECT_EQ(engine2->output_shape({1, 3, 10, 7}), (TensorShape{1, 3, 20, 14}));
+  EXPECT_EQ(engine4->output_shape({1, 3, 10, 7}), (TensorShape{1, 3, 40, 28}));
+  EXPECT_EQ(engine2->dtype(), DType::f16);
+  EXPECT_EQ(engine2->name(), "torch(compact-x2.pt, TorchScript, f16, x2)");
+  EXPECT_THROW((void)engine2->output_shape({1, 4, 10, 7}), UsageError);
+  EXPECT_EQ(engine2->workspace_bytes(), 0U);
+}
+
+class ExactOnHost : public ::testing::TestWithParam<std::tuple<Strategy, DType>> {};
+
+TEST_P(ExactOnHost, TorchScriptGivesTheNearestUpscaleBitExact) {
+  REQUIRE_MODEL(path, "exact-x2.pt");
+  const auto [strategy, dtype] = GetParam();
+  expect_exact(host(), path, dtype, strategy);
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, ExactOnHost,
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies),
+                                            ::testing::Values(DType::f32, DType::f16, DType::bf16)),
+                         [](const auto& p) {
+                           std::string name = std::string(to_string(std::get<0>(p.param))) + "_" +
+                                              std::string(to_string(std::get<1>(p.param)));
+                           for (char& c : name) {
+                             c = c == '-' ? '_' : c;
+                           }
+                           return name;
+                         });
+
+TEST(TorchEngine, CpuPackageGivesTheNearestUpscaleBitExact) {
+  REQUIRE_MODEL(path, "exact-x2.fp32.cpu.pt2");
+  for (const Strategy strategy :
+       {Strategy::serial_pageable, Strategy::worker_streams, Strategy::multi_compute}) {
+    for (const DType dtype : {DType::f32, DType::f16}) {
+      expect_exact(host(), path, dtype, strategy);
+    }
+  }
+  const auto engine = open_torch_engine(host(), path, {DType::f16, true});
+  EXPECT_EQ(engine->name(), "torch(exact-x2.fp32.cpu.pt2, AOTInductor, f16, x2)");
+}
+
+TEST(TorchEngine, EveryStrategyGivesTheFramesOfSerialPageable) {
+  REQUIRE_MODEL(path, "compact-x4.pt");
+  const Device device = host();
+  const auto engine = open_torch_engine(device, path, {DType::f16, true});
+  const ImageDesc image{24, 16, PixelType::u8, ChannelOrder::rgb};
+  const Kept reference = run_kept(device, *engine, image, 6, Strategy::serial_pageable);
+  ASSERT_EQ(reference.frames_.size(), 6U);
+  EXPECT_EQ(reference.format_.width, 96);
+  EXPECT_EQ(reference.format_.height, 64);
+
+  // The network ran (it is not the nearest upscale), with the right layout (then it is close to
+  // it).
+  SyntheticSource source(image, 1);
+  std::vector<std::byte> frame(image.bytes());
+  source.render(frame, 0);
+  const std::vector<std::byte> upscaled = nearest(frame, image, 4);
+  double difference = 0.0;
+  for (std::size_t i = 0; i < upscaled.size(); ++i) {
+    difference +=
+        std::abs(static_cast<int>(reference.frames_[0][i]) - static_cast<int>(upscaled[i]));
+  }
+  difference /= static_cast<double>(upscaled.size());
+  EXPECT_GT(difference, 0.2);
+  EXPECT_LT(difference, 10.0);
+
+  for (const Strategy strategy : kAllStrategies) {
+    const Kept result = run_kept(device, *engine, image, 6, strategy);
+    EXPECT_EQ(result.frames_, reference.frames_) << to_string(strategy);
+  }
+}
+
+TEST(TorchEngine, DirectRunOnAHostStream) {
+  REQUIRE_MODEL(path, "exact-x2.pt");
+  const Device device = host();
+  const auto engine = open_torch_engine(device, path, {DType::f32, false});
+  Stream stream = device.make_stream();
+  const TensorShape in_shape{1, 3, 5, 4};
+  engine->prepare(stream, in_shape);
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<float> value(0.0F, 1.0F);
+  std::vector<float> in(in_shape.elements());
+  for (float& v : in) {
+    v = value(rng);
+  }
+  const TensorShape out_shape = engine->output_shape(in_shape);
+  std::vector<float> out(out_shape.elements() + 8, -7.0F);  // guard values past the end
+  engine->run(stream, {in.data(), in_shape, DType::f32}, {out.data(), out_shape, DType::f32});
+  stream.synchronize();
+  for (int c = 0; c < 3; ++c) {
+    for (int y = 0; y < 10; ++y) {
+      for (int x = 0; x < 8; ++x) {
+        ASSERT_EQ(out[static_cast<std::size_t>((c * 10 + y) * 8 + x)],
+                  in[static_cast<std::size_t>((c * 5 + y / 2) * 4 + x / 2)]);
+      }
+    }
+  }
+  for (std::size_t i = out_shape.elements(); i < out.size(); ++i) {
+    EXPECT_EQ(out[i], -7.0F);
+  }
+}
+
+// --- bad input: one clear line, nothing written ---------------------------------------------
+
+TEST(TorchEngineErrors, MissingEmptyAndForeignFiles) {
+  const Device device = host();
+  const TorchOptions options;
+  expect_one_line_error([&] { (void)open_torch_engine(device, "/nonexistent/model.pt", options); },
+                        "no such file");
+  expect_one_line_error(
+      [&] { (void)open_torch_engine(device, fs::temp_directory_path().string(), options); },
+      "folder");
+  expect_one_line_error(
+      [&] { (void)open_torch_engine(device, temp_file("empty.pt", "").string(), options); },
+      "empty");
+  expect_one_line_error(
+      [&] {
+        (void)open_torch_engine(device, temp_file("text.pt", "this is not a model\n").string(),
+                                options);
+      },
+      "not a TorchScript (.pt, .ts) or AOTInductor (.pt2) file");
+  std::string noise(4096, '\0');
+  std::mt19937 rng(7);
+  for (char& c : noise) {
+    c = static_cast<char>(rng());
+  }
+  noise[0] = 'Q';
+  expect_one_line_error(
+      [&] { (void)open_torch_engine(device, temp_file("noise.pt2", noise).string(), options); },
+      "not a TorchScript");
+  // A zip that is no model, and a zip cut short.
+  expect_one_line_error(
+      [&] {
+        (void)open_torch_engine(
+            device, temp_file("fake.pt", "PK\x03\x04 and then nothing").string(), options);
+      },
+      "is not a readable TorchScript or AOTInductor archive");
+}
+
+TEST(TorchEngineErrors, TruncatedTorchScript) {
+  REQUIRE_MODEL(path, "exact-x2.pt");
+  std::ifstream file(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  bytes.resize(bytes.size() / 2);
+  expect_one_line_error(
+      [&] {
+        (void)open_torch_engine(host(), temp_file("truncated.pt", bytes).string(), TorchOptions{});
+      },
+      "truncated.pt");
+}
+
+TEST(TorchEngineErrors, StateDictIsNotAModel) {
+  REQUIRE_MODEL(path, "compact-x2.pth");
+  expect_one_line_error([&] { (void)open_torch_engine(host(), path, TorchOptions{}); },
+                        "state dict or module saved with torch.save");
+}
+
+TEST(TorchEngineErrors, ClassifierIsNotAnImageToImageNetwork) {
+  REQUIRE_MODEL(path, "classifier.pt");
+  expect_one_line_error([&] { (void)open_torch_engine(host(), path, TorchOptions{}); },
+                        "not an image-to-image network");
+}
+
+TEST(TorchEngineErrors, ANetworkThatFailsOnAnRgbInput) {
+  REQUIRE_MODEL(path, "four-channels.pt");
+  expect_one_line_error([&] { (void)open_torch_engine(host(), path, TorchOptions{}); },
+                        "fails on a 1x3x64x64 test input: RuntimeError: ");
+}
+
+TEST(TorchEngineErrors, PackagesBuiltElsewhere) {
+  REQUIRE_MODEL(other_torch, "other-torch.pt2");
+  REQUIRE_MODEL(other_device, "other-device.pt2");
+  REQUIRE_MODEL(program, "exported-program.pt2");
+  const Device device = host();
+  expect_one_line_error([&] { (void)open_torch_engine(device, other_torch, TorchOptions{}); },
+                        "was built with torch 2.0.0");
+  expect_one_line_error([&] { (void)open_torch_engine(device, other_device, TorchOptions{}); },
+                        "was compiled for cuda");
+  expect_one_line_error([&] { (void)open_torch_engine(device, program, TorchOptions{}); },
+                        "without AOTInductor code");
+}
+
+TEST(TorchEngineErrors, APipelineWithABadModelWritesNothing) {
+  REQUIRE_MODEL(path, "classifier.pt");
+  // The CLI opens the engine before any output: the error comes first, the sink is never opened.
+  const Device device = host();
+  bool opened = false;
+  try {
+    const auto engine = open_torch_engine(device, path, TorchOptions{});
+    SyntheticSource source(ImageDesc{8, 8, PixelType::u8, ChannelOrder::rgb}, 3);
+    HashSink sink;
+    (void)run_pipeline(device, *engine, source, sink, options_for(Strategy::split_streams));
+    opened = true;
+  } catch (const UsageError&) {
+  }
+  EXPECT_FALSE(opened);
+}
+
+#else  // PYN_TORCH_GPU_TESTS: the same file built as the gpu-labelled binary
+
+// --- GPU -------------------------------------------------------------------------------------
+
+Device gpu() { return Device::open(DeviceSpec::parse("cuda")); }
+
+#define REQUIRE_GPU()                     \
+  if (Device::cuda_device_count() == 0) { \
+    GTEST_SKIP() << "no CUDA device";     \
+  }
+
+std::string gpu_package(const Device& device, const std::string& dtype) {
+  const DeviceInfo& info = device.info();
+  return model("exact-x2." + dtype + ".sm" + std::to_string(info.compute_major) +
+               std::to_string(info.compute_minor) + ".pt2");
+}
+
+TEST(TorchEngineGpu, TorchScriptGivesTheNearestUpscaleBitExact) {
+  REQUIRE_GPU();
+  REQUIRE_MODEL(path, "exact-x2.pt");
+  const Device device = gpu();
+  for (const Strategy strategy : kAllStrategies) {
+    for (const DType dtype : {DType::f32, DType::f16, DType::bf16}) {
+      for (const bool channels_last : {true, false}) {
+        expect_exact(device, path, dtype, strategy, channels_last);
+      }
+    }
+  }
+}
+
+TEST(TorchEngineGpu, PackageGivesTheNearestUpscaleBitExact) {
+  REQUIRE_GPU();
+  const Device device = gpu();
+  for (const auto& [name, dtype] : {std::pair{"fp32", DType::f32}, std::pair{"fp16", DType::f16}}) {
+    const std::string path = gpu_package(device, name);
+    if (path.empty()) {
+      GTEST_SKIP() << "no exact-x2 package for this GPU was made";
+    }
+    for (const Strategy strategy : kAllStrategies) {
+      expect_exact(device, path, dtype, strategy);
+    }
+  }
+}
+
+TEST(TorchEngineGpu, EveryStrategyGivesTheFramesOfSerialPageable) {
+  REQUIRE_GPU();
+  REQUIRE_MODEL(path, "compact-x2.pt");
+  const Device device = gpu();
+  const auto engine = open_torch_engine(device, path, {DType::f16, true});
+  const ImageDesc image{160, 96, PixelType::u8, ChannelOrder::bgr};
+  const Kept reference = run_kept(device, *engine, image, 12, Strategy::serial_pageable);
+  ASSERT_EQ(reference.frames_.size(), 12U);
+  EXPECT_GT(engine->workspace_bytes(), 0U);
+  for (const Strategy strategy : kAllStrategies) {
+    const Kept result = run_kept(device, *engine, image, 12, strategy);
+    ASSERT_EQ(result.frames_.size(), reference.frames_.size());
+    // cuDNN picks one algorithm per shape for every stream: the same bytes are expected; one
+    // level of difference is tolerated should two streams ever differ in algorithm.
+    for (std::size_t f = 0; f < result.frames_.size(); ++f) {
+      int worst = 0;
+      for (std::size_t i = 0; i < result.frames_[f].size(); ++i) {
+        worst = std::max(worst, std::abs(static_cast<int>(result.frames_[f][i]) -
+                                         static_cast<int>(reference.frames_[f][i])));
+      }
+      EXPECT_LE(worst, 1) << to_string(strategy) << " frame " << f;
+    }
+  }
+}
+
+TEST(TorchEngineGpu, RefusesPackagesForAnotherDeviceOrDtype) {
+  REQUIRE_GPU();
+  const Device device = gpu();
+  if (const std::string cpu = model("exact-x2.fp32.cpu.pt2"); !cpu.empty()) {
+    expect_one_line_error(
+        [&] {
+          (void)open_torch_engine(device, cpu, {DType::f32, true});
+        },
+        "was compiled for cpu");
+  }
+  if (const std::string fp32 = gpu_package(device, "fp32"); !fp32.empty()) {
+    expect_one_line_error(
+        [&] {
+          (void)open_torch_engine(device, fp32, {DType::f16, true});
+        },
+        "run with --fp32");
+  }
+  if (const std::string other = model("other-device.pt2"); !other.empty()) {
+    expect_one_line_error(
+        [&] {
+          (void)open_torch_engine(device, other, {DType::f32, true});
+        },
+        "compute capability 10");
+  }
+}
+
+// Not a test: the figures of a real workload on every strategy, for a look at a new GPU or build.
+//   PYN_TORCH_BENCH_MODEL=models/demo/compact-x4.pt pyn_torch_engine_gpu_tests
+//     --gtest_also_run_disabled_tests --gtest_filter='*DISABLED_Figures*'
+TEST(TorchEngineGpu, DISABLED_FiguresOfEveryStrategy) {
+  REQUIRE_GPU();
+  const char* env = std::getenv("PYN_TORCH_BENCH_MODEL");
+  const std::string path = env != nullptr ? env : model("compact-x4.pt");
+  if (path.empty()) {
+    GTEST_SKIP() << "set PYN_TORCH_BENCH_MODEL";
+  }
+  const Device device = gpu();
+  const auto engine = open_torch_engine(device, path, {DType::f16, true});
+  for (const Strategy strategy : kAllStrategies) {
+    SyntheticSource source(ImageDesc{960, 540, PixelType::u8, ChannelOrder::rgb}, 200);
+    NullSink sink;
+    PipelineOptions options = options_for(strategy);
+    options.warmup = 20;
+    const RunReport r =
+        within(120s, [&] { return run_pipeline(device, *engine, source, sink, options); });
+    std::printf(
+        "%s %-16s fps %7.2f  compute %6.3f ms  h2d %6.3f  d2h %6.3f  bound %7.2f  efficiency %.3f  "
+        "gap %.3f ms  vram %zu MiB\n",
+        engine->name().c_str(), std::string(to_string(strategy)).c_str(), r.fps,
+        r.stages.compute_ms, r.stages.h2d_ms, r.stages.d2h_ms, r.bound_fps, r.efficiency,
+        r.compute_gap_ms, r.vram_bytes >> 20U);
+  }
+}
+
+#endif  // PYN_TORCH_GPU_TESTS
+
+}  // namespace
+}  // namespace pyn

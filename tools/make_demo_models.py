@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Make the small demo models that the tests, the benchmarks and the README use.
+
+    python3 tools/make_demo_models.py [--out models/demo] [--pt2 auto|none|cpu|cuda] [--dtype fp16 ...]
+
+  compact-x2, compact-x4  SRVGGNetCompact-like upscalers (16 convs of 64 channels with PReLU, pixel
+                          shuffle, plus the nearest-upscaled input), random weights from a fixed
+                          seed: the cost of a real compact model, a plausible-looking picture.
+  exact-x2                2x nearest upscale written as fixed weights (a one-hot 1x1 conv and a
+                          pixel shuffle): its output is known exactly, in fp32, fp16 and bf16.
+  classifier              not an image-to-image network (10 class scores): the engine must refuse it.
+
+TorchScript files (.pt) are made anywhere. AOTInductor packages (.pt2) are compiled for this machine:
+`--pt2 auto` (the default) makes them for the local GPU when there is one, `--pt2 cpu` for the CPU
+(the host backend's tests), `--pt2 none` skips them. The compact models' state dicts (.pth) come
+too, for trying tools/export_model.py's spandrel path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import export_model  # noqa: E402
+
+
+class SRVGGNetCompact(nn.Module):
+    """The layout of Real-ESRGAN's SRVGGNetCompact (same parameter names, so spandrel knows it)."""
+
+    def __init__(self, upscale: int = 4, num_feat: int = 64, num_conv: int = 16) -> None:
+        super().__init__()
+        self.upscale = upscale
+        self.body = nn.ModuleList([nn.Conv2d(3, num_feat, 3, 1, 1), nn.PReLU(num_parameters=num_feat)])
+        for _ in range(num_conv):
+            self.body.append(nn.Conv2d(num_feat, num_feat, 3, 1, 1))
+            self.body.append(nn.PReLU(num_parameters=num_feat))
+        self.body.append(nn.Conv2d(num_feat, 3 * upscale * upscale, 3, 1, 1))
+        self.upsampler = nn.PixelShuffle(upscale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x
+        for layer in self.body:
+            out = layer(out)
+        out = self.upsampler(out)
+        return out + F.interpolate(x, scale_factor=float(self.upscale), mode="nearest")
+
+
+class NearestX2(nn.Module):
+    """out[c, 2y+i, 2x+j] = in[c, y, x]: every output is one input times 1.0 plus zeros, so exact
+    in any float type and with any convolution algorithm (1x1: no Winograd, no FFT)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 12, 1, bias=True)
+        self.shuffle = nn.PixelShuffle(2)
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            self.conv.bias.zero_()
+            for c in range(3):
+                for k in range(4):  # pixel_shuffle reads channel c*4 + i*2 + j for offset (i, j)
+                    self.conv.weight[c * 4 + k, c, 0, 0] = 1.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.conv(x))
+
+
+class Classifier(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.features(x), 1))
+
+
+def compact(upscale: int) -> nn.Module:
+    torch.manual_seed(1234 + upscale)
+    net = SRVGGNetCompact(upscale)
+    with torch.no_grad():  # the residual stays small: the picture is the upscaled input, slightly textured
+        net.body[-1].bias.zero_()
+    return net.eval()
+
+
+def compact_x2() -> nn.Module:
+    return compact(2)
+
+
+def compact_x4() -> nn.Module:
+    return compact(4)
+
+
+def exact_x2() -> nn.Module:
+    return NearestX2().eval()
+
+
+def classifier() -> nn.Module:
+    torch.manual_seed(7)
+    return Classifier().eval()
+
+
+MODELS = {
+    "compact-x2": compact_x2,
+    "compact-x4": compact_x4,
+    "exact-x2": exact_x2,
+    "classifier": classifier,
+}
+
+
+def pt2_devices(choices: list[str]) -> list[str]:
+    devices: list[str] = []
+    for choice in choices:
+        device = export_model.pt2_device(choice)
+        if device is not None and device not in devices:
+            devices.append(device)
+    return devices
+
+
+def tampered_copy(package: Path, out: Path, changes: dict[str, str]) -> Path:
+    """A copy of a .pt2 whose metadata says something else: a package built elsewhere, for tests."""
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(package) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as dst:
+            for item in src.infolist():
+                data = src.read(item)
+                if item.filename.endswith("_metadata.json"):
+                    data = json.dumps({**json.loads(data), **changes}).encode()
+                dst.writestr(item, data)
+
+    export_model.write_atomically(out, write)
+    return out
+
+
+def test_fixtures(out: Path, cpu_package: Path | None, torchscript: bool) -> list[Path]:
+    """Models the engine must refuse with one clear line (its tests use them)."""
+    files: list[Path] = []
+    if torchscript:
+        four = torch.jit.script(nn.Conv2d(4, 3, 3, padding=1))  # fails on an RGB input
+        files.append(out / "four-channels.pt")
+        export_model.write_atomically(files[-1], lambda tmp: torch.jit.save(four, str(tmp)))
+    if cpu_package is not None:
+        files.append(tampered_copy(cpu_package, out / "other-torch.pt2", {"pyn.torch": "2.0.0"}))
+        files.append(tampered_copy(cpu_package, out / "other-device.pt2",
+                                   {"AOTI_DEVICE_KEY": "cuda", "AOTI_COMPUTE_CAPABILITY": "10"}))
+        program = torch.export.export(exact_x2(), (torch.rand(1, 3, 8, 8),))
+        files.append(out / "exported-program.pt2")
+        export_model.write_atomically(files[-1], lambda tmp: torch.export.save(program, str(tmp)))
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("models/demo"), help="folder (default models/demo)")
+    parser.add_argument("--only", nargs="+", choices=sorted(MODELS), help="make only these")
+    parser.add_argument("--pt2", nargs="+", choices=["auto", "none", "cpu", "cuda"], default=["auto"],
+                        help="AOTInductor packages for: auto = this machine's GPU if it has one (default), "
+                             "cpu, cuda, none; several may be given")
+    parser.add_argument("--pt2-only", action="store_true", help="make no TorchScript or state dict files")
+    parser.add_argument("--dtype", nargs="+", choices=sorted(export_model.DTYPES), default=["fp16"],
+                        help="dtypes of the CUDA .pt2 packages (CPU ones are fp32); default fp16")
+    parser.add_argument("--test-fixtures", action="store_true",
+                        help="also the broken models the engine's tests feed it (packages with --pt2 cpu)")
+    args = parser.parse_args(argv)
+
+    names = args.only or list(MODELS)
+    written: dict[str, list[str]] = {}
+    try:
+        devices = pt2_devices(args.pt2)
+        for name in names:
+            net = MODELS[name]()
+            base = args.out / name
+            files: list[Path] = []
+            if not args.pt2_only:
+                files.append(export_model.export_torchscript(net, base.with_name(name + ".pt")))
+                if name.startswith("compact"):
+                    pth = base.with_name(name + ".pth")
+                    export_model.write_atomically(pth, lambda tmp, net=net: torch.save(net.state_dict(), tmp))
+                    files.append(pth)
+            if name != "classifier" and devices:
+                scale = export_model.find_scale(net.to("cpu", torch.float32))
+                for device in devices:
+                    for dtype in ["fp32"] if device == "cpu" else args.dtype:
+                        path = export_model.pt2_name(base, dtype, device)
+                        files.append(export_model.export_aoti(net, path, dtype, device, scale))
+            written[name] = [str(p) for p in files]
+        if args.test_fixtures:
+            cpu_package = None
+            if "cpu" in devices:
+                cpu_package = export_model.pt2_name(args.out / "exact-x2", "fp32", "cpu")
+                if not cpu_package.exists():
+                    cpu_package = export_model.export_aoti(exact_x2(), cpu_package, "fp32", "cpu", 2)
+            fixtures = test_fixtures(args.out, cpu_package, torchscript=not args.pt2_only)
+            written["test-fixtures"] = [str(p) for p in fixtures]
+    except export_model.ExportError as e:
+        print(f"make_demo_models: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"torch": torch.__version__, "written": written}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
