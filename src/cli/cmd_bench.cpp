@@ -21,8 +21,7 @@ namespace pyn::cli {
 namespace {
 
 const std::vector<OptionSpec>& bench_options() {
-  static const std::vector<OptionSpec> specs = [] {
-    std::vector<OptionSpec> all = {
+  static const std::vector<OptionSpec> specs = with_engine_options({
       {"strategy", "NAMES", "all, or a comma-separated list of serial-pageable, serial-pinned, "
                             "worker-streams, split-streams, multi-compute", "all"},
       {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
@@ -43,12 +42,7 @@ const std::vector<OptionSpec>& bench_options() {
       {"json", "FILE", "also write the results, the device and the commit as JSON", ""},
       {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace per strategy", ""},
       {"help", "", "show this help", ""},
-    };
-    for (OptionSpec& option : engine_options()) {
-      all.push_back(std::move(option));
-    }
-    return all;
-  }();
+  });
   return specs;
 }
 

@@ -14,18 +14,12 @@ namespace pyn::cli {
 
 namespace {
 const std::vector<OptionSpec>& info_options() {
-  static const std::vector<OptionSpec> specs = [] {
-    std::vector<OptionSpec> all = {
+  static const std::vector<OptionSpec> specs = with_engine_options({
         {"device", "D", "device to check: auto, cpu, cuda or cuda:N", "auto"},
         {"no-check", "", "skip the pre/post kernel self-check", ""},
         {"size", "WxH", "frame size to try a model (--model) on", "960x540"},
         {"help", "", "show this help", ""},
-    };
-    for (OptionSpec& option : engine_options()) {
-      all.push_back(std::move(option));
-    }
-    return all;
-  }();
+  });
   return specs;
 }
 }  // namespace

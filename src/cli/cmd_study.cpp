@@ -20,8 +20,7 @@ namespace pyn::cli {
 namespace {
 
 const std::vector<OptionSpec>& study_options() {
-  static const std::vector<OptionSpec> specs = [] {
-    std::vector<OptionSpec> all = {
+  static const std::vector<OptionSpec> specs = with_engine_options({
       {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
       {"out", "DIR", "folder for report.md, report.json and one timeline per strategy", "pynference-study"},
       {"frames", "N", "frames per strategy", "400 on a GPU, 60 on the CPU"},
@@ -29,12 +28,7 @@ const std::vector<OptionSpec>& study_options() {
       {"workers", "N", "threads (and streams) of worker-streams", "3"},
       {"compute-streams", "K", "inference streams of multi-compute", "2"},
       {"help", "", "show this help", ""},
-    };
-    for (OptionSpec& option : engine_options()) {
-      all.push_back(std::move(option));
-    }
-    return all;
-  }();
+  });
   return specs;
 }
 

@@ -7,8 +7,8 @@
 
 namespace pyn::cli {
 
-std::vector<OptionSpec> engine_options() {
-  return {
+std::vector<OptionSpec> with_engine_options(std::vector<OptionSpec> own) {
+  std::vector<OptionSpec> engine = {
       {"model", "FILE", "network to run (-m): TorchScript .pt/.ts or AOTInductor .pt2; without it, "
                         "the synthetic engine", ""},
       {"fp32", "", "run the network in fp32", ""},
@@ -16,6 +16,8 @@ std::vector<OptionSpec> engine_options() {
       {"bf16", "", "run the network in bf16", ""},
       {"no-channels-last", "", "keep TorchScript weights in NCHW (channels_last is usually faster)", ""},
   };
+  own.insert(own.end(), engine.begin(), engine.end());
+  return own;
 }
 
 DType chosen_dtype(const Args& args, DType fallback) {

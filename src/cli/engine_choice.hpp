@@ -12,8 +12,9 @@
 
 namespace pyn::cli {
 
-// The options every engine-running command takes: --model, --fp32/--fp16/--bf16, --no-channels-last.
-[[nodiscard]] std::vector<OptionSpec> engine_options();
+// A command's own options followed by those of every engine-running command: --model,
+// --fp32/--fp16/--bf16, --no-channels-last.
+[[nodiscard]] std::vector<OptionSpec> with_engine_options(std::vector<OptionSpec> own);
 
 // The tensor type the user asked for (a --fp* flag, else `fallback`).
 [[nodiscard]] DType chosen_dtype(const Args& args, DType fallback);

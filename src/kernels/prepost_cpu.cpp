@@ -8,33 +8,13 @@
 
 #include "prepost_args.hpp"
 #include "prepost_dispatch.hpp"
-#include "pynference/kernels/float16.hpp"
+#include "element_cpu.hpp"
 #include "pynference/kernels/prepost.hpp"
 
 namespace pyn {
 namespace {
 
-// Storage type and conversions of one tensor dtype.
-template <DType>
-struct Element;
-template <>
-struct Element<DType::f32> {
-  using Storage = float;
-  static float encode(float v) { return v; }
-  static float decode(float s) { return s; }
-};
-template <>
-struct Element<DType::f16> {
-  using Storage = std::uint16_t;
-  static std::uint16_t encode(float v) { return float_to_half_bits(v); }
-  static float decode(std::uint16_t s) { return half_bits_to_float(s); }
-};
-template <>
-struct Element<DType::bf16> {
-  using Storage = std::uint16_t;
-  static std::uint16_t encode(float v) { return float_to_bf16_bits(v); }
-  static float decode(std::uint16_t s) { return bf16_bits_to_float(s); }
-};
+using detail::Element;
 
 // Which tensor plane holds channel k of an interleaved pixel: the tensor is always RGB.
 std::array<std::size_t, 3> planes_of(ChannelOrder order) {

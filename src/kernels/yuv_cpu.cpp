@@ -9,32 +9,13 @@
 #include <type_traits>
 
 #include "prepost_dispatch.hpp"
-#include "pynference/kernels/float16.hpp"
+#include "element_cpu.hpp"
 #include "pynference/kernels/yuv.hpp"
 
 namespace pyn {
 namespace {
 
-template <DType>
-struct Element;
-template <>
-struct Element<DType::f32> {
-  using Storage = float;
-  static float encode(float v) { return v; }
-  static float decode(float s) { return s; }
-};
-template <>
-struct Element<DType::f16> {
-  using Storage = std::uint16_t;
-  static std::uint16_t encode(float v) { return float_to_half_bits(v); }
-  static float decode(std::uint16_t s) { return half_bits_to_float(s); }
-};
-template <>
-struct Element<DType::bf16> {
-  using Storage = std::uint16_t;
-  static std::uint16_t encode(float v) { return float_to_bf16_bits(v); }
-  static float decode(std::uint16_t s) { return bf16_bits_to_float(s); }
-};
+using detail::Element;
 
 template <class Sample>
 constexpr unsigned sample_mask = sizeof(Sample) == 1 ? 0xFFU : 0x3FFU;
