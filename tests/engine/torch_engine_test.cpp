@@ -90,23 +90,20 @@ std::vector<std::byte> exact_reference(const SyntheticSource& source, std::int64
   const ImageDesc out{in.width * 2, in.height * 2, in.pixel, in.order};
   std::vector<std::byte> tensor(in.pixels() * 3 * bytes_of(dtype));
   pre_cpu(in, frame.data(), dtype, tensor.data());
-  // Planar: upscaling each plane is the same nearest upscale of a one-channel "frame".
-  std::vector<std::byte> planes;
-  const std::size_t plane_bytes = in.pixels() * bytes_of(dtype);
-  for (int c = 0; c < 3; ++c) {
-    std::vector<std::byte> plane(
-        tensor.begin() + static_cast<std::ptrdiff_t>(c * plane_bytes),
-        tensor.begin() + static_cast<std::ptrdiff_t>((c + 1) * plane_bytes));
-    const std::size_t element = bytes_of(dtype);
-    std::vector<std::byte> up(plane.size() * 4);
-    const auto w = static_cast<std::size_t>(in.width);
-    for (std::size_t y = 0; y < static_cast<std::size_t>(out.height); ++y) {
-      for (std::size_t x = 0; x < static_cast<std::size_t>(out.width); ++x) {
-        std::memcpy(&up[(y * w * 2 + x) * element], &plane[((y / 2) * w + x / 2) * element],
-                    element);
+  // Each plane upscaled, nearest neighbour: output (c, y, x) is input (c, y / 2, x / 2).
+  const std::size_t element = bytes_of(dtype);
+  const auto in_w = static_cast<std::size_t>(in.width);
+  const auto in_h = static_cast<std::size_t>(in.height);
+  const auto out_w = static_cast<std::size_t>(out.width);
+  const auto out_h = static_cast<std::size_t>(out.height);
+  std::vector<std::byte> planes(out.pixels() * 3 * element);
+  for (std::size_t c = 0; c < 3; ++c) {
+    for (std::size_t y = 0; y < out_h; ++y) {
+      for (std::size_t x = 0; x < out_w; ++x) {
+        std::memcpy(&planes[((c * out_h + y) * out_w + x) * element],
+                    &tensor[((c * in_h + y / 2) * in_w + x / 2) * element], element);
       }
     }
-    planes.insert(planes.end(), up.begin(), up.end());
   }
   std::vector<std::byte> result(out.bytes());
   post_cpu(dtype, planes.data(), out, result.data());
