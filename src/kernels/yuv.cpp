@@ -2,6 +2,7 @@
 // tensor against the frame, then run on the stream's backend.
 
 #include "pynference/kernels/yuv.hpp"
+#include "yuv_args.hpp"
 
 #include <algorithm>
 #include <array>

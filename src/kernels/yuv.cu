@@ -23,6 +23,7 @@
 #include "prepost_dispatch.hpp"
 #include "pynference/device/cuda_check.hpp"
 #include "pynference/kernels/yuv.hpp"
+#include "yuv_args.hpp"
 
 namespace pyn {
 namespace {

@@ -11,6 +11,7 @@
 #include "prepost_dispatch.hpp"
 #include "element_cpu.hpp"
 #include "pynference/kernels/yuv.hpp"
+#include "yuv_args.hpp"
 
 namespace pyn {
 namespace {

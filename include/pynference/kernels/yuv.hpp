@@ -219,11 +219,4 @@ struct RgbToYuvCoefficients {
           l.c_max};
 }
 
-namespace detail {
-// The argument checks every entry point shares, so the CPU and GPU paths refuse exactly the same
-// calls: sizes, enum values, bits, null and misaligned pointers. Throws UsageError.
-void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType dtype,
-                    const void* nchw);
-}  // namespace detail
-
 }  // namespace pyn
