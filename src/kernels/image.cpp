@@ -6,15 +6,15 @@
 #include <string>
 #include <utility>
 
+#include "name_table.hpp"
 #include "pynference/device/error.hpp"
 
 namespace pyn {
 namespace {
 
-template <class Enum, std::size_t N>
-using NameTable = std::array<std::pair<std::string_view, Enum>, N>;
+using detail::NameTable;
+using detail::parse;
 
-// First name of each value is the canonical one, the one to_string gives.
 constexpr NameTable<DType, 5> dtype_names{{
     {"f32", DType::f32},
     {"f16", DType::f16},
@@ -27,29 +27,6 @@ constexpr NameTable<PixelType, 2> pixel_names{{
     {"u8", PixelType::u8},
     {"u16", PixelType::u16},
 }};
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
-template <class Enum, std::size_t N>
-Enum parse(const NameTable<Enum, N>& names, std::string_view what, std::string_view name) {
-  for (const auto& [text, value] : names) {
-    if (equal_ignoring_case(text, name)) {
-      return value;
-    }
-  }
-  std::string valid;
-  for (const auto& [text, value] : names) {
-    valid += valid.empty() ? "" : ", ";
-    valid += text;
-  }
-  throw UsageError("unknown " + std::string(what) + " '" + std::string(name) +
-                   "' (valid: " + valid + ")");
-}
 
 }  // namespace
 

@@ -12,16 +12,16 @@
 #include <utility>
 
 #include "pynference/device/device.hpp"
+#include "name_table.hpp"
 #include "pynference/device/error.hpp"
 #include "pynference/device/stream.hpp"
 
 namespace pyn {
 namespace {
 
-template <class Enum, std::size_t N>
-using NameTable = std::array<std::pair<std::string_view, Enum>, N>;
+using detail::NameTable;
+using detail::parse;
 
-// First name of each value is the canonical one, the one to_string gives.
 constexpr NameTable<ChromaLayout, 4> chroma_names{{
     {"yuv420", ChromaLayout::yuv420},
     {"yuv444", ChromaLayout::yuv444},
@@ -44,29 +44,6 @@ constexpr NameTable<ColorRange, 6> range_names{{
     {"pc", ColorRange::full},
     {"jpeg", ColorRange::full},
 }};
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
-template <class Enum, std::size_t N>
-Enum parse(const NameTable<Enum, N>& names, std::string_view what, std::string_view name) {
-  for (const auto& [text, value] : names) {
-    if (equal_ignoring_case(text, name)) {
-      return value;
-    }
-  }
-  std::string valid;
-  for (const auto& [text, value] : names) {
-    valid += valid.empty() ? "" : ", ";
-    valid += text;
-  }
-  throw UsageError("unknown " + std::string(what) + " '" + std::string(name) +
-                   "' (valid: " + valid + ")");
-}
 
 template <class Enum, std::size_t N>
 std::string_view name_of(const NameTable<Enum, N>& names, Enum value) noexcept {
