@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "pynference/device/error.hpp"
-#include "pynference/kernels/prepost.hpp"
+#include "pynference/kernels/frame.hpp"
 
 namespace pyn {
 
@@ -29,13 +29,39 @@ void fill_words(std::span<std::byte> bytes, std::uint64_t seed) {
 
 constexpr std::uint64_t kPatternSeed = 0x5EED'F00D'CAFE'0001ULL;
 
+// 10-bit samples keep their top six bits zero, as a decoder would give them.
+void legalize(std::span<std::byte> bytes, const FrameFormat& format) {
+  const auto* yuv = std::get_if<YuvDesc>(&format);
+  if (yuv == nullptr || yuv->bits <= 8) {
+    return;
+  }
+  const auto mask = static_cast<std::byte>((1U << (yuv->bits - 8)) - 1);
+  for (std::size_t i = 1; i < bytes.size(); i += 2) {
+    bytes[i] &= mask;
+  }
+}
+
+// The bytes a frame's stamp covers: its first row (of luma, for YUV).
+std::size_t stamp_bytes(const FrameFormat& format) {
+  if (const auto* image = std::get_if<ImageDesc>(&format)) {
+    return image->row_bytes();
+  }
+  const auto& yuv = std::get<YuvDesc>(format);
+  return static_cast<std::size_t>(yuv.width) * yuv.sample_bytes();
+}
+
 }  // namespace
 
-SyntheticSource::SyntheticSource(ImageDesc format, std::int64_t frames)
+SyntheticSource::SyntheticSource(FrameFormat format, std::int64_t frames)
     : format_(format), frames_(frames) {
-  if (format.width < 1 || format.height < 1 || format.width > 16384 || format.height > 16384) {
-    throw UsageError("synthetic frames must be 1x1 to 16384x16384, got " + std::to_string(format.width) +
-                     "x" + std::to_string(format.height));
+  const int width = width_of(format);
+  const int height = height_of(format);
+  if (width < 1 || height < 1 || width > 16384 || height > 16384) {
+    throw UsageError("synthetic frames must be 1x1 to 16384x16384, got " + std::to_string(width) +
+                     "x" + std::to_string(height));
+  }
+  if (const auto* yuv = std::get_if<YuvDesc>(&format); yuv != nullptr && yuv->bits != 8 && yuv->bits != 10) {
+    throw UsageError("synthetic YUV frames are 8 or 10 bit, not " + std::to_string(yuv->bits));
   }
   if (frames < 0) {
     throw UsageError("frame count must not be negative");
@@ -43,35 +69,45 @@ SyntheticSource::SyntheticSource(ImageDesc format, std::int64_t frames)
 }
 
 void SyntheticSource::prime(std::span<std::byte> slot) {
-  fill_words(slot.subspan(0, format_.bytes()), kPatternSeed);
+  const std::span<std::byte> frame = slot.subspan(0, bytes_of(format_));
+  fill_words(frame, kPatternSeed);
+  legalize(frame, format_);
 }
 
 bool SyntheticSource::read(std::span<std::byte> slot, std::int64_t index) {
   if (index >= frames_) {
     return false;
   }
-  fill_words(slot.subspan(0, format_.row_bytes()), mix(static_cast<std::uint64_t>(index)));
+  const std::span<std::byte> stamp = slot.subspan(0, stamp_bytes(format_));
+  fill_words(stamp, mix(static_cast<std::uint64_t>(index)));
+  legalize(stamp, format_);
   return true;
 }
 
 void SyntheticSource::render(std::span<std::byte> frame, std::int64_t index) const {
-  fill_words(frame.subspan(0, format_.bytes()), kPatternSeed);
-  fill_words(frame.subspan(0, format_.row_bytes()), mix(static_cast<std::uint64_t>(index)));
+  const std::span<std::byte> whole = frame.subspan(0, bytes_of(format_));
+  fill_words(whole, kPatternSeed);
+  legalize(whole, format_);
+  const std::span<std::byte> stamp = frame.subspan(0, stamp_bytes(format_));
+  fill_words(stamp, mix(static_cast<std::uint64_t>(index)));
+  legalize(stamp, format_);
 }
 
 std::vector<std::byte> expected_synthetic_output(const SyntheticSource& source, std::int64_t index,
                                                  DType dtype, int scale) {
-  const ImageDesc in = source.format();
-  const ImageDesc out{in.width * scale, in.height * scale, in.pixel, in.order};
-  std::vector<std::byte> frame(in.bytes());
+  const FrameFormat in = source.format();
+  const FrameFormat out = with_size(in, width_of(in) * scale, height_of(in) * scale);
+  std::vector<std::byte> frame(bytes_of(in));
   source.render(frame, index);
-  std::vector<std::byte> tensor_in(in.pixels() * 3 * bytes_of(dtype));
-  std::vector<std::byte> tensor_out(out.pixels() * 3 * bytes_of(dtype));
-  pre_cpu(in, frame.data(), dtype, tensor_in.data());
-  synthetic_cpu(TensorView{tensor_in.data(), tensor_shape_of(in), dtype},
-                TensorView{tensor_out.data(), tensor_shape_of(out), dtype}, scale);
-  std::vector<std::byte> result(out.bytes());
-  post_cpu(dtype, tensor_out.data(), out, result.data());
+  const TensorShape in_shape = tensor_shape_of(in);
+  const TensorShape out_shape = tensor_shape_of(out);
+  std::vector<std::byte> tensor_in(in_shape.elements() * bytes_of(dtype));
+  std::vector<std::byte> tensor_out(out_shape.elements() * bytes_of(dtype));
+  frame_to_tensor_cpu(in, frame.data(), dtype, tensor_in.data());
+  synthetic_cpu(TensorView{tensor_in.data(), in_shape, dtype},
+                TensorView{tensor_out.data(), out_shape, dtype}, scale);
+  std::vector<std::byte> result(bytes_of(out));
+  tensor_to_frame_cpu(dtype, tensor_out.data(), out, result.data());
   return result;
 }
 

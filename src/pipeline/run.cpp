@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "pynference/device/error.hpp"
-#include "pynference/kernels/prepost.hpp"
+#include "pynference/kernels/frame.hpp"
 #include "pynference/pipeline/stage.hpp"
 
 namespace pyn::detail {
@@ -39,16 +39,18 @@ std::size_t expected_frames(const Source& source, const PipelineOptions& options
 Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
          const PipelineOptions& options, int lanes, HostMemory host_memory)
     : device_(device), engine_(engine), source_(source), sink_(sink), options_(options) {
-  guard(Stage::source, -1, [&] { in_image_ = source_.format(); });
-  if (in_image_.width < 1 || in_image_.height < 1) {
+  guard(Stage::source, -1, [&] { in_format_ = source_.format(); });
+  if (width_of(in_format_) < 1 || height_of(in_format_) < 1) {
     throw StageError(Stage::source, -1, "the source gave an empty frame size");
   }
-  in_shape_ = tensor_shape_of(in_image_);
+  in_shape_ = tensor_shape_of(in_format_);
   guard(Stage::engine, -1, [&] { out_shape_ = engine_.output_shape(in_shape_); });
   if (out_shape_.n != 1 || out_shape_.c != ImageDesc::channels) {
     throw StageError(Stage::engine, -1, "the engine's output is not a 3-channel image");
   }
-  out_image_ = ImageDesc{out_shape_.w, out_shape_.h, in_image_.pixel, in_image_.order};
+  out_format_ = with_size(in_format_, out_shape_.w, out_shape_.h);
+  in_bytes_ = bytes_of(in_format_);
+  out_bytes_ = bytes_of(out_format_);
 
   device_.bind_thread();
   device_.reset_peak();
@@ -60,10 +62,10 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   const int slot_count = options_.slots > 0 ? options_.slots : default_slots(options_);
   slots_.resize(static_cast<std::size_t>(slot_count));
   for (Slot& slot : slots_) {
-    slot.in_host = device_.alloc_host(in_image_.bytes(), host_memory);
-    slot.out_host = device_.alloc_host(out_image_.bytes(), host_memory);
-    slot.in_device = device_.alloc(in_image_.bytes());
-    slot.out_device = device_.alloc(out_image_.bytes());
+    slot.in_host = device_.alloc_host(in_bytes_, host_memory);
+    slot.out_host = device_.alloc_host(out_bytes_, host_memory);
+    slot.in_device = device_.alloc(in_bytes_);
+    slot.out_device = device_.alloc(out_bytes_);
     for (Event* event : {&slot.h2d_begin, &slot.h2d_end, &slot.compute_begin, &slot.compute_end,
                          &slot.d2h_begin, &slot.d2h_end}) {
       *event = device_.make_event();
@@ -74,7 +76,7 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
     guard(Stage::engine, -1, [&] { engine_.prepare(lane.stream, in_shape_); });
   }
   records_.reserve(expected_frames(source_, options_));
-  guard(Stage::sink, -1, [&] { sink_.open(out_image_); });
+  guard(Stage::sink, -1, [&] { sink_.open(out_format_); });
 
   stages_ = measure_alone();
 
@@ -125,8 +127,8 @@ StageTimes Run::measure_alone() {
     other.wait(begin);
     for (std::size_t k = 0; k < streamed; ++k) {
       Slot& slot = slot_at(k);
-      lane.stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_image_.bytes());
-      other.copy_async(slot.out_host.data(), slot.out_device.data(), out_image_.bytes());
+      lane.stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_bytes_);
+      other.copy_async(slot.out_host.data(), slot.out_device.data(), out_bytes_);
     }
     other_done.record(other);
     lane.stream.wait(other_done);
@@ -185,7 +187,7 @@ void Run::upload(Slot& slot, Stream& stream) {
       options_.inject(Stage::h2d, slot.frame);
     }
     slot.h2d_begin.record(stream);
-    stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_image_.bytes());
+    stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_bytes_);
     slot.h2d_end.record(stream);
   });
   slot.issue[1] = trace_ms();
@@ -203,7 +205,7 @@ void Run::compute(Slot& slot, Lane& lane) {
     }
     lane.stream.wait(slot.h2d_end);
     slot.compute_begin.record(lane.stream);
-    pre(lane.stream, in_image_, slot.in_device.data(), tensor_in);
+    frame_to_tensor(lane.stream, in_format_, slot.in_device.data(), tensor_in);
   });
   guard(Stage::engine, slot.frame, [&] {
     if (options_.inject) {
@@ -215,7 +217,7 @@ void Run::compute(Slot& slot, Lane& lane) {
     if (options_.inject) {
       options_.inject(Stage::post, slot.frame);
     }
-    post(lane.stream, tensor_out, out_image_, slot.out_device.data());
+    tensor_to_frame(lane.stream, tensor_out, out_format_, slot.out_device.data());
     slot.compute_end.record(lane.stream);
   });
   slot.issue[3] = trace_ms();
@@ -229,7 +231,7 @@ void Run::download(Slot& slot, Stream& stream) {
     }
     stream.wait(slot.compute_end);
     slot.d2h_begin.record(stream);
-    stream.copy_async(slot.out_host.data(), slot.out_device.data(), out_image_.bytes());
+    stream.copy_async(slot.out_host.data(), slot.out_device.data(), out_bytes_);
     slot.d2h_end.record(stream);
   });
   slot.issue[5] = trace_ms();
@@ -351,7 +353,7 @@ RunReport Run::finish(Strategy strategy, int streams, Layout layout) {
   report.vram_bytes = device_.memory().peak + engine_.workspace_bytes();
   report.stages = stages_;
   report.records = std::move(records_);
-  summarize(report, options_.warmup, in_image_.bytes(), out_image_.bytes());
+  summarize(report, options_.warmup, in_bytes_, out_bytes_);
   return report;
 }
 

@@ -101,8 +101,10 @@ class Run {
   Source& source_;
   Sink& sink_;
   const PipelineOptions& options_;
-  ImageDesc in_image_;
-  ImageDesc out_image_;
+  FrameFormat in_format_;
+  FrameFormat out_format_;
+  std::size_t in_bytes_ = 0;
+  std::size_t out_bytes_ = 0;
   TensorShape in_shape_;
   TensorShape out_shape_;
   std::vector<Slot> slots_;

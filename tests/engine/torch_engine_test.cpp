@@ -81,7 +81,7 @@ std::vector<std::byte> nearest(const std::vector<std::byte>& frame, const ImageD
 // pre + post exactly (f32, f16); through bf16, the CPU reference pre -> nearest -> post.
 std::vector<std::byte> exact_reference(const SyntheticSource& source, std::int64_t index,
                                        DType dtype) {
-  const ImageDesc in = source.format();
+  const auto in = std::get<ImageDesc>(source.format());
   std::vector<std::byte> frame(in.bytes());
   source.render(frame, index);
   if (dtype != DType::bf16) {
@@ -124,7 +124,7 @@ void expect_exact(const Device& device, const std::string& path, DType dtype, St
 // Keeps every frame, to compare runs with a tolerance.
 class KeepingSink final : public Sink {
  public:
-  void open(const ImageDesc& format) override { format_ = format; }
+  void open(const FrameFormat& format) override { format_ = std::get<ImageDesc>(format); }
   void write(std::span<const std::byte> frame, std::int64_t /*index*/) override {
     frames_.emplace_back(frame.begin(), frame.end());
   }

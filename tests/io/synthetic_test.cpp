@@ -12,7 +12,7 @@ namespace {
 TEST(SyntheticSource, PrimeThenReadGivesTheRenderedFrame) {
   const SyntheticSource probe(ImageDesc{37, 11, PixelType::u16, ChannelOrder::bgr}, 5);
   SyntheticSource source(probe.format(), 5);
-  std::vector<std::byte> slot(source.format().bytes());
+  std::vector<std::byte> slot(bytes_of(source.format()));
   std::vector<std::byte> rendered(slot.size());
   source.prime(slot);
   for (std::int64_t i = 0; i < 5; ++i) {
@@ -25,7 +25,7 @@ TEST(SyntheticSource, PrimeThenReadGivesTheRenderedFrame) {
 
 TEST(SyntheticSource, FramesDifferAndAreNotFlat) {
   SyntheticSource source(ImageDesc{64, 4, PixelType::u8, ChannelOrder::rgb}, 3);
-  std::vector<std::byte> a(source.format().bytes());
+  std::vector<std::byte> a(bytes_of(source.format()));
   std::vector<std::byte> b(a.size());
   source.render(a, 0);
   source.render(b, 1);
@@ -43,7 +43,7 @@ TEST(SyntheticSource, RejectsEmptyFrames) {
 
 TEST(ExpectedOutput, InvertsAndUpscales) {
   SyntheticSource source(ImageDesc{5, 3, PixelType::u8, ChannelOrder::rgb}, 1);
-  std::vector<std::byte> in(source.format().bytes());
+  std::vector<std::byte> in(bytes_of(source.format()));
   source.render(in, 0);
   const std::vector<std::byte> out = expected_synthetic_output(source, 0, DType::f32, 2);
   ASSERT_EQ(out.size(), in.size() * 4);

@@ -16,9 +16,11 @@ using test::within;
 using test::Workload;
 
 const Workload kGpuWorkloads[] = {
-    {{1920, 1080, PixelType::u8, ChannelOrder::rgb}, 2, DType::f16, 20, 0.3},
-    {{333, 201, PixelType::u16, ChannelOrder::bgr}, 3, DType::bf16, 16, 0.1},
-    {{640, 360, PixelType::u8, ChannelOrder::bgr}, 1, DType::f32, 16, 0.1},
+    {ImageDesc{1920, 1080, PixelType::u8, ChannelOrder::rgb}, 2, DType::f16, 20, 0.3},
+    {ImageDesc{333, 201, PixelType::u16, ChannelOrder::bgr}, 3, DType::bf16, 16, 0.1},
+    {ImageDesc{640, 360, PixelType::u8, ChannelOrder::bgr}, 1, DType::f32, 16, 0.1},
+    {YuvDesc{1281, 721, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited}, 2, DType::f16, 16, 0.1},
+    {YuvDesc{640, 360, ChromaLayout::yuv444, 10, ColorMatrix::bt601, ColorRange::full}, 1, DType::bf16, 16, 0.1},
 };
 
 class GpuStrategy : public ::testing::TestWithParam<std::tuple<Strategy, int>> {
@@ -53,7 +55,7 @@ TEST_P(GpuStrategy, GivesTheFramesOfSerialPageable) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, GpuStrategy,
-                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 3)),
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 5)),
                          [](const auto& p) {
                            std::string name(to_string(std::get<0>(p.param)));
                            for (char& c : name) {
@@ -82,7 +84,7 @@ TEST_P(GpuReference, SplitStreamsMatchesTheCpuReference) {
   EXPECT_EQ(sink.checked(), 4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Workloads, GpuReference, ::testing::Range(0, 3));
+INSTANTIATE_TEST_SUITE_P(Workloads, GpuReference, ::testing::Range(0, 5));
 
 TEST(GpuCalibration, SyntheticEngineHitsItsCost) {
   if (Device::cuda_device_count() == 0) {

@@ -33,10 +33,13 @@ test::Hashed run_hashed(const Device& device, const Workload& w, const PipelineO
 class EveryStrategy : public ::testing::TestWithParam<std::tuple<Strategy, int>> {};
 
 const Workload kWorkloads[] = {
-    {{33, 17, PixelType::u8, ChannelOrder::rgb}, 1, DType::f16, 24, 0.0},
-    {{64, 48, PixelType::u8, ChannelOrder::bgr}, 2, DType::f32, 17, 0.2},
-    {{20, 9, PixelType::u16, ChannelOrder::bgr}, 3, DType::bf16, 12, 0.0},
-    {{1, 1, PixelType::u8, ChannelOrder::rgb}, 4, DType::f16, 9, 0.0},
+    {ImageDesc{33, 17, PixelType::u8, ChannelOrder::rgb}, 1, DType::f16, 24, 0.0},
+    {ImageDesc{64, 48, PixelType::u8, ChannelOrder::bgr}, 2, DType::f32, 17, 0.2},
+    {ImageDesc{20, 9, PixelType::u16, ChannelOrder::bgr}, 3, DType::bf16, 12, 0.0},
+    {ImageDesc{1, 1, PixelType::u8, ChannelOrder::rgb}, 4, DType::f16, 9, 0.0},
+    // planar YUV, as video decoders give it: converted on the device, odd sizes included
+    {YuvDesc{35, 19, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited}, 2, DType::f16, 11, 0.0},
+    {YuvDesc{18, 10, ChromaLayout::yuv444, 10, ColorMatrix::bt601, ColorRange::full}, 1, DType::f32, 10, 0.1},
 };
 
 TEST_P(EveryStrategy, GivesTheFramesOfSerialPageableInOrder) {
@@ -50,11 +53,12 @@ TEST_P(EveryStrategy, GivesTheFramesOfSerialPageableInOrder) {
   for (std::int64_t i = 0; i < w.frames; ++i) {
     EXPECT_EQ(result.indices[static_cast<std::size_t>(i)], i);
   }
-  EXPECT_EQ(result.format.width, w.image.width * w.scale);
+  EXPECT_EQ(width_of(result.format), width_of(w.image) * w.scale);
+  EXPECT_EQ(result.format.index(), w.image.index());
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, EveryStrategy,
-                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 4)),
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 6)),
                          [](const auto& p) {
                            std::string name(to_string(std::get<0>(p.param)));
                            for (char& c : name) {
@@ -65,12 +69,16 @@ INSTANTIATE_TEST_SUITE_P(Strategies, EveryStrategy,
 
 TEST(SerialPageable, MatchesTheCpuReferenceFrameByFrame) {
   const Device device = host();
-  const Workload w{{29, 13, PixelType::u8, ChannelOrder::bgr}, 2, DType::f16, 6, 0.0};
-  SyntheticEngine engine(device, {0.0, w.scale, w.dtype});
-  SyntheticSource source(w.image, w.frames);
-  CheckingSink sink([&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
-  (void)within(60s, [&] { return run_pipeline(device, engine, source, sink, options_for(Strategy::serial_pageable)); });
-  EXPECT_EQ(sink.checked(), w.frames);
+  for (const Workload& w : {Workload{ImageDesc{29, 13, PixelType::u8, ChannelOrder::bgr}, 2, DType::f16, 6, 0.0},
+                            Workload{YuvDesc{29, 13, ChromaLayout::yuv420, 10, ColorMatrix::bt709,
+                                             ColorRange::limited},
+                                     2, DType::f16, 5, 0.0}}) {
+    SyntheticEngine engine(device, {0.0, w.scale, w.dtype});
+    SyntheticSource source(w.image, w.frames);
+    CheckingSink sink([&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
+    (void)within(60s, [&] { return run_pipeline(device, engine, source, sink, options_for(Strategy::serial_pageable)); });
+    EXPECT_EQ(sink.checked(), w.frames) << to_string(w.image);
+  }
 }
 
 // --- failures -------------------------------------------------------------------------------
@@ -127,7 +135,7 @@ INSTANTIATE_TEST_SUITE_P(Strategies, FaultAtEveryStage,
 // A sink that throws by itself (not through the hook) is reported the same way.
 class FailingSink final : public Sink {
  public:
-  void open(const ImageDesc& /*format*/) override {}
+  void open(const FrameFormat& /*format*/) override {}
   void write(std::span<const std::byte> /*frame*/, std::int64_t index) override {
     if (index == 3) {
       throw std::runtime_error("disk full");
@@ -158,7 +166,7 @@ TEST(Failure, ARealSinkErrorNamesTheSinkAndFrame) {
 class StoppingSink final : public Sink {
  public:
   StoppingSink(std::atomic<bool>& stop, std::int64_t at) : stop_(stop), at_(at) {}
-  void open(const ImageDesc& /*format*/) override {}
+  void open(const FrameFormat& /*format*/) override {}
   void write(std::span<const std::byte> /*frame*/, std::int64_t index) override {
     EXPECT_EQ(index, written_);
     ++written_;

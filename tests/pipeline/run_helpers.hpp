@@ -31,11 +31,11 @@ auto within(std::chrono::seconds limit, Fn&& fn) {
 struct Hashed {
   std::vector<std::uint64_t> hashes;
   std::vector<std::int64_t> indices;
-  ImageDesc format;
+  FrameFormat format;
 };
 
 struct Workload {
-  ImageDesc image;
+  FrameFormat image;
   int scale = 1;
   DType dtype = DType::f16;
   std::int64_t frames = 24;

@@ -28,7 +28,7 @@ constexpr std::int64_t kFrames = 16;
 RunReport traced_run(Strategy strategy) {
   const Device device = Device::open(DeviceSpec::parse("cpu"));
   SyntheticEngine engine(device, {0.3, 2, DType::f16});
-  SyntheticSource source({24, 16, PixelType::u8, ChannelOrder::rgb}, kFrames);
+  SyntheticSource source(ImageDesc{24, 16, PixelType::u8, ChannelOrder::rgb}, kFrames);
   NullSink sink;
   PipelineOptions options;
   options.strategy = strategy;

@@ -13,7 +13,7 @@ namespace pyn {
 
 class NullSink final : public Sink {
  public:
-  void open(const ImageDesc& /*format*/) override {}
+  void open(const FrameFormat& /*format*/) override {}
   void write(std::span<const std::byte> /*frame*/, std::int64_t /*index*/) override {}
 };
 
@@ -23,15 +23,15 @@ class NullSink final : public Sink {
 // Keeps a hash of each frame, in the order frames arrive, and their indices.
 class HashSink final : public Sink {
  public:
-  void open(const ImageDesc& format) override { format_ = format; }
+  void open(const FrameFormat& format) override { format_ = format; }
   void write(std::span<const std::byte> frame, std::int64_t index) override;
 
   [[nodiscard]] const std::vector<std::uint64_t>& hashes() const { return hashes_; }
   [[nodiscard]] const std::vector<std::int64_t>& indices() const { return indices_; }
-  [[nodiscard]] const ImageDesc& format() const { return format_; }
+  [[nodiscard]] const FrameFormat& format() const { return format_; }
 
  private:
-  ImageDesc format_;
+  FrameFormat format_;
   std::vector<std::uint64_t> hashes_;
   std::vector<std::int64_t> indices_;
 };
@@ -43,7 +43,7 @@ class CheckingSink final : public Sink {
   using Reference = std::function<std::vector<std::byte>(std::int64_t)>;
   explicit CheckingSink(Reference reference) : reference_(std::move(reference)) {}
 
-  void open(const ImageDesc& /*format*/) override {}
+  void open(const FrameFormat& /*format*/) override {}
   void write(std::span<const std::byte> frame, std::int64_t index) override;
   [[nodiscard]] std::int64_t checked() const { return checked_; }
 

@@ -2,8 +2,9 @@
 // Synthetic frames for benchmarks, demos and tests: deterministic from the frame index, cheap to
 // produce (so the source never limits a benchmark), and easy to check at the other end.
 //
-// Frame i is a fixed pseudo-random pattern whose first row is replaced by a stamp derived from i;
-// the pattern is laid into each slot once (prime), and read() writes only the stamp row.
+// Frame i is a fixed pseudo-random pattern whose first row (of luma, for YUV) is replaced by a stamp
+// derived from i; the pattern is laid into each slot once (prime), and read() writes only the stamp
+// row. 10-bit YUV samples have their top six bits clear.
 
 #include <cstdint>
 #include <optional>
@@ -17,9 +18,9 @@ namespace pyn {
 
 class SyntheticSource final : public Source {
  public:
-  SyntheticSource(ImageDesc format, std::int64_t frames);
+  SyntheticSource(FrameFormat format, std::int64_t frames);
 
-  [[nodiscard]] ImageDesc format() const override { return format_; }
+  [[nodiscard]] FrameFormat format() const override { return format_; }
   [[nodiscard]] std::optional<std::int64_t> frame_count() const override { return frames_; }
   void prime(std::span<std::byte> slot) override;
   bool read(std::span<std::byte> slot, std::int64_t index) override;
@@ -28,12 +29,12 @@ class SyntheticSource final : public Source {
   void render(std::span<std::byte> frame, std::int64_t index) const;
 
  private:
-  ImageDesc format_;
+  FrameFormat format_;
   std::int64_t frames_;
 };
 
 // What the synthetic engine must turn frame `index` of `source` into, computed on the CPU with the
-// kernels' reference functions: pre, the engine's function, post.
+// kernels' reference functions: pre (or YUV -> RGB), the engine's function, post (or RGB -> YUV).
 [[nodiscard]] std::vector<std::byte> expected_synthetic_output(const SyntheticSource& source,
                                                                std::int64_t index, DType dtype,
                                                                int scale);

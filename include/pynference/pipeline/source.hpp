@@ -7,7 +7,7 @@
 #include <optional>
 #include <span>
 
-#include "pynference/kernels/image.hpp"
+#include "pynference/kernels/frame.hpp"
 
 namespace pyn {
 
@@ -20,12 +20,12 @@ class Source {
   Source& operator=(Source&&) = delete;
   virtual ~Source() = default;
 
-  [[nodiscard]] virtual ImageDesc format() const = 0;
+  [[nodiscard]] virtual FrameFormat format() const = 0;
   // Frames to come, where known.
   [[nodiscard]] virtual std::optional<std::int64_t> frame_count() const { return std::nullopt; }
   // Called once for each host slot before the run: a source may lay down what all frames share.
   virtual void prime(std::span<std::byte> /*slot*/) {}
-  // Fill `slot` (format().bytes() long) with frame `index`; false at the end of the stream.
+  // Fill `slot` (bytes_of(format()) long) with frame `index`; false at the end of the stream.
   // Called from one thread at a time, with indices 0, 1, 2, ... in order.
   virtual bool read(std::span<std::byte> slot, std::int64_t index) = 0;
 };
@@ -40,7 +40,7 @@ class Sink {
   virtual ~Sink() = default;
 
   // Called once before the first frame with the output format.
-  virtual void open(const ImageDesc& format) = 0;
+  virtual void open(const FrameFormat& format) = 0;
   // Frames arrive in input order, from one thread at a time.
   virtual void write(std::span<const std::byte> frame, std::int64_t index) = 0;
   // After the last frame of a run that did not fail.
