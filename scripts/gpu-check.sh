@@ -6,8 +6,9 @@
 #
 # That machine has no network and no googletest: the Debian packages of googletest travel in the
 # repo's ignored .deps/ folder and are unpacked here. Only a few files may come back, so the results
-# folder holds gpu-check.log, ctest.log, prepost.json and prepost.txt (scripts/gpu-bench.sh adds its
-# own). Without .git the commit is read from a file COMMIT, if one came along.
+# folder holds gpu-check.log, ctest.log, prepost.json and prepost.txt (scripts/gpu-bench.sh and
+# scripts/gpu-torch-bench.sh add their own). Without .git the commit is read from a file COMMIT, if
+# one came along. PYN_BENCH=0 and PYN_TORCH_BENCH=0 leave those benchmarks out.
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -91,8 +92,12 @@ main() {
       bench_table="$bench_table"$'\n'"$(cat "$out_dir/yuv.txt")"
     fi
 
-    if [[ -x build/gpu/src/cli/pynference && -f scripts/gpu-bench.sh ]]; then
+    if [[ -x build/gpu/src/cli/pynference && -f scripts/gpu-bench.sh && ${PYN_BENCH:-1} != 0 ]]; then
       bash scripts/gpu-bench.sh "$out_dir" || fail "scripts/gpu-bench.sh"
+    fi
+    # The torch engine's figures, where it was built (PYN_TORCH_BENCH=0 leaves them out).
+    if [[ ${PYN_TORCH_BENCH:-1} != 0 ]] && [[ -f build/gpu/src/engine/torch/libpyn_engine_torch.a ]]; then
+      bash scripts/gpu-torch-bench.sh "$out_dir" || fail "scripts/gpu-torch-bench.sh"
     fi
   fi
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The torch engine's figures of docs/torch.md on a GPU, after scripts/gpu-check.sh has built
+# build/gpu: the network alone in Python (eager, channels-last, torch.compile, the AOTInductor
+# package), the engine through pynference bench (.pt2 and TorchScript, every strategy), and the Python
+# baselines of bench/python on the same workload.
+#
+#   bash scripts/gpu-torch-bench.sh OUT_DIR      # writes OUT_DIR/torch.txt
+#
+# Workload: compact-x4 (tools/make_demo_models.py), 960x540 in, fp16. PYN_TORCH_FRAMES sets the
+# frames per run (default 400).
+set -uo pipefail
+out_dir="${1:?usage: gpu-torch-bench.sh OUT_DIR}"
+bin=build/gpu/src/cli/pynference
+models=build/gpu/bench-models
+frames="${PYN_TORCH_FRAMES:-400}"
+size=960x540
+status=0
+step() { printf '\n== %s\n' "$*"; }
+{
+  step "demo models (TorchScript + fp16 AOTInductor package for this GPU)"
+  python3 tools/make_demo_models.py --out "$models" --dtype fp16 || status=1
+  pt2="$(ls "$models"/compact-x4.fp16.*.pt2 2>/dev/null | head -n 1)"
+  pt="$models/compact-x4.pt"
+
+  step "network alone in Python: median ms per inference"
+  variants=eager,channels-last,compile
+  [[ -n "$pt2" ]] && variants="$variants,aoti"
+  python3 bench/python/network_time.py --model compact-x4 --size "$size" --fp16 --variants "$variants" \
+    ${pt2:+--pt2 "$pt2"} || status=1
+
+  for model in "$pt2" "$pt"; do
+    [[ -n "$model" && -f "$model" ]] || { echo "missing model $model"; status=1; continue; }
+    step "pynference bench -m $(basename "$model")"
+    "$bin" bench -m "$model" --size "$size" --fp16 --frames "$frames" --json "$out_dir/bench.json" || status=1
+    cat "$out_dir/bench.json"; echo
+  done
+  rm -f "$out_dir/bench.json"
+
+  step "Python baselines (eager compact-x4, channels-last)"
+  python3 bench/python/run_all.py --model compact-x4 --size "$size" --frames "$frames" --fp16 || status=1
+  step "Python split-streams with torch.compile and with the .pt2"
+  python3 bench/python/split_streams.py --model compact-x4 --size "$size" --frames "$frames" --fp16 --compile || status=1
+  if [[ -n "$pt2" ]]; then
+    python3 bench/python/split_streams.py --model "$pt2" --size "$size" --frames "$frames" --fp16 || status=1
+    python3 bench/python/split_streams.py --model "$pt2" --size "$size" --frames "$frames" --fp16 --compute-streams 3 || status=1
+  fi
+} 2>&1 | tee "$out_dir/torch.txt"
+exit "$status"
