@@ -1,4 +1,9 @@
-# The commit the binary was built from, so every report can name it.
+# The commit the binary was built from, so every report can name it. -DPYN_COMMIT=... names it
+# where git cannot tell (a copy of the tree on another machine; scripts/gpu-check.sh passes it).
+if(PYN_COMMIT)
+  set(PYN_GIT_COMMIT "${PYN_COMMIT}")
+  return()
+endif()
 execute_process(
   COMMAND git rev-parse --short=12 HEAD
   WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}

@@ -7,8 +7,8 @@
 # That machine has no network and no googletest: the Debian packages of googletest travel in the
 # repo's ignored .deps/ folder and are unpacked here. Only a few files may come back, so the results
 # folder holds gpu-check.log, ctest.log, prepost.json and prepost.txt (scripts/gpu-bench.sh and
-# scripts/gpu-torch-bench.sh add their own). Without .git the commit is read from a file COMMIT, if
-# one came along. PYN_BENCH=0 and PYN_TORCH_BENCH=0 leave those benchmarks out.
+# scripts/gpu-torch-bench.sh add their own). A file COMMIT, if one came along, names the commit: a
+# copied tree's .git may be missing or stale. PYN_BENCH=0 and PYN_TORCH_BENCH=0 leave those benchmarks out.
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,7 +42,9 @@ main() {
   local commit card torch_prefix prefix_path gtest_dir ctest_line="not run" skipped bench_table=""
   local bench=build/gpu/bench/pyn_prepost_bench
 
-  commit="$(git rev-parse --short=12 HEAD 2>/dev/null)" || commit="$(head -n 1 COMMIT 2>/dev/null)"
+  # A COMMIT file is written on purpose for a copy of the tree, whose .git (if any) may be stale.
+  commit="$(head -n 1 COMMIT 2>/dev/null)" || commit=""
+  [[ -n "$commit" ]] || commit="$(git rev-parse --short=12 HEAD 2>/dev/null)" || commit=""
   [[ -n "$commit" ]] || commit="unknown"
   card="$(nvidia-smi -L 2>&1)" || card="none seen by nvidia-smi: $card"
 
@@ -57,7 +59,7 @@ main() {
   else
     say "python3 has no torch: configuring without LibTorch"
   fi
-  local configure_args=(-DCMAKE_PREFIX_PATH="$prefix_path")
+  local configure_args=(-DCMAKE_PREFIX_PATH="$prefix_path" -DPYN_COMMIT="$commit")
   gtest_dir="$deps_root/usr/lib/x86_64-linux-gnu/cmake/GTest"
   if [[ -f "$gtest_dir/GTestConfig.cmake" ]]; then
     configure_args+=(-DGTest_DIR="$gtest_dir")
