@@ -185,10 +185,15 @@ def export_aoti(net: nn.Module, path: Path, dtype_name: str, device: str, scale:
         metadata[f"{META_PREFIX}arch"] = f"{major}.{minor}"
         metadata[f"{META_PREFIX}gpu"] = torch.cuda.get_device_name()
 
+    # Inductor lays convolutions out channels-last on its own only for static shapes; with dynamic
+    # height and width it keeps NCHW, which on a GPU costs a conv net about twice the time
+    # (compact-x4 at 960x540 fp16 on an H100: docs/torch.md). Ask for the layout explicitly.
+    configs = {"aot_inductor.metadata": metadata}
+    if device == "cuda":
+        configs["force_layout_optimization"] = True
+
     def write(tmp: Path) -> None:
-        torch._inductor.aoti_compile_and_package(
-            program, package_path=str(tmp), inductor_configs={"aot_inductor.metadata": metadata}
-        )
+        torch._inductor.aoti_compile_and_package(program, package_path=str(tmp), inductor_configs=configs)
 
     write_atomically(path, write)
     return path
