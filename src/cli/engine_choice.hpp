@@ -19,7 +19,11 @@ namespace pyn::cli {
 // The tensor type the user asked for (a --fp* flag, else `fallback`).
 [[nodiscard]] DType chosen_dtype(const Args& args, DType fallback);
 
-// With --model: the torch engine on that file; else the synthetic engine with `synthetic`.
+// "synthetic[:xS[:MS]]" (default x2, 0 ms) as SyntheticOptions; throws UsageError.
+[[nodiscard]] SyntheticOptions parse_synthetic_model(const std::string& spec, DType dtype);
+
+// With --model: the torch engine on that file, or the synthetic engine for "synthetic[:...]"; without
+// it, the synthetic engine with `synthetic`.
 [[nodiscard]] std::unique_ptr<Engine> make_engine(const Device& device, const Args& args,
                                                   const SyntheticOptions& synthetic);
 

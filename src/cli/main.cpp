@@ -18,6 +18,7 @@ constexpr const char* kUsage =
     "Runs image-to-image networks over frames on NVIDIA GPUs, scheduled one of five ways.\n"
     "\n"
     "commands:\n"
+    "  run      a network over a video, a pipe or an image sequence: pynference run -i IN -o OUT -m MODEL\n"
     "  info     the build, the CUDA devices, and a self-check of the pre/post kernels\n"
     "  study    the seed study reproduced: every strategy, a timeline each, a report\n"
     "  bench    the five strategies side by side on a synthetic workload\n"
@@ -48,6 +49,9 @@ int main(int argc, char** argv) {
     }
     if (args[0] == "bench") {
       return pyn::cli::cmd_bench(rest);
+    }
+    if (args[0] == "run") {
+      return pyn::cli::cmd_run(rest);
     }
     if (args[0] == "study") {
       return pyn::cli::cmd_study(rest);

@@ -48,7 +48,7 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   if (out_shape_.n != 1 || out_shape_.c != ImageDesc::channels) {
     throw StageError(Stage::engine, -1, "the engine's output is not a 3-channel image");
   }
-  out_format_ = with_size(in_format_, out_shape_.w, out_shape_.h);
+  out_format_ = with_size(options_.output_format.value_or(in_format_), out_shape_.w, out_shape_.h);
   in_bytes_ = bytes_of(in_format_);
   out_bytes_ = bytes_of(out_format_);
 

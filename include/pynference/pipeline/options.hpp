@@ -3,7 +3,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
+#include "pynference/kernels/frame.hpp"
 #include "pynference/pipeline/stage.hpp"
 #include "pynference/pipeline/strategy.hpp"
 
@@ -14,6 +16,9 @@ struct PipelineOptions {
   int workers = 3;          // worker-streams: threads, each with its own stream
   int compute_streams = 2;  // multi-compute: inference streams
   int slots = 0;            // frames in flight (host + device buffers); 0 picks per strategy
+  // The layout, sample type and colour of output frames, if not the input's (e.g. RGB in, YUV out):
+  // post-processing converts on the device. Its size is ignored: the network decides it.
+  std::optional<FrameFormat> output_format;
   std::int64_t warmup = 0;  // first frames left out of fps and stage medians
   std::int64_t max_frames = -1;  // stop after this many frames (-1: until the source ends)
   // Record the host threads' enqueue spans too (for timelines); off costs nothing.

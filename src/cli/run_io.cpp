@@ -1,0 +1,176 @@
+#include "run_io.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "args.hpp"
+#include "pynference/device/error.hpp"
+#include "pynference/io/sinks.hpp"
+#include "pynference/io/synthetic.hpp"
+#include "pynference/io/y4m_stream.hpp"
+
+namespace pyn::cli {
+
+namespace {
+
+bool ends_with(const std::string& text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The frames of `window` at `rate` frames per second: first frame and count.
+FrameWindow frames_of(const TimeWindow& window, Rational rate, const std::string& name) {
+  if (!window.any()) {
+    return {};
+  }
+  if (rate.num <= 0 || rate.den <= 0) {
+    throw UsageError(name + " has no frame rate, so -ss/-t/-to cannot be turned into frames");
+  }
+  const double fps = static_cast<double>(rate.num) / rate.den;
+  // A frame is taken when its start time lies in [start, end).
+  const auto first = static_cast<std::int64_t>(std::ceil(window.start_s * fps - 1e-9));
+  FrameWindow frames{first, -1};
+  if (window.duration_s) {
+    frames.count = static_cast<std::int64_t>(std::ceil((window.start_s + *window.duration_s) * fps - 1e-9)) - first;
+  } else if (window.end_s) {
+    frames.count = static_cast<std::int64_t>(std::ceil(*window.end_s * fps - 1e-9)) - first;
+  }
+  if (frames.count == 0 || frames.count < -1) {
+    frames.count = 0;
+  }
+  return frames;
+}
+
+class SyntheticInput final : public Input {
+ public:
+  explicit SyntheticInput(const std::string& spec) : source_(parse(spec)) {}
+  Source& source() override { return source_; }
+  [[nodiscard]] std::string description() const override {
+    return "synthetic " + to_string(source_.format());
+  }
+  [[nodiscard]] Rational frame_rate() const override { return {25, 1}; }
+
+ private:
+  static SyntheticSource parse(const std::string& spec) {
+    // synthetic:WxH:N[:PIXFMT]
+    const std::string usage = "expected synthetic:WxH:FRAMES[:PIXFMT], e.g. synthetic:1920x1080:300, got '" + spec + "'";
+    const std::string rest = spec.substr(std::string("synthetic:").size());
+    const std::size_t colon = rest.find(':');
+    if (colon == std::string::npos) {
+      throw UsageError(usage);
+    }
+    const auto [width, height] = parse_size(rest.substr(0, colon));
+    std::string count = rest.substr(colon + 1);
+    std::string pix_fmt = "yuv420p";
+    if (const std::size_t second = count.find(':'); second != std::string::npos) {
+      pix_fmt = count.substr(second + 1);
+      count = count.substr(0, second);
+    }
+    char* end = nullptr;
+    const long long frames = std::strtoll(count.c_str(), &end, 10);
+    if (count.empty() || *end != '\0' || frames < 1) {
+      throw UsageError(usage);
+    }
+    const FrameFormat like = YuvDesc{width, height};
+    const std::optional<FrameFormat> format = pixel_format(pix_fmt, like);
+    if (!format) {
+      throw UsageError("synthetic frames can be yuv420p, yuv444p, yuv420p10le, yuv444p10le, rgb24, bgr24, "
+                       "rgb48le or bgr48le, not '" + pix_fmt + "'");
+    }
+    return SyntheticSource(with_size(*format, width, height), frames);
+  }
+
+  SyntheticSource source_;
+};
+
+class Y4mInput final : public Input {
+ public:
+  Y4mInput(const std::string& path, const TimeWindow& window) : source_(path) {
+    source_.select(frames_of(window, source_.header().frame_rate, path == "-" ? "stdin" : path));
+  }
+  Source& source() override { return source_; }
+  [[nodiscard]] std::string description() const override { return "Y4M " + to_string(source_.format()); }
+  [[nodiscard]] Rational frame_rate() const override { return source_.header().frame_rate; }
+  [[nodiscard]] Rational aspect() const override { return source_.header().aspect; }
+  [[nodiscard]] const Y4mHeader& header() const { return source_.header(); }
+
+ private:
+  Y4mSource source_;
+};
+
+}  // namespace
+
+double parse_time(const std::string& text) {
+  // [[HH:]MM:]SS[.frac]
+  double seconds = 0;
+  std::size_t begin = 0;
+  int parts = 0;
+  for (;;) {
+    const std::size_t colon = text.find(':', begin);
+    const std::string part = text.substr(begin, colon == std::string::npos ? std::string::npos : colon - begin);
+    char* end = nullptr;
+    const double value = std::strtod(part.c_str(), &end);
+    if (part.empty() || *end != '\0' || !(value >= 0) || std::isinf(value) || ++parts > 3 ||
+        (colon != std::string::npos && part.find('.') != std::string::npos)) {
+      throw UsageError("bad time '" + text + "': expected seconds (12.5) or [HH:]MM:SS[.frac]");
+    }
+    seconds = seconds * 60 + value;
+    if (colon == std::string::npos) {
+      return seconds;
+    }
+    begin = colon + 1;
+  }
+}
+
+std::optional<FrameFormat> pixel_format(const std::string& name, const FrameFormat& like) {
+  const int width = width_of(like);
+  const int height = height_of(like);
+  YuvDesc yuv{width, height};
+  if (const auto* source = std::get_if<YuvDesc>(&like)) {
+    yuv.matrix = source->matrix;
+    yuv.range = source->range;
+  }
+  if (name == "yuv420p" || name == "yuv444p" || name == "yuv420p10le" || name == "yuv444p10le") {
+    yuv.chroma = name.starts_with("yuv420") ? ChromaLayout::yuv420 : ChromaLayout::yuv444;
+    yuv.bits = name.ends_with("10le") ? 10 : 8;
+    return yuv;
+  }
+  if (name == "rgb24" || name == "bgr24" || name == "rgb48le" || name == "bgr48le") {
+    return ImageDesc{width, height, name.ends_with("48le") ? PixelType::u16 : PixelType::u8,
+                     name.starts_with("rgb") ? ChannelOrder::rgb : ChannelOrder::bgr};
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& window) {
+  if (spec.starts_with("synthetic:")) {
+    if (window.any()) {
+      throw UsageError("a synthetic input has no timeline: give its frame count instead of -ss/-t/-to");
+    }
+    return std::make_unique<SyntheticInput>(spec);
+  }
+  if (spec == "-" || ends_with(spec, ".y4m")) {
+    return std::make_unique<Y4mInput>(spec, window);
+  }
+  throw UsageError("cannot read '" + spec + "': this build reads Y4M (.y4m or - for a pipe) and synthetic: inputs");
+}
+
+std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
+  if (options.path == "null") {
+    return std::make_unique<NullSink>();
+  }
+  if (options.path == "-" || ends_with(options.path, ".y4m")) {
+    if (!options.encoder.empty() || options.crf || !options.preset.empty()) {
+      throw UsageError("Y4M output is raw frames: --encoder, --crf and --preset do not apply");
+    }
+    Y4mHeader header;
+    if (const auto* y4m = dynamic_cast<Y4mInput*>(&input)) {
+      header = y4m->header();
+    }
+    header.frame_rate = input.frame_rate();
+    header.aspect = input.aspect();
+    return std::make_unique<Y4mSink>(options.path, header);
+  }
+  throw UsageError("cannot write '" + options.path + "': this build writes Y4M (.y4m or - for a pipe) and null");
+}
+
+}  // namespace pyn::cli

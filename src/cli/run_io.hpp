@@ -1,0 +1,60 @@
+#pragma once
+// Where `pynference run` reads and writes: the -i and -o arguments turned into a pipeline source
+// and sink.
+//
+//   -i synthetic:WxH:N[:PIXFMT]   N synthetic frames (PIXFMT yuv420p by default, see pixel_format())
+//   -i -  | -i FILE.y4m           Y4M from standard input or a file
+//   -i anything else              a container or image sequence, through FFmpeg (where built)
+//   -o -  | -o FILE.y4m           Y4M to standard output or a file
+//   -o null                       frames are dropped (measuring)
+//   -o anything else              a container or image sequence, through FFmpeg (where built)
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pynference/io/y4m.hpp"
+#include "pynference/pipeline/source.hpp"
+
+namespace pyn::cli {
+
+// -ss / -t / -to, in seconds.
+struct TimeWindow {
+  double start_s = 0;
+  std::optional<double> duration_s;
+  std::optional<double> end_s;
+  [[nodiscard]] bool any() const { return start_s > 0 || duration_s || end_s; }
+};
+
+// "12.5", "1:05", "0:01:05.5" -> seconds; throws UsageError.
+[[nodiscard]] double parse_time(const std::string& text);
+
+// --pix-fmt names the pipeline can produce on the GPU: yuv420p, yuv444p, yuv420p10le, yuv444p10le,
+// rgb24, bgr24, rgb48le, bgr48le. YUV takes `like`'s matrix and range where it is YUV, else BT.709
+// limited. Other names: nullopt (left to the encoder).
+[[nodiscard]] std::optional<FrameFormat> pixel_format(const std::string& name, const FrameFormat& like);
+
+class Input {
+ public:
+  virtual ~Input() = default;
+  [[nodiscard]] virtual Source& source() = 0;
+  [[nodiscard]] virtual std::string description() const = 0;
+  // Frame rate and pixel aspect ratio (0:0 where unknown), for the output.
+  [[nodiscard]] virtual Rational frame_rate() const = 0;
+  [[nodiscard]] virtual Rational aspect() const { return {}; }
+};
+
+struct OutputOptions {
+  std::string path;
+  std::string encoder;
+  std::optional<int> crf;
+  std::string preset;
+  std::string pix_fmt;
+  bool copy_audio = true;
+};
+
+[[nodiscard]] std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& window);
+[[nodiscard]] std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input);
+
+}  // namespace pyn::cli
