@@ -198,4 +198,23 @@ float Event::elapsed_ms(const Event& start, const Event& end) {
   return end.impl().elapsed_ms_since(start.impl());
 }
 
+// --- graphs -----------------------------------------------------------------------------------
+
+Graph::Graph() noexcept = default;
+Graph::Graph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Graph::Graph(Graph&&) noexcept = default;
+Graph& Graph::operator=(Graph&&) noexcept = default;
+Graph::~Graph() = default;
+
+void Graph::launch(Stream& stream) {
+  if (stream.backend() != Backend::cuda) {
+    throw UsageError("--cuda-graph needs a CUDA device");
+  }
+  impl_->launch(stream);
+}
+
+Graph capture_graph(Stream& stream, const std::function<void()>& enqueue) {
+  return Graph(stream.impl().capture(enqueue));
+}
+
 }  // namespace pyn
