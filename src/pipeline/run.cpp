@@ -56,8 +56,11 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   device_.reset_peak();
   const DType dtype = engine_.dtype();
   for (int i = 0; i < lanes; ++i) {
-    lanes_.push_back(Lane{i, device_.make_stream(), device_.alloc(in_shape_.elements() * bytes_of(dtype)),
-                          device_.alloc(out_shape_.elements() * bytes_of(dtype)), {}});
+    lanes_.push_back(Lane{i,
+                          device_.make_stream(),
+                          device_.alloc(in_shape_.elements() * bytes_of(dtype)),
+                          device_.alloc(out_shape_.elements() * bytes_of(dtype)),
+                          {}});
   }
   const int slot_count = options_.slots > 0 ? options_.slots : default_slots(options_);
   slots_.resize(static_cast<std::size_t>(slot_count));
@@ -105,8 +108,7 @@ void Run::capture_graphs() {
   for (Lane& lane : lanes_) {
     lane.graphs.reserve(slots_.size());
     for (const Slot& slot : slots_) {
-      lane.graphs.push_back(
-          engine_.capture(lane.stream, [&] { enqueue_compute(slot, lane); }));
+      lane.graphs.push_back(engine_.capture(lane.stream, [&] { enqueue_compute(slot, lane); }));
     }
   }
 }

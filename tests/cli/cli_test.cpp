@@ -66,7 +66,8 @@ TEST(Cli, CudaGraphIsInTheHelpAndNeedsACudaDevice) {
   EXPECT_NE(run("bench --help").output.find("--cuda-graph"), std::string::npos);
   const Result r = run("bench --device cpu --cuda-graph --frames 4 --size 8x8");
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_NE(r.output.find("pynference: --cuda-graph needs a CUDA device\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pynference: --cuda-graph needs a CUDA device\n"), std::string::npos)
+      << r.output;
   EXPECT_EQ(r.output.find("running"), std::string::npos) << "refused before any run: " << r.output;
 }
 

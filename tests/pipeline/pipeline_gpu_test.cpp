@@ -68,8 +68,11 @@ TEST_P(GpuStrategy, GivesTheFramesOfSerialPageable) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, GpuStrategy,
-                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 5)),
-                         [](const auto& p) { return param_name(std::get<0>(p.param), std::get<1>(p.param)); });
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies),
+                                            ::testing::Range(0, 5)),
+                         [](const auto& p) {
+                           return param_name(std::get<0>(p.param), std::get<1>(p.param));
+                         });
 
 // With graphs: one per (slot, compute stream), launched per frame; the frames must not change.
 class GpuGraph : public GpuStrategy {};
@@ -88,8 +91,11 @@ TEST_P(GpuGraph, GivesTheFramesOfSerialPageableWithoutGraphs) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, GpuGraph,
-                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 5)),
-                         [](const auto& p) { return param_name(std::get<0>(p.param), std::get<1>(p.param)); });
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies),
+                                            ::testing::Range(0, 5)),
+                         [](const auto& p) {
+                           return param_name(std::get<0>(p.param), std::get<1>(p.param));
+                         });
 
 TEST(GpuGraphRuns, TwoRunsOfOneEngineMatchTheCpuReference) {
   if (Device::cuda_device_count() == 0) {
@@ -100,11 +106,13 @@ TEST(GpuGraphRuns, TwoRunsOfOneEngineMatchTheCpuReference) {
   SyntheticEngine engine(device, {w.compute_ms, w.scale, w.dtype});
   for (const Strategy strategy : {Strategy::multi_compute, Strategy::worker_streams}) {
     SyntheticSource source(w.image, 9);
-    CheckingSink sink([&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
+    CheckingSink sink(
+        [&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
     PipelineOptions options = options_for(strategy);
     options.cuda_graph = true;
     options.slots = 5;
-    const RunReport report = within(120s, [&] { return run_pipeline(device, engine, source, sink, options); });
+    const RunReport report =
+        within(120s, [&] { return run_pipeline(device, engine, source, sink, options); });
     EXPECT_EQ(sink.checked(), 9) << to_string(strategy);
     EXPECT_TRUE(report.cuda_graph);
     EXPECT_GT(report.stages.compute_ms, 0.0) << "measured alone through the graphs";

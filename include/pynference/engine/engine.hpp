@@ -37,7 +37,8 @@ class Engine {
   // run(stream, ...) with fixed tensors — into a graph that does that work again at each launch on
   // `stream`. Called after prepare(stream), from the thread that prepared it, while nothing else
   // uses `stream`. The engine makes the capture safe for itself: memory it takes during the capture
-  // must stay the graph's for as long as the graph lives. The default, a plain stream capture, is
+  // must stay the graph's for as long as the graph lives, and the graph may be launched only while
+  // the engine lives (it uses the engine's weights). The default, a plain stream capture, is
   // right for an engine that allocates nothing and keeps no host-side state per run. Throws
   // UsageError where the engine cannot be captured, saying why, and on the host backend.
   [[nodiscard]] virtual Graph capture(Stream& stream, const std::function<void()>& enqueue) {
