@@ -210,6 +210,9 @@ void Graph::launch(Stream& stream) {
   if (stream.backend() != Backend::cuda) {
     throw UsageError("--cuda-graph needs a CUDA device");
   }
+  if (!impl_) {
+    throw Error("launch of an empty Graph (moved from, or never captured)");
+  }
   impl_->launch(stream);
 }
 

@@ -116,6 +116,7 @@ TEST_F(CudaDevice, GraphReplaysItsCopiesOnAnyStream) {
   Graph moved = std::move(graph);
   EXPECT_TRUE(moved);
   EXPECT_FALSE(graph);  // NOLINT(bugprone-use-after-move): moved-from state is defined
+  EXPECT_THROW(graph.launch(other), Error);  // NOLINT(bugprone-use-after-move)
 }
 
 TEST_F(CudaDevice, AFailedCaptureLeavesTheStreamUsable) {
