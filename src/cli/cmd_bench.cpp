@@ -38,6 +38,8 @@ const std::vector<OptionSpec>& bench_options() {
       {"workers", "N", "threads (and streams) of worker-streams", "3"},
       {"compute-streams", "K", "inference streams of multi-compute", "2"},
       {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
+      {"cuda-graph", "", "capture pre + network + post once per slot and compute stream as a CUDA graph, "
+                         "launched per frame (CUDA devices; TorchScript models, not .pt2)", ""},
       {"check", "", "compare every output frame with the CPU reference (slow)", ""},
       {"json", "FILE", "also write the results, the device and the commit as JSON", ""},
       {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace per strategy", ""},
@@ -122,15 +124,18 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
 
   const Device device = open_device(args.str("device"));
   std::fprintf(stderr, "device: %s\n", device_line(device.info()).c_str());
+  if (args.flag("cuda-graph") && device.backend() != Backend::cuda) {
+    throw UsageError("--cuda-graph needs a CUDA device");  // before a model is loaded for nothing
+  }
   if (device.backend() == Backend::host) {
     std::fprintf(stderr, "note: host-backend timings measure this CPU; they say nothing about GPUs\n");
   }
   const std::atomic<bool>& stop = install_stop_handler();
   const std::unique_ptr<Engine> engine = make_engine(device, args, synthetic);
   const int scale = engine->output_shape(tensor_shape_of(image)).w / image.width;
-  std::fprintf(stderr, "workload: %dx%d %s -> x%d, %s, %s, %lld frames (%lld warm-up)\n", width, height,
+  std::fprintf(stderr, "workload: %dx%d %s -> x%d, %s, %s, %lld frames (%lld warm-up)%s\n", width, height,
                std::string(to_string(image.pixel)).c_str(), scale, std::string(to_string(engine->dtype())).c_str(),
-               engine->name().c_str(), frames, warmup);
+               engine->name().c_str(), frames, warmup, args.flag("cuda-graph") ? ", CUDA graphs" : "");
 
   const auto repeat = args.integer("repeat", 1, 100);
   std::vector<RunReport> reports;
@@ -148,6 +153,7 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
       options.warmup = warmup;
       options.stop = &stop;
       options.trace = args.has("trace");
+      options.cuda_graph = args.flag("cuda-graph");
       SyntheticSource source(image, frames);
       std::unique_ptr<Sink> sink;
       if (args.flag("check")) {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "pynference/device/device.hpp"
+#include "pynference/device/graph.hpp"
 
 namespace pyn::detail {
 
@@ -25,6 +26,8 @@ class StreamImpl {
   virtual void wait(const EventImpl& event) = 0;
   virtual void synchronize() = 0;
   virtual void enqueue(std::function<void()> fn) = 0;
+  // What capture_graph() does on this backend.
+  virtual std::unique_ptr<Graph::Impl> capture(const std::function<void()>& enqueue) = 0;
 };
 
 class EventImpl {

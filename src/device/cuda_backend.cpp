@@ -2,6 +2,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <memory>
 #include <string>
 
 #include "backend.hpp"
@@ -33,6 +34,7 @@ class CudaStream final : public StreamImpl {
   void enqueue(std::function<void()> /*fn*/) override {
     throw Error("Stream::enqueue is for the host backend; launch a kernel on a cuda stream");
   }
+  std::unique_ptr<Graph::Impl> capture(const std::function<void()>& enqueue) override;
 
  private:
   int device_;
@@ -72,6 +74,56 @@ class CudaEvent final : public EventImpl {
 
 void CudaStream::wait(const EventImpl& event) {
   PYN_CUDA_CHECK(cudaStreamWaitEvent(stream_, static_cast<const CudaEvent&>(event).native(), 0));
+}
+
+class CudaGraph final : public Graph::Impl {
+ public:
+  explicit CudaGraph(cudaGraphExec_t exec) noexcept : exec_(exec) {}
+  ~CudaGraph() override { PYN_CUDA_DTOR_CHECK(cudaGraphExecDestroy(exec_)); }
+  CudaGraph(const CudaGraph&) = delete;
+  CudaGraph& operator=(const CudaGraph&) = delete;
+
+  void launch(Stream& stream) override {
+    PYN_CUDA_CHECK(cudaGraphLaunch(exec_, static_cast<cudaStream_t>(stream.native())));
+  }
+
+ private:
+  cudaGraphExec_t exec_;
+};
+
+// Leaves a capture that failed part-way, so the stream takes ordinary work again; the error that
+// stopped it is what the caller hears about.
+void abandon_capture(cudaStream_t stream) noexcept {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &status) == cudaSuccess &&
+      status != cudaStreamCaptureStatusNone) {
+    cudaGraph_t graph = nullptr;
+    if (cudaStreamEndCapture(stream, &graph) == cudaSuccess && graph != nullptr) {
+      (void)cudaGraphDestroy(graph);
+    }
+  }
+  (void)cudaGetLastError();
+}
+
+std::unique_ptr<Graph::Impl> CudaStream::capture(const std::function<void()>& enqueue) {
+  PYN_CUDA_CHECK(cudaSetDevice(device_));
+  // Thread-local: this thread may not make calls that would break the capture (they fail
+  // instead), while other threads of the process — another pipeline, an encoder — are not held to
+  // that.
+  PYN_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+  cudaGraph_t graph = nullptr;
+  try {
+    enqueue();
+    PYN_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+  } catch (...) {
+    abandon_capture(stream_);
+    throw;
+  }
+  // The executable graph is all that launches need; the captured one goes when this returns.
+  const std::unique_ptr<CUgraph_st, decltype(&cudaGraphDestroy)> captured(graph, &cudaGraphDestroy);
+  cudaGraphExec_t exec = nullptr;
+  PYN_CUDA_CHECK(cudaGraphInstantiateWithFlags(&exec, graph, 0));
+  return std::make_unique<CudaGraph>(exec);
 }
 
 class CudaDevice final : public DeviceImpl {

@@ -198,4 +198,26 @@ float Event::elapsed_ms(const Event& start, const Event& end) {
   return end.impl().elapsed_ms_since(start.impl());
 }
 
+// --- graphs -----------------------------------------------------------------------------------
+
+Graph::Graph() noexcept = default;
+Graph::Graph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Graph::Graph(Graph&&) noexcept = default;
+Graph& Graph::operator=(Graph&&) noexcept = default;
+Graph::~Graph() = default;
+
+void Graph::launch(Stream& stream) {
+  if (stream.backend() != Backend::cuda) {
+    throw UsageError("--cuda-graph needs a CUDA device");
+  }
+  if (!impl_) {
+    throw Error("launch of an empty Graph (moved from, or never captured)");
+  }
+  impl_->launch(stream);
+}
+
+Graph capture_graph(Stream& stream, const std::function<void()>& enqueue) {
+  return Graph(stream.impl().capture(enqueue));
+}
+
 }  // namespace pyn

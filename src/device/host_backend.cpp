@@ -138,6 +138,9 @@ class HostStream final : public StreamImpl {
     }
     wake_.notify_one();
   }
+  std::unique_ptr<Graph::Impl> capture(const std::function<void()>& /*enqueue*/) override {
+    throw UsageError("--cuda-graph needs a CUDA device");
+  }
 
   // The stream's error so far, if any (read by events recorded on it).
   [[nodiscard]] std::exception_ptr error() const {

@@ -38,6 +38,9 @@ RunReport run_pipeline(const Device& device, Engine& engine, Source& source, Sin
       options.strategy != Strategy::serial_pinned && options.slots < 2) {
     throw UsageError("--slots must be at least 2 for " + std::string(to_string(options.strategy)));
   }
+  if (options.cuda_graph && device.backend() != Backend::cuda) {
+    throw UsageError("--cuda-graph needs a CUDA device");
+  }
   using detail::Run;
   switch (options.strategy) {
     case Strategy::serial_pageable: {

@@ -56,12 +56,16 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   device_.reset_peak();
   const DType dtype = engine_.dtype();
   for (int i = 0; i < lanes; ++i) {
-    lanes_.push_back(Lane{i, device_.make_stream(), device_.alloc(in_shape_.elements() * bytes_of(dtype)),
-                          device_.alloc(out_shape_.elements() * bytes_of(dtype))});
+    lanes_.push_back(Lane{i,
+                          device_.make_stream(),
+                          device_.alloc(in_shape_.elements() * bytes_of(dtype)),
+                          device_.alloc(out_shape_.elements() * bytes_of(dtype)),
+                          {}});
   }
   const int slot_count = options_.slots > 0 ? options_.slots : default_slots(options_);
   slots_.resize(static_cast<std::size_t>(slot_count));
   for (Slot& slot : slots_) {
+    slot.index = static_cast<int>(&slot - slots_.data());
     slot.in_host = device_.alloc_host(in_bytes_, host_memory);
     slot.out_host = device_.alloc_host(out_bytes_, host_memory);
     slot.in_device = device_.alloc(in_bytes_);
@@ -75,6 +79,9 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   for (Lane& lane : lanes_) {
     guard(Stage::engine, -1, [&] { engine_.prepare(lane.stream, in_shape_); });
   }
+  if (options_.cuda_graph) {
+    guard(Stage::engine, -1, [&] { capture_graphs(); });
+  }
   records_.reserve(expected_frames(source_, options_));
   guard(Stage::sink, -1, [&] { sink_.open(out_format_); });
 
@@ -84,6 +91,26 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   origin_.record(lanes_.front().stream);
   origin_.synchronize();
   host_origin_ = std::chrono::steady_clock::now();
+}
+
+void Run::enqueue_compute(const Slot& slot, Lane& lane) {
+  const DType dtype = engine_.dtype();
+  const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
+  const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
+  frame_to_tensor(lane.stream, in_format_, slot.in_device.data(), tensor_in);
+  engine_.run(lane.stream, tensor_in, tensor_out);
+  tensor_to_frame(lane.stream, tensor_out, out_format_, slot.out_device.data());
+}
+
+void Run::capture_graphs() {
+  // Any slot may pass through any lane (worker-streams, multi-compute), so every pair gets one.
+  // The waits and event records around the work stay outside: they tie the graph to the frame.
+  for (Lane& lane : lanes_) {
+    lane.graphs.reserve(slots_.size());
+    for (const Slot& slot : slots_) {
+      lane.graphs.push_back(engine_.capture(lane.stream, [&] { enqueue_compute(slot, lane); }));
+    }
+  }
 }
 
 StageTimes Run::measure_alone() {
@@ -200,6 +227,8 @@ void Run::compute(Slot& slot, Lane& lane) {
   const DType dtype = engine_.dtype();
   const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
   const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
+  // With graphs, pre + engine + post are one launch, issued in the engine's step.
+  Graph* graph = lane.graphs.empty() ? nullptr : &lane.graphs[static_cast<std::size_t>(slot.index)];
   slot.lane = lane.index;
   slot.issue[2] = trace_ms();
   guard(Stage::pre, slot.frame, [&] {
@@ -208,19 +237,27 @@ void Run::compute(Slot& slot, Lane& lane) {
     }
     lane.stream.wait(slot.h2d_end);
     slot.compute_begin.record(lane.stream);
-    frame_to_tensor(lane.stream, in_format_, slot.in_device.data(), tensor_in);
+    if (graph == nullptr) {
+      frame_to_tensor(lane.stream, in_format_, slot.in_device.data(), tensor_in);
+    }
   });
   guard(Stage::engine, slot.frame, [&] {
     if (options_.inject) {
       options_.inject(Stage::engine, slot.frame);
     }
-    engine_.run(lane.stream, tensor_in, tensor_out);
+    if (graph != nullptr) {
+      graph->launch(lane.stream);
+    } else {
+      engine_.run(lane.stream, tensor_in, tensor_out);
+    }
   });
   guard(Stage::post, slot.frame, [&] {
     if (options_.inject) {
       options_.inject(Stage::post, slot.frame);
     }
-    tensor_to_frame(lane.stream, tensor_out, out_format_, slot.out_device.data());
+    if (graph == nullptr) {
+      tensor_to_frame(lane.stream, tensor_out, out_format_, slot.out_device.data());
+    }
     slot.compute_end.record(lane.stream);
   });
   slot.issue[3] = trace_ms();
@@ -352,6 +389,7 @@ RunReport Run::finish(Strategy strategy, int streams, Layout layout) {
   report.streams = streams;
   report.compute_lanes = static_cast<int>(lanes_.size());
   report.slots = static_cast<int>(slots_.size());
+  report.cuda_graph = options_.cuda_graph;
   report.interrupted = interrupted_;
   report.vram_bytes = device_.memory().peak + engine_.workspace_bytes();
   report.stages = stages_;

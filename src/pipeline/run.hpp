@@ -24,6 +24,7 @@ namespace pyn::detail {
 
 // One frame's buffers and events. A slot carries one frame from the source to the sink.
 struct Slot {
+  int index = 0;  // in Run::slots()
   std::int64_t frame = -1;
   int lane = 0;
   double source_begin = 0;
@@ -43,6 +44,9 @@ struct Lane {
   Stream stream;
   DeviceBuffer tensor_in;
   DeviceBuffer tensor_out;
+  // With PipelineOptions::cuda_graph: pre + engine + post of each slot through this lane's
+  // tensors, indexed by Slot::index. Declared last, so they go before the buffers they use.
+  std::vector<Graph> graphs;
 };
 
 using Queue = SlotQueue<Slot>;
@@ -94,6 +98,9 @@ class Run {
   [[nodiscard]] double trace_ms() const { return options_.trace ? host_ms() : 0.0; }
   [[nodiscard]] double gpu_ms(const Event& event) const;
   void drain() noexcept;
+  // Pre + engine + post of one slot through one lane, as compute() enqueues them without graphs.
+  void enqueue_compute(const Slot& slot, Lane& lane);
+  void capture_graphs();
   StageTimes measure_alone();
 
   const Device& device_;

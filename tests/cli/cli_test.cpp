@@ -62,6 +62,15 @@ TEST(Cli, HelpAnswersAndBadUsageIsOneLineWithCode2) {
   EXPECT_EQ(run("bench --frames -3 --device cpu").code, 2);
 }
 
+TEST(Cli, CudaGraphIsInTheHelpAndNeedsACudaDevice) {
+  EXPECT_NE(run("bench --help").output.find("--cuda-graph"), std::string::npos);
+  const Result r = run("bench --device cpu --cuda-graph --frames 4 --size 8x8");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("pynference: --cuda-graph needs a CUDA device\n"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("running"), std::string::npos) << "refused before any run: " << r.output;
+}
+
 TEST(Cli, AMissingDeviceIsOneClearLineWithCode3) {
   const Result r = run("info --device cuda:77");
   EXPECT_EQ(r.code, 3) << r.output;
@@ -88,6 +97,7 @@ TEST(Cli, BenchWritesOneJsonResultPerStrategy) {
     EXPECT_TRUE(std::filesystem::exists(dir / "trace" / (std::string(name) + ".trace.json"))) << name;
   }
   EXPECT_NE(json.find("\"commit\":"), std::string::npos);
+  EXPECT_NE(json.find("\"cuda_graph\":false"), std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

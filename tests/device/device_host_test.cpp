@@ -13,6 +13,7 @@
 
 #include "pynference/device/device.hpp"
 #include "pynference/device/error.hpp"
+#include "pynference/device/graph.hpp"
 
 namespace pyn {
 namespace {
@@ -134,6 +135,22 @@ TEST(HostBackend, BuffersMoveWithoutDoubleFree) {
   g = std::move(h);
   EXPECT_EQ(g.size(), 64U);
   EXPECT_EQ(h.size(), 0U);  // NOLINT(bugprone-use-after-move)
+}
+
+TEST(HostBackend, HasNoGraphs) {
+  const Device dev = host();
+  Stream stream = dev.make_stream();
+  bool enqueued = false;
+  try {
+    (void)capture_graph(stream, [&] { enqueued = true; });
+    FAIL() << "the host backend has no CUDA graphs";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "--cuda-graph needs a CUDA device");
+  }
+  EXPECT_FALSE(enqueued);
+  Graph empty;
+  EXPECT_FALSE(empty);
+  EXPECT_THROW(empty.launch(stream), UsageError);
 }
 
 }  // namespace

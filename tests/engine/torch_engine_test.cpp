@@ -111,14 +111,17 @@ std::vector<std::byte> exact_reference(const SyntheticSource& source, std::int64
 }
 
 void expect_exact(const Device& device, const std::string& path, DType dtype, Strategy strategy,
-                  bool channels_last = true) {
+                  bool channels_last = true, bool cuda_graph = false) {
   const auto engine = open_torch_engine(device, path, {dtype, channels_last});
   SyntheticSource source(ImageDesc{37, 21, PixelType::u8, ChannelOrder::bgr}, 7);
   CheckingSink sink([&](std::int64_t i) { return exact_reference(source, i, dtype); });
-  const RunReport report = within(
-      120s, [&] { return run_pipeline(device, *engine, source, sink, options_for(strategy)); });
+  PipelineOptions options = options_for(strategy);
+  options.cuda_graph = cuda_graph;
+  const RunReport report =
+      within(120s, [&] { return run_pipeline(device, *engine, source, sink, options); });
   EXPECT_EQ(report.frames, 7);
-  EXPECT_EQ(sink.checked(), 7) << to_string(strategy) << " " << to_string(dtype);
+  EXPECT_EQ(sink.checked(), 7) << to_string(strategy) << " " << to_string(dtype)
+                               << (cuda_graph ? " with CUDA graphs" : "");
 }
 
 // Keeps every frame, to compare runs with a tolerance.
@@ -138,11 +141,12 @@ struct Kept {
 };
 
 Kept run_kept(const Device& device, Engine& engine, const ImageDesc& image, std::int64_t frames,
-              Strategy strategy) {
+              Strategy strategy, bool cuda_graph = false) {
   SyntheticSource source(image, frames);
   KeepingSink sink;
-  (void)within(120s,
-               [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+  PipelineOptions options = options_for(strategy);
+  options.cuda_graph = cuda_graph;
+  (void)within(120s, [&] { return run_pipeline(device, engine, source, sink, options); });
   return {sink.format_, std::move(sink.frames_)};
 }
 
@@ -277,6 +281,21 @@ TEST(TorchEngine, DirectRunOnAHostStream) {
   for (std::size_t i = out_shape.elements(); i < out.size(); ++i) {
     EXPECT_EQ(out[i], -7.0F);
   }
+}
+
+TEST(TorchEngine, NoCudaGraphOnTheHostBackend) {
+  REQUIRE_MODEL(path, "exact-x2.pt");
+  const Device device = host();
+  const auto engine = open_torch_engine(device, path, {DType::f32, false});
+  Stream stream = device.make_stream();
+  expect_one_line_error([&] { (void)engine->capture(stream, [] {}); },
+                        "--cuda-graph needs a CUDA device");
+  SyntheticSource source(ImageDesc{8, 8, PixelType::u8, ChannelOrder::rgb}, 2);
+  HashSink sink;
+  PipelineOptions options = options_for(Strategy::split_streams);
+  options.cuda_graph = true;
+  expect_one_line_error([&] { (void)run_pipeline(device, *engine, source, sink, options); },
+                        "--cuda-graph needs a CUDA device");
 }
 
 // --- bad input: one clear line, nothing written ---------------------------------------------
@@ -442,6 +461,119 @@ TEST(TorchEngineGpu, EveryStrategyGivesTheFramesOfSerialPageable) {
       EXPECT_LE(worst, 1) << to_string(strategy) << " frame " << f;
     }
   }
+}
+
+// --- CUDA graphs (--cuda-graph) ---------------------------------------------------------------
+
+TEST(TorchEngineGpu, TorchScriptWithCudaGraphsGivesTheNearestUpscaleBitExact) {
+  REQUIRE_GPU();
+  REQUIRE_MODEL(path, "exact-x2.pt");
+  const Device device = gpu();
+  for (const Strategy strategy : kAllStrategies) {
+    for (const DType dtype : {DType::f32, DType::f16, DType::bf16}) {
+      expect_exact(device, path, dtype, strategy, true, true);
+    }
+    expect_exact(device, path, DType::f16, strategy, false, true);
+  }
+}
+
+TEST(TorchEngineGpu, EveryStrategyWithCudaGraphsGivesTheFramesWithout) {
+  REQUIRE_GPU();
+  REQUIRE_MODEL(path, "compact-x2.pt");
+  const Device device = gpu();
+  // One engine for every run: its graphs of one run are gone before the next captures its own.
+  const auto engine = open_torch_engine(device, path, {DType::f16, true});
+  const ImageDesc image{160, 96, PixelType::u8, ChannelOrder::bgr};
+  const Kept reference = run_kept(device, *engine, image, 12, Strategy::serial_pageable);
+  ASSERT_EQ(reference.frames_.size(), 12U);
+  for (const Strategy strategy : kAllStrategies) {
+    const Kept result = run_kept(device, *engine, image, 12, strategy, true);
+    ASSERT_EQ(result.frames_.size(), reference.frames_.size()) << to_string(strategy);
+    for (std::size_t f = 0; f < result.frames_.size(); ++f) {
+      int worst = 0;
+      for (std::size_t i = 0; i < result.frames_[f].size(); ++i) {
+        worst = std::max(worst, std::abs(static_cast<int>(result.frames_[f][i]) -
+                                         static_cast<int>(reference.frames_[f][i])));
+      }
+      EXPECT_LE(worst, 1) << to_string(strategy) << " frame " << f;
+    }
+  }
+}
+
+TEST(TorchEngineGpu, CapturedGraphReplaysAndGivesItsPoolBack) {
+  REQUIRE_GPU();
+  REQUIRE_MODEL(path, "exact-x2.pt");
+  const Device device = gpu();
+  device.bind_thread();
+  const auto engine = open_torch_engine(device, path, {DType::f32, true});
+  Stream stream = device.make_stream();
+  const TensorShape in_shape{1, 3, 5, 4};
+  const TensorShape out_shape = engine->output_shape(in_shape);
+  engine->prepare(stream, in_shape);
+  DeviceBuffer in = device.alloc(in_shape.elements() * sizeof(float));
+  DeviceBuffer out = device.alloc(out_shape.elements() * sizeof(float));
+  const TensorView in_view{in.data(), in_shape, DType::f32};
+  const TensorView out_view{out.data(), out_shape, DType::f32};
+  const auto enqueue = [&] { engine->run(stream, in_view, out_view); };
+  enqueue();
+  stream.synchronize();
+  const std::size_t before = engine->workspace_bytes();
+  {
+    Graph graph = engine->capture(stream, enqueue);
+    stream.synchronize();
+    EXPECT_GT(engine->workspace_bytes(), before) << "the graph's private pool counts as workspace";
+    std::mt19937 rng(std::random_device{}());
+    std::vector<float> host_in(in_shape.elements());
+    std::vector<float> host_out(out_shape.elements());
+    for (int round = 0; round < 3; ++round) {
+      // Multiples of 1/256: exact through TF32 convolutions too.
+      for (float& v : host_in) {
+        v = static_cast<float>(rng() % 256U) / 256.0F;
+      }
+      stream.copy_async(in.data(), host_in.data(), in.size());
+      graph.launch(stream);
+      stream.copy_async(host_out.data(), out.data(), out.size());
+      stream.synchronize();
+      for (int c = 0; c < 3; ++c) {
+        for (int y = 0; y < 10; ++y) {
+          for (int x = 0; x < 8; ++x) {
+            ASSERT_EQ(host_out[static_cast<std::size_t>((c * 10 + y) * 8 + x)],
+                      host_in[static_cast<std::size_t>((c * 5 + y / 2) * 4 + x / 2)])
+                << "round " << round;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(engine->workspace_bytes(), before) << "the pool goes back with its last graph";
+}
+
+TEST(TorchEngineGpu, PackageRefusesCudaGraphsInOneLine) {
+  REQUIRE_GPU();
+  const Device device = gpu();
+  const std::string path = gpu_package(device, "fp16");
+  if (path.empty()) {
+    GTEST_SKIP() << "no exact-x2 package for this GPU was made";
+  }
+  const auto engine = open_torch_engine(device, path, {DType::f16, true});
+  Stream stream = device.make_stream();
+  expect_one_line_error([&] { (void)engine->capture(stream, [] {}); }, "AOTInductor package");
+  SyntheticSource source(ImageDesc{37, 21, PixelType::u8, ChannelOrder::bgr}, 3);
+  HashSink sink;
+  PipelineOptions options = options_for(Strategy::split_streams);
+  options.cuda_graph = true;
+  try {
+    (void)run_pipeline(device, *engine, source, sink, options);
+    ADD_FAILURE() << "a .pt2 package must refuse --cuda-graph";
+  } catch (const StageError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.stage(), Stage::engine);
+    EXPECT_EQ(e.frame(), -1);
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_NE(what.find("--cuda-graph"), std::string::npos) << what;
+  }
+  // Without graphs the same package still runs.
+  expect_exact(device, path, DType::f16, Strategy::split_streams);
 }
 
 TEST(TorchEngineGpu, RefusesPackagesForAnotherDeviceOrDtype) {

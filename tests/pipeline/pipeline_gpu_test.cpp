@@ -1,4 +1,5 @@
-// Every strategy on a GPU gives the frames of serial-pageable, and those match the CPU reference.
+// Every strategy on a GPU gives the frames of serial-pageable, and those match the CPU reference;
+// with CUDA graphs (PipelineOptions::cuda_graph) too.
 
 #include <gtest/gtest.h>
 
@@ -32,14 +33,26 @@ class GpuStrategy : public ::testing::TestWithParam<std::tuple<Strategy, int>> {
   }
 };
 
-test::Hashed run_hashed(const Device& device, const Workload& w, Strategy strategy) {
+test::Hashed run_hashed(const Device& device, const Workload& w, Strategy strategy,
+                        bool cuda_graph = false) {
   SyntheticEngine engine(device, {w.compute_ms, w.scale, w.dtype});
   SyntheticSource source(w.image, w.frames);
   HashSink sink;
+  PipelineOptions options = options_for(strategy);
+  options.cuda_graph = cuda_graph;
   const RunReport report =
-      within(120s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+      within(120s, [&] { return run_pipeline(device, engine, source, sink, options); });
   EXPECT_EQ(report.frames, w.frames);
+  EXPECT_EQ(report.cuda_graph, cuda_graph);
   return {sink.hashes(), sink.indices(), sink.format()};
+}
+
+std::string param_name(Strategy strategy, int workload) {
+  std::string name(to_string(strategy));
+  for (char& c : name) {
+    c = c == '-' ? '_' : c;
+  }
+  return name + "_w" + std::to_string(workload);
 }
 
 TEST_P(GpuStrategy, GivesTheFramesOfSerialPageable) {
@@ -55,14 +68,56 @@ TEST_P(GpuStrategy, GivesTheFramesOfSerialPageable) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, GpuStrategy,
-                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 5)),
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies),
+                                            ::testing::Range(0, 5)),
                          [](const auto& p) {
-                           std::string name(to_string(std::get<0>(p.param)));
-                           for (char& c : name) {
-                             c = c == '-' ? '_' : c;
-                           }
-                           return name + "_w" + std::to_string(std::get<1>(p.param));
+                           return param_name(std::get<0>(p.param), std::get<1>(p.param));
                          });
+
+// With graphs: one per (slot, compute stream), launched per frame; the frames must not change.
+class GpuGraph : public GpuStrategy {};
+
+TEST_P(GpuGraph, GivesTheFramesOfSerialPageableWithoutGraphs) {
+  const auto [strategy, index] = GetParam();
+  const Workload& w = kGpuWorkloads[index];
+  const Device device = Device::open(DeviceSpec::parse("cuda:0"));
+  const test::Hashed reference = run_hashed(device, w, Strategy::serial_pageable);
+  const test::Hashed result = run_hashed(device, w, strategy, true);
+  EXPECT_EQ(result.hashes, reference.hashes);
+  ASSERT_EQ(result.indices.size(), static_cast<std::size_t>(w.frames));
+  for (std::size_t i = 0; i < result.indices.size(); ++i) {
+    EXPECT_EQ(result.indices[i], static_cast<std::int64_t>(i));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, GpuGraph,
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies),
+                                            ::testing::Range(0, 5)),
+                         [](const auto& p) {
+                           return param_name(std::get<0>(p.param), std::get<1>(p.param));
+                         });
+
+TEST(GpuGraphRuns, TwoRunsOfOneEngineMatchTheCpuReference) {
+  if (Device::cuda_device_count() == 0) {
+    GTEST_SKIP() << "no CUDA device";
+  }
+  const Device device = Device::open(DeviceSpec::parse("cuda:0"));
+  const Workload& w = kGpuWorkloads[3];  // YUV 4:2:0, odd size, x2
+  SyntheticEngine engine(device, {w.compute_ms, w.scale, w.dtype});
+  for (const Strategy strategy : {Strategy::multi_compute, Strategy::worker_streams}) {
+    SyntheticSource source(w.image, 9);
+    CheckingSink sink(
+        [&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
+    PipelineOptions options = options_for(strategy);
+    options.cuda_graph = true;
+    options.slots = 5;
+    const RunReport report =
+        within(120s, [&] { return run_pipeline(device, engine, source, sink, options); });
+    EXPECT_EQ(sink.checked(), 9) << to_string(strategy);
+    EXPECT_TRUE(report.cuda_graph);
+    EXPECT_GT(report.stages.compute_ms, 0.0) << "measured alone through the graphs";
+  }
+}
 
 class GpuReference : public ::testing::TestWithParam<int> {
  protected:

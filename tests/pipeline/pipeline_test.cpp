@@ -261,6 +261,34 @@ TEST(Options, RejectBadCounts) {
   EXPECT_THROW((void)run_pipeline(device, engine, source, sink, options), UsageError);
 }
 
+TEST(Options, CudaGraphNeedsACudaDevice) {
+  // Refused before anything is allocated or opened.
+  class OpenSink final : public Sink {
+   public:
+    void open(const FrameFormat& /*format*/) override { opened = true; }
+    void write(std::span<const std::byte> /*frame*/, std::int64_t /*index*/) override {}
+    bool opened = false;
+  };
+  const Device device = host();
+  SyntheticEngine engine(device, {0.0, 2, DType::f16});
+  for (const Strategy strategy : kAllStrategies) {
+    SyntheticSource source(ImageDesc{8, 8, PixelType::u8, ChannelOrder::rgb}, 2);
+    OpenSink sink;
+    PipelineOptions options = options_for(strategy);
+    options.cuda_graph = true;
+    try {
+      (void)run_pipeline(device, engine, source, sink, options);
+      ADD_FAILURE() << to_string(strategy) << ": no error";
+    } catch (const UsageError& e) {
+      EXPECT_STREQ(e.what(), "--cuda-graph needs a CUDA device") << to_string(strategy);
+    }
+    EXPECT_FALSE(sink.opened) << to_string(strategy);
+  }
+  // An engine asked directly says the same.
+  Stream stream = device.make_stream();
+  EXPECT_THROW((void)engine.capture(stream, [] {}), UsageError);
+}
+
 TEST(Strategies, ParseNamesAndLists) {
   EXPECT_EQ(parse_strategies("all").size(), kAllStrategies.size());
   EXPECT_EQ(parse_strategies("split-streams,serial-pinned"),

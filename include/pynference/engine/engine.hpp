@@ -5,8 +5,10 @@
 // overlaps. TensorRT, LibTorch and the synthetic engine all stand behind this one face.
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
+#include "pynference/device/graph.hpp"
 #include "pynference/device/stream.hpp"
 #include "pynference/kernels/image.hpp"
 
@@ -31,6 +33,17 @@ class Engine {
   virtual void prepare(Stream& stream, const TensorShape& input) = 0;
   // Enqueue one inference on `stream`. Safe to call concurrently on different streams.
   virtual void run(Stream& stream, const TensorView& in, const TensorView& out) = 0;
+  // Captures `enqueue` — the pipeline's work for one frame on `stream`: its own kernels around one
+  // run(stream, ...) with fixed tensors — into a graph that does that work again at each launch on
+  // `stream`. Called after prepare(stream), from the thread that prepared it, while nothing else
+  // uses `stream`. The engine makes the capture safe for itself: memory it takes during the capture
+  // must stay the graph's for as long as the graph lives, and the graph may be launched only while
+  // the engine lives (it uses the engine's weights). The default, a plain stream capture, is
+  // right for an engine that allocates nothing and keeps no host-side state per run. Throws
+  // UsageError where the engine cannot be captured, saying why, and on the host backend.
+  [[nodiscard]] virtual Graph capture(Stream& stream, const std::function<void()>& enqueue) {
+    return capture_graph(stream, enqueue);
+  }
   // Device memory the engine holds beyond the pipeline's buffers.
   [[nodiscard]] virtual std::size_t workspace_bytes() const { return 0; }
 };

@@ -23,6 +23,10 @@ struct PipelineOptions {
   std::int64_t max_frames = -1;  // stop after this many frames (-1: until the source ends)
   // Record the host threads' enqueue spans too (for timelines); off costs nothing.
   bool trace = false;
+  // Capture pre + engine + post once per (slot, compute stream) as a CUDA graph before the run,
+  // and launch that graph per frame instead of each kernel. CUDA devices only (UsageError on the
+  // host backend); the engine may refuse (see Engine::capture).
+  bool cuda_graph = false;
   // Set (e.g. by a SIGINT handler) to stop reading; frames in flight are finished.
   const std::atomic<bool>* stop = nullptr;
   // Test hook: called at the start of each stage of each frame; an exception it throws fails that

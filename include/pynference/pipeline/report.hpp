@@ -7,7 +7,8 @@
 //   bound       1 / max(stage times): the rate a perfect overlap of these stages would reach
 //   efficiency  fps / bound
 //   compute gap mean idle time of the compute stream(s) between two inferences
-//   vram        peak device memory of the pipeline's buffers plus the engine's workspace
+//   vram        peak device memory of the pipeline's buffers plus the engine's workspace (with
+//               CUDA graphs, the engine's memory for them included)
 
 #include <cstddef>
 #include <cstdint>
@@ -57,6 +58,7 @@ struct RunReport {
   int streams = 0;        // GPU streams (or host-backend worker threads standing in for them)
   int compute_lanes = 0;  // of which run the engine
   int slots = 0;
+  bool cuda_graph = false;           // compute launched as captured CUDA graphs (PipelineOptions)
   std::int64_t frames = 0;           // frames written to the sink
   std::int64_t measured_frames = 0;  // after warm-up
   double wall_s = 0;

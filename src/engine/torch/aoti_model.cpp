@@ -131,6 +131,16 @@ class AotiModel final : public Model {
     return std::move(outputs.front());
   }
 
+  // What a replay would skip: each run takes a free model instance from the container, and the
+  // container records an event per run and queries it to know when an instance is free again.
+  // Captured, those records and queries fail or go stale, and every replay would share one
+  // instance's state unseen by the container.
+  [[nodiscard]] std::string capture_refusal() const override {
+    return "is an AOTInductor package, which --cuda-graph does not capture (its runtime hands out "
+           "model instances per run, tracked by CUDA events a graph replay would skip): use a "
+           "TorchScript file, or run without --cuda-graph";
+  }
+
  private:
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader_;
   at::ScalarType dtype_;

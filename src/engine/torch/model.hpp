@@ -47,6 +47,9 @@ class Model {
   // `cuda_stream`, which the caller has also made torch's current stream. Safe to call from
   // several threads at once.
   virtual at::Tensor forward(const at::Tensor& input, void* cuda_stream) = 0;
+  // Empty where forward() on a CUDA stream can be captured into a CUDA graph and replayed; else
+  // why not, as the end of a sentence that starts with the model's file name.
+  [[nodiscard]] virtual std::string capture_refusal() const { return {}; }
 };
 
 [[nodiscard]] std::unique_ptr<Model> load_torchscript(const LoadRequest& request);

@@ -6,12 +6,17 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <ATen/core/CachingHostAllocator.h>
+#include <ATen/cuda/CUDAGraph.h>
 #include <c10/core/InferenceMode.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -64,6 +69,94 @@ at::Tensor wrap(const TensorView& view, const c10::Device& device) {
       .make_tensor();
 }
 
+// A private memory pool of torch's caching allocator for the CUDA graphs of one stream. What a
+// capture allocates (activations, cuDNN workspaces) comes from it and stays reserved for the graph:
+// every replay writes the same addresses, so the allocator must never hand them to anyone else.
+// The graphs of one stream share the pool, since their replays never overlap; graphs of two
+// streams could run at once, so each stream has its own. When the last graph of the pool is gone,
+// its memory goes back to the device.
+class GraphPool {
+ public:
+  GraphPool() : id_(at::cuda::graph_pool_handle()) {}
+  GraphPool(const GraphPool&) = delete;
+  GraphPool& operator=(const GraphPool&) = delete;
+  ~GraphPool() {
+    try {
+      c10::cuda::CUDACachingAllocator::emptyCache(id_);
+    } catch (...) {  // the memory stays cached a while longer; no reason to fail a destructor
+    }
+  }
+  [[nodiscard]] c10::MempoolId_t id() const { return id_; }
+
+ private:
+  c10::MempoolId_t id_;
+};
+
+// One capture through LibTorch's at::cuda::CUDAGraph, which routes the allocations of the
+// capturing stream to the pool and knows torch's other cooperation with graphs (RNG state).
+class TorchGraph final : public Graph::Impl {
+ public:
+  TorchGraph(std::shared_ptr<GraphPool> pool, const c10::cuda::CUDAStream& stream,
+             const std::function<void()>& enqueue)
+      : pool_(std::move(pool)), device_(stream.device_index()) {
+    const c10::cuda::CUDAStreamGuard guard(stream);
+    try {
+      // Thread-local: only this thread is kept from calls that would break the capture (torch
+      // relaxes it for its own cudaMalloc), not the other threads of the process.
+      graph_.capture_begin(pool_->id(), cudaStreamCaptureModeThreadLocal);
+      enqueue();
+      graph_.capture_end();
+    } catch (...) {
+      abandon(stream.stream());
+      throw;
+    }
+  }
+  TorchGraph(const TorchGraph&) = delete;
+  TorchGraph& operator=(const TorchGraph&) = delete;
+  ~TorchGraph() override = default;
+
+  void launch(Stream& stream) override {
+    const c10::cuda::CUDAStreamGuard guard(
+        c10::cuda::getStreamFromExternal(static_cast<cudaStream_t>(stream.native()), device_));
+    graph_.replay();
+  }
+
+ private:
+  // Ends a capture that failed part-way, so the stream takes ordinary work again, and hands the
+  // pool back where at::cuda::CUDAGraph had not (its reset() does only after a whole capture). The
+  // allocators say whether this capture was still allocating to the pool: ending that succeeds
+  // only then, and only then is this capture's reference to the pool still held.
+  void abandon(cudaStream_t stream) noexcept {
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing(stream, &status) == cudaSuccess &&
+        status != cudaStreamCaptureStatusNone) {
+      cudaGraph_t graph = nullptr;
+      if (cudaStreamEndCapture(stream, &graph) == cudaSuccess && graph != nullptr) {
+        (void)cudaGraphDestroy(graph);
+      }
+    }
+    (void)cudaGetLastError();
+    // The error that stopped the capture is what the caller hears about, not these.
+    try {
+      c10::cuda::CUDACachingAllocator::endAllocateToPool(device_, pool_->id());
+      c10::cuda::CUDACachingAllocator::releasePool(device_, pool_->id());
+    } catch (...) {
+    }
+    try {
+      at::HostAllocator* host = at::getHostAllocator(at::kCUDA);
+      host->end_allocate_to_pool(pool_->id());
+      host->release_pool(pool_->id());
+    } catch (...) {
+    }
+  }
+
+  // Declared before graph_, so it outlives it: the graph's reset() hands its memory back to the
+  // pool, and the pool's end gives it back to the device.
+  std::shared_ptr<GraphPool> pool_;
+  c10::DeviceIndex device_;
+  at::cuda::CUDAGraph graph_;
+};
+
 class TorchEngine final : public Engine {
  public:
   TorchEngine(Device device, c10::Device torch_device, std::string file_name, TorchOptions options,
@@ -109,11 +202,35 @@ class TorchEngine final : public Engine {
     infer_cuda(stream.native(), in, out);
   }
 
+  // What is captured runs the network through torch, so the capture goes through torch too: its
+  // allocations during the capture come from a pool private to the graphs of this stream.
+  [[nodiscard]] Graph capture(Stream& stream, const std::function<void()>& enqueue) override {
+    if (stream.backend() != Backend::cuda) {
+      return capture_graph(stream, enqueue);  // the device layer's refusal
+    }
+    if (const std::string refusal = model_->capture_refusal(); !refusal.empty()) {
+      throw UsageError("model " + file_name_ + " " + refusal);
+    }
+    try {
+      // One run outside the capture first, on these very buffers: whatever torch and cuDNN set
+      // up on first use (per stream, per thread, per shape and alignment) is done by then, and
+      // nothing of it happens, or allocates, inside the capture.
+      enqueue();
+      return Graph(std::make_unique<TorchGraph>(pool_for(stream.native()),
+                                                external(stream.native()), enqueue));
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error("torch engine: capturing a CUDA graph: " + message_of(e));
+    }
+  }
+
   [[nodiscard]] std::size_t workspace_bytes() const override {
     if (!torch_device_.is_cuda()) {
       return 0;
     }
-    // Everything torch holds on the device: the weights and its cached activations.
+    // Everything torch holds on the device: the weights, its cached activations and the private
+    // pools of CUDA graphs (reserved bytes count every pool).
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(torch_device_.index());
     return static_cast<std::size_t>(
         stats.reserved_bytes[static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
@@ -121,6 +238,19 @@ class TorchEngine final : public Engine {
   }
 
  private:
+  // The pool of the graphs of `stream`: shared while any of them lives, a new one after.
+  std::shared_ptr<GraphPool> pool_for(void* stream) {
+    const std::lock_guard lock(pools_mutex_);
+    std::erase_if(pools_, [](const auto& entry) { return entry.second.expired(); });
+    std::weak_ptr<GraphPool>& entry = pools_[stream];
+    std::shared_ptr<GraphPool> pool = entry.lock();
+    if (!pool) {
+      pool = std::make_shared<GraphPool>();
+      entry = pool;
+    }
+    return pool;
+  }
+
   // A mid-grey input for the warm-up: any finite values do.
   void fill(Stream& stream, const TensorView& in) const {
     if (stream.backend() == Backend::host) {
@@ -185,6 +315,8 @@ class TorchEngine final : public Engine {
   TorchOptions options_;
   std::unique_ptr<Model> model_;
   int scale_;
+  std::mutex pools_mutex_;
+  std::map<void*, std::weak_ptr<GraphPool>> pools_;  // by cudaStream_t
 };
 
 // The network's whole-number scale, from one run on a kProbe x kProbe input; refuses what is not
