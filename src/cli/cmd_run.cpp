@@ -44,6 +44,8 @@ const std::vector<OptionSpec>& run_options() {
       {"workers", "N", "threads (and streams) of worker-streams", "3"},
       {"compute-streams", "K", "inference streams of multi-compute", "2"},
       {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
+      {"cuda-graph", "", "capture pre + network + post per slot as CUDA graphs (TorchScript and the synthetic "
+                         "engine)", ""},
       {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace", ""},
       {"y", "", "-y: overwrite the output if it exists", ""},
       {"quiet", "", "no progress line and no summary (errors still go to stderr)", ""},
@@ -133,6 +135,7 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   options.compute_streams = static_cast<int>(args.integer("compute-streams", 1, 64));
   options.slots = static_cast<int>(args.integer("slots", 0, 1024));
   options.trace = args.has("trace");
+  options.cuda_graph = args.flag("cuda-graph");
   const OutputOptions output{out_spec,
                              args.has("encoder") ? args.str("encoder") : "",
                              args.has("crf") ? std::optional<int>(static_cast<int>(args.integer("crf", 0, 63)))
