@@ -1,0 +1,177 @@
+// `pynference run` as a user meets it, with Y4M files and pipes and the synthetic engine (the
+// FFmpeg containers have their own tests): same bytes from every strategy and through a pipe, the
+// frames -ss/-t pick, one clear error and no file left behind on bad input, and a valid shorter
+// file after Ctrl-C.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "program.hpp"
+
+namespace {
+
+using pyn::test::binary;
+using pyn::test::read;
+using pyn::test::Result;
+using pyn::test::run;
+using pyn::test::scratch;
+using pyn::test::shell;
+
+// The frames of a Y4M file: the header line and each frame's bytes after its FRAME line.
+struct Y4m {
+  std::string header;
+  std::vector<std::string> frames;
+};
+
+Y4m parse_y4m(const std::string& bytes, std::size_t frame_bytes) {
+  Y4m y4m;
+  std::size_t at = bytes.find('\n');
+  if (at == std::string::npos) {
+    return y4m;
+  }
+  y4m.header = bytes.substr(0, at);
+  ++at;
+  while (at < bytes.size()) {
+    if (bytes.compare(at, 6, "FRAME\n") != 0 || at + 6 + frame_bytes > bytes.size()) {
+      ADD_FAILURE() << "bad frame at byte " << at;
+      break;
+    }
+    y4m.frames.push_back(bytes.substr(at + 6, frame_bytes));
+    at += 6 + frame_bytes;
+  }
+  return y4m;
+}
+
+// 4:2:0 8-bit frame bytes at WxH.
+constexpr std::size_t yuv420_bytes(std::size_t w, std::size_t h) { return w * h + 2 * ((w + 1) / 2) * ((h + 1) / 2); }
+
+class RunCommand : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = scratch("run"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  [[nodiscard]] std::string at(const std::string& name) const { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(RunCommand, WritesTheScaledFramesAndLeavesNoPartFile) {
+  const Result r = run("run -i synthetic:36x20:12 -o " + at("out.y4m") + " -m synthetic:x2 --device cpu");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote 12 frames"), std::string::npos) << r.output;
+  const Y4m out = parse_y4m(read(at("out.y4m")), yuv420_bytes(72, 40));
+  EXPECT_EQ(out.header.rfind("YUV4MPEG2 W72 H40 F25:1", 0), 0U) << out.header;
+  EXPECT_EQ(out.frames.size(), 12U);
+  EXPECT_FALSE(std::filesystem::exists(at("out.y4m.part")));
+}
+
+TEST_F(RunCommand, EveryStrategyAndAPipeGiveTheSameBytes) {
+  ASSERT_EQ(run("run -i synthetic:30x18:9 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
+  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("ref.y4m") +
+                " -m synthetic:x2 --device cpu --strategy serial-pageable --quiet")
+                .code,
+            0);
+  const std::string reference = read(at("ref.y4m"));
+  ASSERT_GT(reference.size(), 9 * yuv420_bytes(60, 36));
+  for (const char* strategy : {"serial-pinned", "worker-streams", "split-streams", "multi-compute"}) {
+    const std::string out = at(std::string(strategy) + ".y4m");
+    const Result r = run("run -i " + at("in.y4m") + " -o " + out + " -m synthetic:x2 --device cpu --quiet --strategy " +
+                         strategy);
+    ASSERT_EQ(r.code, 0) << strategy << ": " << r.output;
+    EXPECT_TRUE(read(out) == reference) << strategy;
+  }
+  const Result piped = shell("cat " + at("in.y4m") + " | " + binary() +
+                             " run -i - -o - -m synthetic:x2 --device cpu --quiet > " + at("piped.y4m"));
+  ASSERT_EQ(piped.code, 0) << piped.output;
+  EXPECT_TRUE(read(at("piped.y4m")) == reference);
+  EXPECT_TRUE(piped.output.empty()) << "--quiet: " << piped.output;
+}
+
+TEST_F(RunCommand, SeekAndDurationPickTheFramesOfTheirTimes) {
+  // 25 fps: -ss 0.2 -t 0.2 is frames 5..9, -ss 0.2 -to 0.32 frames 5..7.
+  ASSERT_EQ(run("run -i synthetic:16x8:20 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
+  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("all.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
+  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("cut.y4m") +
+                " -m synthetic:x1 --device cpu --quiet -ss 0.2 -t 0.2")
+                .code,
+            0);
+  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("to.y4m") +
+                " -m synthetic:x1 --device cpu --quiet -ss 0:00.2 -to 0.32")
+                .code,
+            0);
+  const std::size_t bytes = yuv420_bytes(16, 8);
+  const Y4m all = parse_y4m(read(at("all.y4m")), bytes);
+  const Y4m cut = parse_y4m(read(at("cut.y4m")), bytes);
+  const Y4m to = parse_y4m(read(at("to.y4m")), bytes);
+  ASSERT_EQ(all.frames.size(), 20U);
+  ASSERT_EQ(cut.frames.size(), 5U);
+  ASSERT_EQ(to.frames.size(), 3U);
+  for (std::size_t i = 0; i < cut.frames.size(); ++i) {
+    EXPECT_TRUE(cut.frames[i] == all.frames[5 + i]) << "frame " << i;
+  }
+  EXPECT_TRUE(to.frames[2] == all.frames[7]);
+}
+
+TEST_F(RunCommand, PixFmtAndRgbInputsBecomeTheAskedYuvOnTheDevice) {
+  ASSERT_EQ(run("run -i synthetic:16x8:3 -o " + at("p10.y4m") +
+                " -m synthetic:x1 --device cpu --quiet --pix-fmt yuv444p10le")
+                .code,
+            0);
+  EXPECT_EQ(read(at("p10.y4m")).rfind("YUV4MPEG2 W16 H8 F25:1 Ip A0:0 C444p10\n", 0), 0U);
+  ASSERT_EQ(run("run -i synthetic:16x8:3:rgb24 -o " + at("rgb.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
+  EXPECT_EQ(read(at("rgb.y4m")).rfind("YUV4MPEG2 W16 H8 F25:1 Ip A0:0 C444\n", 0), 0U) << read(at("rgb.y4m")).substr(0, 60);
+}
+
+TEST_F(RunCommand, BadInputIsOneLineWithCode2AndWritesNothing) {
+  struct Case {
+    std::string arguments;
+    std::string message;
+  };
+  ASSERT_EQ(run("run -i synthetic:16x8:2 -o " + at("exists.y4m") + " -m synthetic --device cpu --quiet").code, 0);
+  const Case cases[] = {
+      {"run -i " + at("missing.y4m") + " -o " + at("o.y4m") + " -m synthetic", "cannot open"},
+      {"run -i synthetic:16x8:2 -o " + at("exists.y4m") + " -m synthetic", "exists: add -y"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m"), "run needs -m MODEL"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic:y3", "expected -m synthetic"},
+      {"run -i synthetic:16x8 -o " + at("o.y4m") + " -m synthetic", "expected synthetic:WxH:FRAMES"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --strategy all", "one strategy"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic -t 1 -to 2", "-t or -to"},
+      {"run -i " + at("exists.y4m") + " -o " + at("o.y4m") + " -m synthetic -ss 1:2:3:4", "bad time"},
+      {"run -i " + at("exists.y4m") + " -o " + at("exists.y4m") + " -m synthetic -y", "the output is the input"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --crf 20", "do not apply"},
+  };
+  for (const Case& c : cases) {
+    const Result r = run(c.arguments + " --device cpu");
+    EXPECT_EQ(r.code, 2) << c.arguments << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.arguments << "\n" << r.output;
+    EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "one line: " << r.output;
+    EXPECT_FALSE(std::filesystem::exists(at("o.y4m")));
+    EXPECT_FALSE(std::filesystem::exists(at("o.y4m.part")));
+  }
+}
+
+TEST_F(RunCommand, ATruncatedInputFailsNamingTheFrameAndLeavesNoOutput) {
+  ASSERT_EQ(run("run -i synthetic:16x8:6 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
+  const std::string whole = read(at("in.y4m"));
+  std::filesystem::resize_file(at("in.y4m"), whole.size() - 50);
+  const Result r = run("run -i " + at("in.y4m") + " -o " + at("o.y4m") + " -m synthetic --device cpu --quiet");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("frame 5"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(at("o.y4m")));
+  EXPECT_FALSE(std::filesystem::exists(at("o.y4m.part")));
+}
+
+TEST_F(RunCommand, CtrlCEndsWithAValidShorterFile) {
+  // 100000 frames of 2 ms each would take minutes; SIGINT after a moment ends the run after the
+  // frames in flight, with exit code 130 and only whole frames in the file.
+  const Result r = shell(binary() + " run -i synthetic:16x8:100000 -o " + at("o.y4m") +
+                         " -m synthetic:x1:2 --device cpu & pid=$!; sleep 1; kill -INT $pid; wait $pid");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("interrupted after"), std::string::npos) << r.output;
+  ASSERT_TRUE(std::filesystem::exists(at("o.y4m")));
+  const Y4m out = parse_y4m(read(at("o.y4m")), yuv420_bytes(16, 8));
+  EXPECT_GT(out.frames.size(), 0U);
+  EXPECT_LT(out.frames.size(), 100000U);
+}
+
+}  // namespace
