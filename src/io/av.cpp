@@ -35,6 +35,23 @@ std::map<std::int64_t, DamageLog*>& registry() {
   return logs;
 }
 std::int64_t last_id = 0;  // under registry_mutex
+std::map<const AVFormatContext*, DemuxLog*>& demuxers() {
+  static std::map<const AVFormatContext*, DemuxLog*> logs;
+  return logs;
+}
+
+std::string format_message(const char* format, va_list args) {
+  std::array<char, 256> text{};
+  va_list copy;
+  va_copy(copy, args);
+  std::vsnprintf(text.data(), text.size(), format, copy);
+  va_end(copy);
+  std::string message = text.data();
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
+  }
+  return message;
+}
 
 void log_callback(void* object, int level, const char* format, va_list args) {
   if (object != nullptr && level <= AV_LOG_ERROR &&
@@ -46,16 +63,14 @@ void log_callback(void* object, int level, const char* format, va_list args) {
     const std::lock_guard lock(registry_mutex);
     const auto found = registry().find(tag >> DamageLog::kIdShift);
     if (found != registry().end() && av_codec_is_decoder(context->codec) != 0) {
-      std::array<char, 256> text{};
-      va_list copy;
-      va_copy(copy, args);
-      std::vsnprintf(text.data(), text.size(), format, copy);
-      va_end(copy);
-      std::string message = text.data();
-      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-        message.pop_back();
-      }
-      found->second->add(tag, std::move(message));
+      found->second->add(tag, format_message(format, args));
+    }
+  } else if (object != nullptr && level <= AV_LOG_ERROR &&
+             *static_cast<const AVClass* const*>(object) == avformat_get_class()) {
+    const std::lock_guard lock(registry_mutex);
+    const auto found = demuxers().find(static_cast<const AVFormatContext*>(object));
+    if (found != demuxers().end()) {
+      found->second->add(format_message(format, args));
     }
   }
   av_log_default_callback(object, level, format, args);
@@ -94,6 +109,28 @@ std::string DamageLog::take(std::int64_t id) {
     }
   }
   return "";
+}
+
+DemuxLog::DemuxLog(const AVFormatContext* context) : context_(context) {
+  const std::lock_guard lock(registry_mutex);
+  demuxers()[context_] = this;
+}
+
+DemuxLog::~DemuxLog() {
+  const std::lock_guard lock(registry_mutex);
+  demuxers().erase(context_);
+}
+
+void DemuxLog::add(std::string message) {
+  const std::lock_guard lock(mutex_);
+  messages_.push_back(std::move(message));
+}
+
+std::string DemuxLog::take() {
+  const std::lock_guard lock(mutex_);
+  std::string first = messages_.empty() ? "" : std::move(messages_.front());
+  messages_.clear();
+  return first;
 }
 
 bool is_sequence(const std::string& path) {
@@ -172,7 +209,12 @@ OpenedInput open_input(const std::string& path) {
   if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw UsageError("cannot open " + path + ": " + error_text(AVERROR(EISDIR)));
   }
-  AVFormatContext* context = nullptr;
+  AVFormatContext* context = avformat_alloc_context();
+  if (context == nullptr) {
+    throw std::bad_alloc();
+  }
+  in.log = std::make_unique<DemuxLog>(context);
+  // Frees the context where it fails.
   const int opened = avformat_open_input(&context, url.c_str(), format, nullptr);
   if (opened < 0) {
     throw UsageError("cannot open " + in.name + ": " + error_text(opened));

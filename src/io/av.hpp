@@ -75,6 +75,26 @@ class DamageLog {
   std::vector<std::pair<std::int64_t, std::string>> entries_;
 };
 
+// Error-level messages a demuxer logs while it carries on: Matroska skips a damaged element or a
+// block cut short ("File ended prematurely") and reads on as if nothing were missing. Collects
+// the messages logged with `context` as their object while this lives.
+class DemuxLog {
+ public:
+  explicit DemuxLog(const AVFormatContext* context);
+  DemuxLog(const DemuxLog&) = delete;
+  DemuxLog& operator=(const DemuxLog&) = delete;
+  ~DemuxLog();
+
+  // The first message logged since the last take(), or "".
+  [[nodiscard]] std::string take();
+  void add(std::string message);
+
+ private:
+  const AVFormatContext* context_;
+  std::mutex mutex_;
+  std::vector<std::string> messages_;
+};
+
 // av_strerror's text: "Invalid data found when processing input".
 [[nodiscard]] std::string error_text(int code);
 // FFmpeg's log at AV_LOG_ERROR, once per process, through a callback that feeds DamageLogs and
@@ -98,6 +118,7 @@ struct Window {
 // "-" as "pipe:0"; the image2 demuxer for patterns with a %d.
 struct OpenedInput {
   Input context;
+  std::unique_ptr<DemuxLog> log;  // of `context`, from before it opened
   std::string name;  // for messages: the path, or "stdin"
   bool seekable = false;
 };

@@ -30,6 +30,9 @@ struct VideoReader::State {
   // Packets sent, numbered for the damage log; it is set where the codec conceals damage.
   std::int64_t packets_sent = 0;
   std::unique_ptr<av::DamageLog> damage;
+  // What the demuxer logged while opening (it may read the whole of a short file ahead):
+  // reported at the end of the stream, unless something more specific comes first.
+  std::string open_message;
 };
 
 namespace {
@@ -66,6 +69,12 @@ bool decode_next(State& s, std::int64_t index) {
       return false;
     }
     const int read = av_read_frame(s.input.context.get(), s.packet.get());
+    const std::string logged = s.input.log->take();
+    if (!logged.empty() || (read < 0 && !s.open_message.empty())) {
+      av_packet_unref(s.packet.get());
+      throw Error(s.input.name + ": frame " + std::to_string(index) + ": " +
+                  (logged.empty() ? s.open_message : logged));
+    }
     if (read == AVERROR_EOF || (read < 0 && avio_feof(s.input.context->pb) != 0 &&
                                 s.input.context->pb->error == 0)) {
       s.draining = true;
@@ -277,6 +286,7 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   const AVRational sar = av_guess_sample_aspect_ratio(&context, s.stream, nullptr);
   info_.sample_aspect = sar.num > 0 && sar.den > 0 ? av::from_av(sar) : Rational{};
 
+  s.open_message = s.input.log->take();
   if (s.window.start > 0 && s.input.seekable) {
     av::seek_to(context, s.window.start);  // else decode from the start and drop
   }
