@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
-#include <mutex>
 #include <map>
+#include <mutex>
 
 #include "pynference/device/error.hpp"
 
@@ -300,8 +300,8 @@ ColorMatrix matrix_of(int colorspace, int width, int height) noexcept {
 
 bool is_rgb(AVPixelFormat format) noexcept {
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
-  return d != nullptr && (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL |
-                                      AV_PIX_FMT_FLAG_BAYER)) != 0;
+  return d != nullptr &&
+         (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BAYER)) != 0;
 }
 
 std::string name_of(AVPixelFormat format) {

@@ -119,7 +119,7 @@ struct Window {
 struct OpenedInput {
   Input context;
   std::unique_ptr<DemuxLog> log;  // of `context`, from before it opened
-  std::string name;  // for messages: the path, or "stdin"
+  std::string name;               // for messages: the path, or "stdin"
   bool seekable = false;
 };
 [[nodiscard]] OpenedInput open_input(const std::string& path);

@@ -75,8 +75,8 @@ bool decode_next(State& s, std::int64_t index) {
       throw Error(s.input.name + ": frame " + std::to_string(index) + ": " +
                   (logged.empty() ? s.open_message : logged));
     }
-    if (read == AVERROR_EOF || (read < 0 && avio_feof(s.input.context->pb) != 0 &&
-                                s.input.context->pb->error == 0)) {
+    if (read == AVERROR_EOF ||
+        (read < 0 && avio_feof(s.input.context->pb) != 0 && s.input.context->pb->error == 0)) {
       s.draining = true;
       avcodec_send_packet(s.decoder.get(), nullptr);
       continue;
@@ -242,7 +242,8 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
         break;
       }
     }
-    const char* name = index < 0 ? "?" : avcodec_get_name(context.streams[index]->codecpar->codec_id);
+    const char* name =
+        index < 0 ? "?" : avcodec_get_name(context.streams[index]->codecpar->codec_id);
     throw UsageError(s.input.name + ": this FFmpeg has no decoder for its " + name + " video");
   }
   s.stream = context.streams[best];
@@ -282,7 +283,8 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   }
   info_.frame_rate = av::from_av(rate);
   info_.time_base = av::from_av(s.stream->time_base);
-  s.frame_duration = std::max<std::int64_t>(1, av_rescale_q(1, av_inv_q(rate), s.stream->time_base));
+  s.frame_duration =
+      std::max<std::int64_t>(1, av_rescale_q(1, av_inv_q(rate), s.stream->time_base));
   const AVRational sar = av_guess_sample_aspect_ratio(&context, s.stream, nullptr);
   info_.sample_aspect = sar.num > 0 && sar.den > 0 ? av::from_av(sar) : Rational{};
 
@@ -305,18 +307,16 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
     return first != nullptr && from_frame != unspecified ? static_cast<int>(from_frame)
                                                          : static_cast<int>(from_par);
   };
-  info_.color.primaries =
-      pick(first ? first->color_primaries : AVCOL_PRI_UNSPECIFIED, par.color_primaries,
-           AVCOL_PRI_UNSPECIFIED);
+  info_.color.primaries = pick(first ? first->color_primaries : AVCOL_PRI_UNSPECIFIED,
+                               par.color_primaries, AVCOL_PRI_UNSPECIFIED);
   info_.color.transfer =
       pick(first ? first->color_trc : AVCOL_TRC_UNSPECIFIED, par.color_trc, AVCOL_TRC_UNSPECIFIED);
-  info_.color.matrix =
-      pick(first ? first->colorspace : AVCOL_SPC_UNSPECIFIED, par.color_space, AVCOL_SPC_UNSPECIFIED);
+  info_.color.matrix = pick(first ? first->colorspace : AVCOL_SPC_UNSPECIFIED, par.color_space,
+                            AVCOL_SPC_UNSPECIFIED);
   info_.color.range = pick(first ? first->color_range : AVCOL_RANGE_UNSPECIFIED, par.color_range,
                            AVCOL_RANGE_UNSPECIFIED);
-  info_.color.chroma_location =
-      pick(first ? first->chroma_location : AVCHROMA_LOC_UNSPECIFIED, par.chroma_location,
-           AVCHROMA_LOC_UNSPECIFIED);
+  info_.color.chroma_location = pick(first ? first->chroma_location : AVCHROMA_LOC_UNSPECIFIED,
+                                     par.chroma_location, AVCHROMA_LOC_UNSPECIFIED);
 
   s.target = target_of(s.decoded);
   const bool full = is_full_range(s.decoded, static_cast<AVColorRange>(info_.color.range));
@@ -325,10 +325,10 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   s.direct = same_layout(s.decoded, s.target);
   if (!s.direct) {
     // Grey is full range unless tagged otherwise; RGB and palettes have no range.
-    const bool from_full = av::is_rgb(s.decoded) ||
-                           (s.target == AV_PIX_FMT_RGB24 || s.target == AV_PIX_FMT_RGB48
-                                ? info_.color.range != AVCOL_RANGE_MPEG
-                                : full);
+    const bool from_full =
+        av::is_rgb(s.decoded) || (s.target == AV_PIX_FMT_RGB24 || s.target == AV_PIX_FMT_RGB48
+                                      ? info_.color.range != AVCOL_RANGE_MPEG
+                                      : full);
     s.converter = av::make_converter(width, height, s.decoded, s.target, matrix, from_full,
                                      av::is_rgb(s.target) || full);
   }
@@ -375,8 +375,8 @@ bool VideoReader::read_frame(std::span<std::byte> dst, FrameTime* time) {
   const av::Planes out = av::planes_of(info_.format, dst.data());
   if (s.direct) {
     for (int p = 0; p < out.count; ++p) {
-      av_image_copy_plane(out.data[p], out.linesize[p], f.data[p], f.linesize[p],
-                          out.linesize[p], out.rows[p]);
+      av_image_copy_plane(out.data[p], out.linesize[p], f.data[p], f.linesize[p], out.linesize[p],
+                          out.rows[p]);
     }
   } else {
     sws_scale(s.converter.get(), f.data, f.linesize, 0, height, out.data.data(),

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
-#include <numeric>
 #include <cstdio>
 #include <iostream>
+#include <numeric>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -32,8 +32,8 @@ using Output = std::unique_ptr<AVFormatContext, OutputDeleter>;
 // Encoders that refuse odd sizes for subsampled chroma.
 bool needs_even_size(std::string_view encoder) {
   constexpr std::array<std::string_view, 12> kNames{
-      "libx264",    "libx265",     "libvpx",     "libvpx-vp9", "libaom-av1", "libsvtav1",
-      "libkvazaar", "mpeg4",       "mpeg2video", "h264_nvenc", "hevc_nvenc", "av1_nvenc"};
+      "libx264",    "libx265", "libvpx",     "libvpx-vp9", "libaom-av1", "libsvtav1",
+      "libkvazaar", "mpeg4",   "mpeg2video", "h264_nvenc", "hevc_nvenc", "av1_nvenc"};
   return std::ranges::find(kNames, encoder) != kNames.end();
 }
 
@@ -68,7 +68,9 @@ bool is_full(AVPixelFormat format) {
          format == AV_PIX_FMT_YUVJ444P;
 }
 
-int matrix_tag(ColorMatrix m) { return m == ColorMatrix::bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M; }
+int matrix_tag(ColorMatrix m) {
+  return m == ColorMatrix::bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+}
 
 // The family of a colour-space tag, where it is one of the pipeline's matrices.
 std::optional<ColorMatrix> family_of(int tag) {
@@ -163,8 +165,8 @@ void copy_until(State& s, double limit) {
       if (r < 0) {
         s.source_done = true;
         if (r != AVERROR_EOF) {
-          std::cerr << "warning: " << s.source.name << ": audio and subtitles copied up to an error: "
-                    << av::error_text(r) << "\n";
+          std::cerr << "warning: " << s.source.name
+                    << ": audio and subtitles copied up to an error: " << av::error_text(r) << "\n";
         }
         return;
       }
@@ -177,7 +179,8 @@ void copy_until(State& s, double limit) {
     AVPacket& p = *s.held;
     const AVStream& in = *s.source.context->streams[p.stream_index];
     const std::int64_t ts = p.pts != AV_NOPTS_VALUE ? p.pts : p.dts;
-    const double t = ts == AV_NOPTS_VALUE ? s.copy_start : av::seconds_of(*s.source.context, ts, in.time_base);
+    const double t =
+        ts == AV_NOPTS_VALUE ? s.copy_start : av::seconds_of(*s.source.context, ts, in.time_base);
     if (t >= limit) {
       return;
     }
@@ -228,7 +231,8 @@ const AVCodec* pick_encoder(const VideoOutputOptions& options, const AVOutputFor
   if (!options.encoder.empty()) {
     const AVCodec* codec = avcodec_find_encoder_by_name(options.encoder.c_str());
     if (codec == nullptr) {
-      throw UsageError("unknown encoder '" + options.encoder + "' (this FFmpeg has none of that name)");
+      throw UsageError("unknown encoder '" + options.encoder +
+                       "' (this FFmpeg has none of that name)");
     }
     if (codec->type != AVMEDIA_TYPE_VIDEO) {
       throw UsageError("encoder '" + options.encoder + "' does not encode video");
@@ -275,8 +279,8 @@ AVPixelFormat pick_pix_fmt(const VideoOutputOptions& options, const AVCodec& cod
 void set_option(AVCodecContext& encoder, const char* key, const std::string& value) {
   const int r = av_opt_set(encoder.priv_data, key, value.c_str(), AV_OPT_SEARCH_CHILDREN);
   if (r < 0) {
-    throw UsageError("encoder " + std::string(encoder.codec->name) + " does not take " + key +
-                     " " + value + ": " + av::error_text(r));
+    throw UsageError("encoder " + std::string(encoder.codec->name) + " does not take " + key + " " +
+                     value + ": " + av::error_text(r));
   }
 }
 
@@ -347,16 +351,18 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     throw std::bad_alloc();
   }
   AVCodecContext& enc = *s.encoder;
-  s.time_base = input.time_base.num > 0 && input.time_base.den > 0
-                    ? av::to_av(input.time_base)
-                    : av_inv_q(av::to_av(input.frame_rate));
+  // A source without a rate (Y4M's F0:0) is taken as 25 fps, as FFmpeg takes it.
+  const Rational rate =
+      input.frame_rate.num > 0 && input.frame_rate.den > 0 ? input.frame_rate : Rational{25, 1};
+  s.time_base = input.time_base.num > 0 && input.time_base.den > 0 ? av::to_av(input.time_base)
+                                                                   : av_inv_q(av::to_av(rate));
   av_reduce(&s.time_base.num, &s.time_base.den, s.time_base.num, s.time_base.den, INT_MAX);
   AVRational encoder_tb = s.time_base;
-  if (input.frame_rate.num > 0 && input.frame_rate.den > 0) {
+  {
     AVRational frame{};
-    av_reduce(&frame.num, &frame.den, input.frame_rate.den, input.frame_rate.num, INT_MAX);
-    const std::int64_t d = std::int64_t{s.time_base.den} / std::gcd(s.time_base.den, frame.den) *
-                           frame.den;
+    av_reduce(&frame.num, &frame.den, rate.den, rate.num, INT_MAX);
+    const std::int64_t d =
+        std::int64_t{s.time_base.den} / std::gcd(s.time_base.den, frame.den) * frame.den;
     if (d <= 10'000'000) {
       encoder_tb = AVRational{1, static_cast<int>(d)};
       s.tick = s.time_base.num * (d / s.time_base.den);
@@ -367,8 +373,10 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   enc.height = height;
   enc.pix_fmt = pix_fmt;
   enc.time_base = encoder_tb;
-  enc.framerate = av::to_av(input.frame_rate);
-  enc.sample_aspect_ratio = av::to_av(input.sample_aspect);
+  enc.framerate = av::to_av(rate);
+  enc.sample_aspect_ratio = input.sample_aspect.num > 0 && input.sample_aspect.den > 0
+                                ? av::to_av(input.sample_aspect)
+                                : AVRational{0, 1};
   enc.thread_count = 0;
   enc.color_primaries = static_cast<AVColorPrimaries>(input.color.primaries);
   enc.color_trc = static_cast<AVColorTransferCharacteristic>(input.color.transfer);
@@ -408,8 +416,8 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     if (odd_for(pix_fmt, width, height)) {
       throw odd_error();
     }
-    throw UsageError(s.name + ": cannot open encoder " + what + " for " + size + " frames: " +
-                     av::error_text(opened));
+    throw UsageError(s.name + ": cannot open encoder " + what + " for " + size +
+                     " frames: " + av::error_text(opened));
   }
   if (pix_fmt != s.own) {
     const bool to_full = av::is_rgb(pix_fmt) || enc.color_range == AVCOL_RANGE_JPEG;
@@ -424,7 +432,8 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   }
 
   AVFormatContext* raw = nullptr;
-  if (const int r = avformat_alloc_output_context2(&raw, container, nullptr, s.name.c_str()); r < 0) {
+  if (const int r = avformat_alloc_output_context2(&raw, container, nullptr, s.name.c_str());
+      r < 0) {
     throw Error("cannot set up " + s.name + ": " + av::error_text(r));
   }
   s.output.reset(raw);
@@ -455,8 +464,8 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
         continue;
       }
       const char* kind = type == AVMEDIA_TYPE_AUDIO ? "audio" : "subtitle";
-      if (s.sequence || avformat_query_codec(container, in.codecpar->codec_id,
-                                             FF_COMPLIANCE_NORMAL) == 0) {
+      if (s.sequence ||
+          avformat_query_codec(container, in.codecpar->codec_id, FF_COMPLIANCE_NORMAL) == 0) {
         std::cerr << "warning: " << s.name << ": the " << container->name
                   << " container cannot hold " << kind << " stream " << i << " ("
                   << avcodec_get_name(in.codecpar->codec_id) << "); not copied\n";
@@ -543,8 +552,8 @@ void VideoWriter::write_frame(std::span<const std::byte> frame, const FrameTime&
   // The planes are only read; libav* takes non-const pointers.
   const av::Planes in = av::planes_of(s.format, const_cast<std::byte*>(frame.data()));
   if (s.converter) {
-    sws_scale(s.converter.get(), in.data.data(), in.linesize.data(), 0, height_of(s.format),
-              f.data, f.linesize);
+    sws_scale(s.converter.get(), in.data.data(), in.linesize.data(), 0, height_of(s.format), f.data,
+              f.linesize);
   } else {
     for (int p = 0; p < in.count; ++p) {
       av_image_copy_plane(f.data[p], f.linesize[p], in.data[p], in.linesize[p], in.linesize[p],

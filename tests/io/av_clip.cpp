@@ -99,8 +99,8 @@ void fill_video(AVFrame* f, int index) {
 void fill_audio(AVFrame* f, std::int64_t first_sample, int sample_rate) {
   const auto format = static_cast<AVSampleFormat>(f->format);
   for (int i = 0; i < f->nb_samples; ++i) {
-    const double v = 0.5 * std::sin(2 * M_PI * 440.0 * static_cast<double>(first_sample + i) /
-                                    sample_rate);
+    const double v =
+        0.5 * std::sin(2 * M_PI * 440.0 * static_cast<double>(first_sample + i) / sample_rate);
     switch (format) {
       case AV_SAMPLE_FMT_S16:
       case AV_SAMPLE_FMT_S16P:
@@ -220,7 +220,8 @@ void make_clip(const ClipSpec& spec) {
       af->format = audio.ctx->sample_fmt;
       af->sample_rate = spec.sample_rate;
       av_channel_layout_copy(&af->ch_layout, &audio.ctx->ch_layout);
-      af->nb_samples = static_cast<int>(std::min<std::int64_t>(frame_size, total_samples - samples));
+      af->nb_samples =
+          static_cast<int>(std::min<std::int64_t>(frame_size, total_samples - samples));
       if (af->nb_samples <= 0) {
         break;
       }

@@ -16,7 +16,7 @@ extern "C" {
 namespace pyn::test {
 
 struct ClipSpec {
-  std::string path;                 // the container from the extension
+  std::string path;  // the container from the extension
   std::string video_encoder = "ffv1";
   AVPixelFormat pix_fmt = AV_PIX_FMT_YUV420P;
   int width = 96;
@@ -29,7 +29,7 @@ struct ClipSpec {
   AVColorSpace matrix = AVCOL_SPC_UNSPECIFIED;
   AVColorRange range = AVCOL_RANGE_UNSPECIFIED;
   AVChromaLocation chroma_location = AVCHROMA_LOC_UNSPECIFIED;
-  std::string audio_encoder;        // "" for none; "flac", "pcm_s16le", "aac"
+  std::string audio_encoder;  // "" for none; "flac", "pcm_s16le", "aac"
   int sample_rate = 48000;
 };
 
@@ -54,8 +54,8 @@ struct StreamProbe {
   AVColorRange range = AVCOL_RANGE_UNSPECIFIED;
   AVChromaLocation chroma_location = AVCHROMA_LOC_UNSPECIFIED;
   std::int64_t packets = 0;
-  double first_s = 0;  // the earliest packet's pts, seconds
-  double end_s = 0;    // the latest pts + duration, seconds
+  double first_s = 0;             // the earliest packet's pts, seconds
+  double end_s = 0;               // the latest pts + duration, seconds
   std::vector<std::int64_t> pts;  // of every packet, sorted
 };
 

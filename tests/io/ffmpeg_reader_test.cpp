@@ -205,9 +205,9 @@ TEST(FfmpegReader, OpenErrorsNameThePath) {
   EXPECT_NE(message_of<UsageError>([&] { VideoReader r(input_of(text)); }).find(text),
             std::string::npos);
 
-  EXPECT_NE(message_of<UsageError>([&] { VideoReader r(input_of(dir.path())); })
-                .find("Is a directory"),
-            std::string::npos);
+  EXPECT_NE(
+      message_of<UsageError>([&] { VideoReader r(input_of(dir.path())); }).find("Is a directory"),
+      std::string::npos);
 }
 
 TEST(FfmpegReader, WrongBufferSizeIsAUsageError) {

@@ -3,6 +3,7 @@
 // VideoReader, a frame's stamp and the message of an expected error.
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,10 +80,10 @@ inline int stamp_of(const FrameFormat& format, const Bytes& frame) {
   std::size_t n = 0;
   if (const auto* yuv = std::get_if<YuvDesc>(&format)) {
     for (std::size_t i = 0; i < yuv->pixels(); ++i) {
-      sum += yuv->bits > 8 ? static_cast<double>(reinterpret_cast<const std::uint16_t*>(
-                                                     frame.data())[i]) /
-                                 4.0
-                           : static_cast<double>(frame[i]);
+      sum +=
+          yuv->bits > 8
+              ? static_cast<double>(reinterpret_cast<const std::uint16_t*>(frame.data())[i]) / 4.0
+              : static_cast<double>(frame[i]);
     }
     n = yuv->pixels();
     return static_cast<int>(std::lround((sum / static_cast<double>(n) - 3.5 - 16.0) / 8.0));

@@ -124,8 +124,7 @@ class VideoWriter {
  public:
   // `format`: the frames write_frame() gets (the pipeline's output: the input's layout at the
   // network's size). `input`: the frame rate, time base, sample aspect and colour tags to carry.
-  VideoWriter(const VideoOutputOptions& options, const FrameFormat& format,
-              const VideoInfo& input);
+  VideoWriter(const VideoOutputOptions& options, const FrameFormat& format, const VideoInfo& input);
   VideoWriter(const VideoWriter&) = delete;
   VideoWriter& operator=(const VideoWriter&) = delete;
   ~VideoWriter();
