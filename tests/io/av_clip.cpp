@@ -193,6 +193,15 @@ void make_clip(const ClipSpec& spec) {
     audio.stream->time_base = audio.ctx->time_base;
   }
 
+  AVStream* subtitles = nullptr;
+  if (!spec.subtitles.empty()) {
+    // SubRip packets are the text itself: no encoder needed.
+    subtitles = avformat_new_stream(out, nullptr);
+    subtitles->codecpar->codec_type = AVMEDIA_TYPE_SUBTITLE;
+    subtitles->codecpar->codec_id = AV_CODEC_ID_SUBRIP;
+    subtitles->time_base = AVRational{1, 1000};
+  }
+
   if ((out->oformat->flags & AVFMT_NOFILE) == 0) {
     check(avio_open(&out->pb, spec.path.c_str(), AVIO_FLAG_WRITE), "create " + spec.path);
   }
@@ -236,6 +245,18 @@ void make_clip(const ClipSpec& spec) {
       samples += af->nb_samples;
       drain(out, audio, af);
     }
+  }
+  for (std::size_t i = 0; subtitles != nullptr && i < spec.subtitles.size(); ++i) {
+    const std::string text = "line " + std::to_string(i);
+    AVPacket* p = av_packet_alloc();
+    check(av_new_packet(p, static_cast<int>(text.size())), "subtitle packet");
+    std::copy(text.begin(), text.end(), p->data);
+    p->pts = p->dts = std::llround(spec.subtitles[i] * 1000);
+    p->duration = 100;
+    p->stream_index = subtitles->index;
+    av_packet_rescale_ts(p, AVRational{1, 1000}, subtitles->time_base);
+    check(av_interleaved_write_frame(out, p), "write subtitle");
+    av_packet_free(&p);
   }
   drain(out, video, nullptr);
   if (audio.ctx != nullptr) {

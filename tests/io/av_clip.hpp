@@ -31,6 +31,8 @@ struct ClipSpec {
   AVChromaLocation chroma_location = AVCHROMA_LOC_UNSPECIFIED;
   std::string audio_encoder;  // "" for none; "flac", "pcm_s16le", "aac"
   int sample_rate = 48000;
+  // SubRip lines "line <i>" at these seconds, 0.1 s each.
+  std::vector<double> subtitles;
 };
 
 // Writes the clip; throws std::runtime_error where libav* fails. Frame i of a YUV clip has a mean

@@ -266,6 +266,39 @@ INSTANTIATE_TEST_SUITE_P(All, FfmpegWriterAudio,
                                            AudioCase{"in.mkv", "ffv1", "pcm_s16le", "out.mov",
                                                      "pcm_s16le"}));
 
+TEST(FfmpegWriter, CopiesSubtitlesInTheWindow) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 25;
+  spec.subtitles = {0.1, 0.5, 0.9};
+  make_clip(spec);
+  VideoInputOptions window = input_of(spec.path);
+  window.start_s = 0.4;
+  window.duration_s = 0.4;
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  transcode(window, out);
+  auto streams = probe(out.path);
+  const StreamProbe* s = find(streams, AVMEDIA_TYPE_SUBTITLE);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->codec, "subrip");
+  ASSERT_EQ(s->packets, 1);
+  EXPECT_NEAR(s->first_s, 0.1, 0.002);
+
+  // MP4 takes mov_text only: the video goes out, the SubRip stream stays behind.
+  out.path = dir / "out.mp4";
+  out.encoder = "libx264";
+  out.preset = "ultrafast";
+  ::testing::internal::CaptureStderr();
+  transcode(window, out);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("subtitle stream 1 (subrip); not copied"), std::string::npos) << err;
+  streams = probe(out.path);
+  EXPECT_EQ(find(streams, AVMEDIA_TYPE_SUBTITLE), nullptr);
+}
+
 TEST(FfmpegWriter, NoAudioWhenAsked) {
   ScratchDir dir;
   ClipSpec spec;
