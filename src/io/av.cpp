@@ -78,31 +78,35 @@ void log_callback(void* object, int level, const char* format, va_list args) {
 
 }  // namespace
 
-DamageLog::DamageLog() {
+namespace {
+std::int64_t enroll(DamageLog* log) {
   const std::lock_guard lock(registry_mutex);
-  id_ = ++last_id;
-  registry()[id_] = this;
+  registry()[++last_id] = log;
+  return last_id;
 }
+}  // namespace
+
+DamageLog::DamageLog() : id_(enroll(this)) {}
 
 DamageLog::~DamageLog() {
   const std::lock_guard lock(registry_mutex);
   registry().erase(id_);
 }
 
-void DamageLog::add(std::int64_t id, std::string message) {
+void DamageLog::add(std::int64_t tag, std::string message) {
   const std::lock_guard lock(mutex_);
   for (const auto& [known, text] : entries_) {
-    if (known == id) {
+    if (known == tag) {
       return;  // the first message about a packet says the most
     }
   }
-  entries_.emplace_back(id, std::move(message));
+  entries_.emplace_back(tag, std::move(message));
 }
 
-std::string DamageLog::take(std::int64_t id) {
+std::string DamageLog::take(std::int64_t tag) {
   const std::lock_guard lock(mutex_);
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->first == id) {
+    if (it->first == tag) {
       std::string message = std::move(it->second);
       entries_.erase(it);
       return message.empty() ? "damaged data" : message;
@@ -256,7 +260,7 @@ Planes planes_of(const FrameFormat& format, std::byte* base) noexcept {
     p.rows = {yuv->height, static_cast<int>(yuv->chroma_height()),
               static_cast<int>(yuv->chroma_height())};
   } else {
-    const auto& image = std::get<ImageDesc>(format);
+    const auto& image = *std::get_if<ImageDesc>(&format);
     p.count = 1;
     p.data[0] = bytes;
     p.linesize[0] = static_cast<int>(image.row_bytes());
@@ -273,7 +277,7 @@ AVPixelFormat pix_fmt_of(const FrameFormat& format) noexcept {
     }
     return y420 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_YUV444P;
   }
-  const auto& image = std::get<ImageDesc>(format);
+  const auto& image = *std::get_if<ImageDesc>(&format);
   const bool rgb = image.order == ChannelOrder::rgb;
   if (image.pixel == PixelType::u16) {
     return rgb ? AV_PIX_FMT_RGB48 : AV_PIX_FMT_BGR48;

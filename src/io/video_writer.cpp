@@ -454,6 +454,7 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     const double start = av::window_of(options.copy_from).start;
     s.copy_start = start > 0 ? start : -std::numeric_limits<double>::infinity();
     s.source = av::open_input(options.copy_from.path);
+    s.source.log.reset();  // the reader reports the input's damage
     AVFormatContext& src = *s.source.context;
     s.map.assign(src.nb_streams, -1);
     for (unsigned i = 0; i < src.nb_streams; ++i) {
