@@ -179,6 +179,24 @@ TEST(FfmpegReader, WindowSelectsFrames) {
   EXPECT_TRUE(read_all(o).frames.empty());
 }
 
+// Seeking lands on a key frame (every 5th here) before the start; the frames up to the start are
+// decoded and dropped, B-frames included.
+TEST(FfmpegReader, WindowInH264SeeksAndDrops) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mp4";
+  spec.video_encoder = "libx264";
+  spec.frames = 30;
+  make_clip(spec);
+  VideoInputOptions o = input_of(spec.path);
+  o.start_s = 0.5;
+  o.end_s = 0.9;
+  const Decoded d = read_all(o);
+  EXPECT_EQ(stamps_of(d), iota(13, 10));
+  ASSERT_TRUE(d.info.frame_count.has_value());
+  EXPECT_EQ(*d.info.frame_count, 10);
+}
+
 TEST(FfmpegReader, BadWindowsAreUsageErrors) {
   VideoInputOptions o = input_of("whatever.mkv");
   o.duration_s = 1;

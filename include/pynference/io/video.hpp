@@ -21,6 +21,18 @@
 // Threads: a reader or writer is used by one thread at a time (any thread). Both start FFmpeg's
 // own codec threads (as many as cores). Calls block on file I/O; VideoWriter::write_frame()
 // blocks while the encoder works when its threads are busy.
+//
+// Logging: the first reader or writer sets FFmpeg's log level to errors and installs a log
+// callback for the whole process (it prints as FFmpeg's default does, and watches for the damage
+// below).
+//
+// Damage: decoders run with AV_EF_EXPLODE | AV_EF_CRCCHECK, and read_frame() throws Error naming
+// the frame where a decoder fails, flags a frame as damaged, or logs an error about it while
+// concealing it (ffv1's slice CRCs in FFmpeg 5.1), and where the demuxer logs an error while
+// reading on (Matroska skipping a damaged element). Files cut short: Matroska and NUT give the
+// whole frames before the cut, then Error ("File ended prematurely"); an MP4 cut before its index
+// (moov, at the end unless faststart) does not open. H.264/HEVC damage is reported where FFmpeg's
+// decoder notices it, which is not always: some damage decodes concealed.
 
 #include <cstddef>
 #include <cstdint>
