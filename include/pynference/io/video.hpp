@@ -10,13 +10,16 @@
 // Frames: what VideoInfo::format says, laid out as kernels/yuv.hpp and kernels/image.hpp describe
 // (planar YUV, or interleaved RGB with packed rows). Decoded pixel formats map to the nearest of
 // yuv420p, yuv444p, yuv420p10le, yuv444p10le (4:2:0 stays 4:2:0, other subsamplings go to 4:4:4,
-// depths above 8 go to 10 bit, grey to 4:2:0 with neutral chroma), rgb24 and rgb48 (RGB, palette
-// and Bayer sources, 16-bit RGB for depths above 8). Full range comes from the stream or from
+// depths above 8 go to 10 bit), rgb24 and rgb48 (RGB, palette, Bayer and grey sources, rgb48 for
+// depths above 8). Full range comes from the stream or from
 // yuvj*; the matrix from the stream, else BT.709 for HD (width >= 1280 or height > 576) and BT.601
 // for SD, as Y4M guesses.
 //
 // Time: FrameTime counts in VideoInfo::time_base (the stream's). The writer shifts the first frame
-// it gets to 0 and the copied audio and subtitles by the same amount, so they stay in sync.
+// it gets to 0 and the copied audio and subtitles by the same amount, so they stay in sync. It
+// encodes in a time base fine enough for both the input's ticks and the frame rate, and snaps a
+// time within half an input tick of the frame-rate grid onto it: Matroska's milliseconds of a
+// 24000/1001 clip come out as exact 24000/1001 frames; variable rates keep their times.
 //
 // Threads: a reader or writer is used by one thread at a time (any thread). Both start FFmpeg's
 // own codec threads (as many as cores). Calls block on file I/O; VideoWriter::write_frame()
@@ -141,7 +144,8 @@ class VideoWriter {
   VideoWriter& operator=(const VideoWriter&) = delete;
   ~VideoWriter();
 
-  // `time` in input.time_base, as the reader gave it; frames in presentation order.
+  // `time` in input.time_base, as the reader gave it; frames in presentation order (a time not
+  // after the last one's is a UsageError). `frame` is copied before this returns.
   void write_frame(std::span<const std::byte> frame, const FrameTime& time);
   // Flushes the encoder, copies the rest of the audio up to the last frame's end, writes the
   // trailer and renames the output into place. Throws where that fails, removing the output.
