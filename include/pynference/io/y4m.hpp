@@ -26,16 +26,10 @@
 #include <string_view>
 #include <vector>
 
+#include "pynference/io/rational.hpp"
 #include "pynference/kernels/yuv.hpp"
 
 namespace pyn {
-
-// A Y4M ratio; 0:0 means unknown.
-struct Rational {
-  int num = 0;
-  int den = 0;
-  friend constexpr bool operator==(const Rational&, const Rational&) = default;
-};
 
 enum class Interlace : std::uint8_t { progressive, top_first, bottom_first, mixed, unknown };
 

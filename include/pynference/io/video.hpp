@@ -1,0 +1,165 @@
+#pragma once
+// Video containers through FFmpeg (libavformat, libavcodec, libswscale): files of any format FFmpeg
+// reads, standard input for the formats that stream (nut, matroska, mpegts), image sequences
+// ("frames/%04d.png"). The reader decodes to the frames the pipeline takes; the writer encodes the
+// pipeline's frames and copies the input's audio and subtitle streams beside them.
+//
+// Builds without FFmpeg (cmake -DPYN_WITH_FFMPEG=OFF, or AUTO where pkg-config finds no libav*)
+// keep this header: ffmpeg_available() is false and the constructors throw UsageError.
+//
+// Frames: what VideoInfo::format says, laid out as kernels/yuv.hpp and kernels/image.hpp describe
+// (planar YUV, or interleaved RGB with packed rows). Decoded pixel formats map to the nearest of
+// yuv420p, yuv444p, yuv420p10le, yuv444p10le (4:2:0 stays 4:2:0, other subsamplings go to 4:4:4,
+// depths above 8 go to 10 bit), rgb24 and rgb48 (RGB, palette, Bayer and grey sources, rgb48 for
+// depths above 8). Full range comes from the stream or from
+// yuvj*; the matrix from the stream, else BT.709 for HD (width >= 1280 or height > 576) and BT.601
+// for SD, as Y4M guesses.
+//
+// Time: FrameTime counts in VideoInfo::time_base (the stream's). The writer shifts the first frame
+// it gets to 0 and the copied audio and subtitles by the same amount, so they stay in sync. It
+// encodes in a time base fine enough for both the input's ticks and the frame rate, and snaps a
+// time within half an input tick of the frame-rate grid onto it: Matroska's milliseconds of a
+// 24000/1001 clip come out as exact 24000/1001 frames; variable rates keep their times.
+//
+// Threads: a reader or writer is used by one thread at a time (any thread). Both start FFmpeg's
+// own codec threads (as many as cores). Calls block on file I/O; VideoWriter::write_frame()
+// blocks while the encoder works when its threads are busy.
+//
+// Logging: the first reader or writer sets FFmpeg's log level to errors and installs a log
+// callback for the whole process (it prints as FFmpeg's default does, and watches for the damage
+// below).
+//
+// Damage: decoders run with AV_EF_EXPLODE | AV_EF_CRCCHECK, and read_frame() throws Error naming
+// the frame where a decoder fails, flags a frame as damaged, or logs an error about it while
+// concealing it (ffv1's slice CRCs in FFmpeg 5.1), and where the demuxer logs an error while
+// reading on (Matroska skipping a damaged element). Files cut short: Matroska and NUT give the
+// whole frames before the cut, then Error ("File ended prematurely"); an MP4 cut before its index
+// (moov, at the end unless faststart) does not open. H.264/HEVC damage is reported where FFmpeg's
+// decoder notices it, which is not always: some damage decodes concealed.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "pynference/io/rational.hpp"
+#include "pynference/kernels/frame.hpp"
+
+namespace pyn {
+
+// False in a build without FFmpeg, where VideoReader and VideoWriter throw UsageError.
+[[nodiscard]] bool ffmpeg_available() noexcept;
+
+struct VideoInputOptions {
+  // A file, "-" for standard input, or an image-sequence pattern ("frames/%04d.png").
+  std::string path;
+  // -ss: the first frame is the first at or after this time, in seconds from the file's start.
+  double start_s = 0;
+  std::optional<double> duration_s;  // -t
+  std::optional<double> end_s;       // -to, on the input's timeline; with -t a UsageError
+};
+
+// FFmpeg's enum values (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace,
+// AVColorRange, AVChromaLocation); 2 (0 for range and chroma location) = unspecified.
+struct ColorTags {
+  int primaries = 2;
+  int transfer = 2;
+  int matrix = 2;
+  int range = 0;
+  int chroma_location = 0;
+  friend constexpr bool operator==(const ColorTags&, const ColorTags&) = default;
+};
+
+struct VideoInfo {
+  FrameFormat format;      // what read_frame() fills
+  Rational frame_rate;     // frames per second (a guess for variable rates); 25 where unknown
+  Rational time_base;      // of FrameTime
+  Rational sample_aspect;  // 0:0 unknown
+  ColorTags color;
+  std::optional<std::int64_t> frame_count;  // an estimate within the -ss/-t/-to window, where known
+  std::string description;                  // "h264 yuv420p 1920x1080 23.976 fps", for messages
+};
+
+struct FrameTime {
+  std::int64_t pts = 0;       // in VideoInfo::time_base, on the input's timeline
+  std::int64_t duration = 0;  // ditto; from the frame rate where the stream has none
+};
+
+// Reads the video stream of a container (the default one where there are several). Open errors
+// (missing file, no video stream, no decoder, bad -ss/-t/-to) throw UsageError; read and decode
+// errors throw Error naming the frame: "in.mkv: frame 37: Invalid data found when processing
+// input". Decoders report damage rather than conceal it.
+class VideoReader {
+ public:
+  // Opens, finds the video stream, opens the decoder, seeks to start_s and decodes up to the first
+  // frame of the window.
+  explicit VideoReader(const VideoInputOptions& options);
+  VideoReader(const VideoReader&) = delete;
+  VideoReader& operator=(const VideoReader&) = delete;
+  ~VideoReader();
+
+  [[nodiscard]] const VideoInfo& info() const noexcept { return info_; }
+  // Fills `dst` (exactly bytes_of(info().format) long) with the next frame of the window; false at
+  // its end. Throws Error where a later frame changes size.
+  bool read_frame(std::span<std::byte> dst, FrameTime* time = nullptr);
+  [[nodiscard]] std::int64_t frames_read() const noexcept { return frames_read_; }
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+  VideoInfo info_;
+  std::int64_t frames_read_ = 0;
+};
+
+struct VideoOutputOptions {
+  // A file, its container from the extension (.mkv .mp4 .mov .webm .avi .nut ...), or an
+  // image-sequence pattern ("out/%04d.png", numbered from 1).
+  std::string path;
+  // "" picks libx264 for mp4, mov and mkv, png for image sequences, else the container's default.
+  std::string encoder;
+  std::optional<int> crf;  // x264/x265 -crf
+  std::string preset;      // x264/x265 -preset
+  // "" = the frames' own layout where the encoder takes it, else the encoder's nearest.
+  std::string pix_fmt;
+  // Stream-copy every audio and subtitle stream of copy_from (in its -ss/-t/-to window, up to the
+  // end of the last frame written); false (--no-audio) copies nothing.
+  bool copy_streams = true;
+  VideoInputOptions copy_from;
+};
+
+// Encodes frames into a container. A file goes to "<path>.part", renamed to path by close(); an
+// image sequence to "<name>.part" files, each renamed by close(). A writer destroyed without
+// close() (after an error, say) removes what it wrote and leaves existing files alone.
+// Bad options (unknown container or encoder, a pix_fmt the encoder does not take, odd sizes for
+// 4:2:0 where the encoder needs even ones) throw UsageError before anything is created.
+class VideoWriter {
+ public:
+  // `format`: the frames write_frame() gets (the pipeline's output: the input's layout at the
+  // network's size). `input`: the frame rate, time base, sample aspect and colour tags to carry.
+  VideoWriter(const VideoOutputOptions& options, const FrameFormat& format, const VideoInfo& input);
+  VideoWriter(const VideoWriter&) = delete;
+  VideoWriter& operator=(const VideoWriter&) = delete;
+  ~VideoWriter();
+
+  // `time` in input.time_base, as the reader gave it; frames in presentation order (a time not
+  // after the last one's is a UsageError). `frame` is copied before this returns.
+  void write_frame(std::span<const std::byte> frame, const FrameTime& time);
+  // Flushes the encoder, copies the rest of the audio up to the last frame's end, writes the
+  // trailer and renames the output into place. Throws where that fails, removing the output.
+  void close();
+  [[nodiscard]] std::int64_t frames_written() const noexcept { return frames_written_; }
+  // The encoder and pixel format chosen, "libx264 yuv420p", for messages.
+  [[nodiscard]] const std::string& description() const noexcept { return description_; }
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+  std::string description_;
+  std::int64_t frames_written_ = 0;
+};
+
+}  // namespace pyn

@@ -1,0 +1,332 @@
+#include "av.hpp"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include "pynference/device/error.hpp"
+
+namespace pyn::av {
+
+namespace {
+
+// "frames/%04d.png": a % then digits then d, as av_get_frame_filename takes.
+bool is_pattern(const std::string& path) {
+  for (std::size_t i = path.find('%'); i != std::string::npos; i = path.find('%', i + 1)) {
+    std::size_t j = i + 1;
+    while (j < path.size() && path[j] >= '0' && path[j] <= '9') {
+      ++j;
+    }
+    if (j < path.size() && path[j] == 'd') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The DamageLogs alive, by id, so that the callback follows no stranger's number.
+std::mutex registry_mutex;
+std::map<std::int64_t, DamageLog*>& registry() {
+  static std::map<std::int64_t, DamageLog*> logs;
+  return logs;
+}
+std::int64_t last_id = 0;  // under registry_mutex
+std::map<const AVFormatContext*, DemuxLog*>& demuxers() {
+  static std::map<const AVFormatContext*, DemuxLog*> logs;
+  return logs;
+}
+
+std::string format_message(const char* format, va_list args) {
+  std::array<char, 256> text{};
+  va_list copy;
+  va_copy(copy, args);
+  std::vsnprintf(text.data(), text.size(), format, copy);
+  va_end(copy);
+  std::string message = text.data();
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
+  }
+  return message;
+}
+
+void log_callback(void* object, int level, const char* format, va_list args) {
+  if (object != nullptr && level <= AV_LOG_ERROR &&
+      *static_cast<const AVClass* const*>(object) == avcodec_get_class()) {
+    // Frame threads decode in copies of the reader's context, with the packet's number in
+    // reordered_opaque but not the reader's `opaque`: the number says whose packet it is.
+    const auto* context = static_cast<const AVCodecContext*>(object);
+    const std::int64_t tag = context->reordered_opaque;
+    const std::lock_guard lock(registry_mutex);
+    const auto found = registry().find(tag >> DamageLog::kIdShift);
+    if (found != registry().end() && av_codec_is_decoder(context->codec) != 0) {
+      found->second->add(tag, format_message(format, args));
+    }
+  } else if (object != nullptr && level <= AV_LOG_ERROR &&
+             *static_cast<const AVClass* const*>(object) == avformat_get_class()) {
+    const std::lock_guard lock(registry_mutex);
+    const auto found = demuxers().find(static_cast<const AVFormatContext*>(object));
+    if (found != demuxers().end()) {
+      found->second->add(format_message(format, args));
+    }
+  }
+  av_log_default_callback(object, level, format, args);
+}
+
+}  // namespace
+
+namespace {
+std::int64_t enroll(DamageLog* log) {
+  const std::lock_guard lock(registry_mutex);
+  registry()[++last_id] = log;
+  return last_id;
+}
+}  // namespace
+
+DamageLog::DamageLog() : id_(enroll(this)) {}
+
+DamageLog::~DamageLog() {
+  const std::lock_guard lock(registry_mutex);
+  registry().erase(id_);
+}
+
+void DamageLog::add(std::int64_t tag, std::string message) {
+  const std::lock_guard lock(mutex_);
+  for (const auto& [known, text] : entries_) {
+    if (known == tag) {
+      return;  // the first message about a packet says the most
+    }
+  }
+  entries_.emplace_back(tag, std::move(message));
+}
+
+std::string DamageLog::take(std::int64_t tag) {
+  const std::lock_guard lock(mutex_);
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->first == tag) {
+      std::string message = std::move(it->second);
+      entries_.erase(it);
+      return message.empty() ? "damaged data" : message;
+    }
+  }
+  return "";
+}
+
+DemuxLog::DemuxLog(const AVFormatContext* context) : context_(context) {
+  const std::lock_guard lock(registry_mutex);
+  demuxers()[context_] = this;
+}
+
+DemuxLog::~DemuxLog() {
+  const std::lock_guard lock(registry_mutex);
+  demuxers().erase(context_);
+}
+
+void DemuxLog::add(std::string message) {
+  const std::lock_guard lock(mutex_);
+  messages_.push_back(std::move(message));
+}
+
+std::string DemuxLog::take() {
+  const std::lock_guard lock(mutex_);
+  std::string first = messages_.empty() ? "" : std::move(messages_.front());
+  messages_.clear();
+  return first;
+}
+
+bool is_sequence(const std::string& path) {
+  struct stat st {};
+  return is_pattern(path) && ::stat(path.c_str(), &st) != 0;
+}
+
+Frame make_frame() {
+  Frame f(av_frame_alloc());
+  if (!f) {
+    throw std::bad_alloc();
+  }
+  return f;
+}
+
+Packet make_packet() {
+  Packet p(av_packet_alloc());
+  if (!p) {
+    throw std::bad_alloc();
+  }
+  return p;
+}
+
+std::string error_text(int code) {
+  std::array<char, AV_ERROR_MAX_STRING_SIZE> text{};
+  av_strerror(code, text.data(), text.size());
+  return text.data();
+}
+
+void quiet_log() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    av_log_set_level(AV_LOG_ERROR);
+    av_log_set_callback(log_callback);
+  });
+}
+
+Window window_of(const VideoInputOptions& options) {
+  Window w;
+  const auto check = [](const char* what, double s) {
+    if (!std::isfinite(s) || s < 0) {
+      throw UsageError(std::string(what) + " must be a time of 0 s or more, not " +
+                       std::to_string(s));
+    }
+  };
+  check("the start time (-ss)", options.start_s);
+  w.start = options.start_s;
+  if (options.duration_s && options.end_s) {
+    throw UsageError("give a duration (-t) or an end time (-to), not both");
+  }
+  if (options.duration_s) {
+    check("the duration (-t)", *options.duration_s);
+    w.end = w.start + *options.duration_s;
+  }
+  if (options.end_s) {
+    check("the end time (-to)", *options.end_s);
+    if (*options.end_s <= w.start) {
+      throw UsageError("the end time (-to " + std::to_string(*options.end_s) +
+                       ") must come after the start time (-ss " + std::to_string(w.start) + ")");
+    }
+    w.end = *options.end_s;
+  }
+  return w;
+}
+
+OpenedInput open_input(const std::string& path) {
+  quiet_log();
+  if (path.empty()) {
+    throw UsageError("no input path given");
+  }
+  OpenedInput in;
+  in.name = path == "-" ? "stdin" : path;
+  const std::string url = path == "-" ? "pipe:0" : path;
+  const AVInputFormat* format = is_sequence(path) ? av_find_input_format("image2") : nullptr;
+  struct stat st {};
+  if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw UsageError("cannot open " + path + ": " + error_text(AVERROR(EISDIR)));
+  }
+  AVFormatContext* context = avformat_alloc_context();
+  if (context == nullptr) {
+    throw std::bad_alloc();
+  }
+  in.log = std::make_unique<DemuxLog>(context);
+  // Frees the context where it fails.
+  const int opened = avformat_open_input(&context, url.c_str(), format, nullptr);
+  if (opened < 0) {
+    throw UsageError("cannot open " + in.name + ": " + error_text(opened));
+  }
+  in.context.reset(context);
+  const int found = avformat_find_stream_info(context, nullptr);
+  if (found < 0) {
+    throw UsageError(in.name + ": cannot read its streams: " + error_text(found));
+  }
+  in.seekable = context->pb == nullptr || (context->pb->seekable & AVIO_SEEKABLE_NORMAL) != 0;
+  return in;
+}
+
+double seconds_of(const AVFormatContext& context, std::int64_t ts, AVRational time_base) noexcept {
+  const double start = context.start_time == AV_NOPTS_VALUE
+                           ? 0.0
+                           : static_cast<double>(context.start_time) / AV_TIME_BASE;
+  return static_cast<double>(ts) * av_q2d(time_base) - start;
+}
+
+bool seek_to(AVFormatContext& context, double start) {
+  const double origin = context.start_time == AV_NOPTS_VALUE
+                            ? 0.0
+                            : static_cast<double>(context.start_time) / AV_TIME_BASE;
+  const auto ts = static_cast<std::int64_t>(std::floor((start + origin) * AV_TIME_BASE));
+  return avformat_seek_file(&context, -1, std::numeric_limits<std::int64_t>::min(), ts, ts, 0) >= 0;
+}
+
+Planes planes_of(const FrameFormat& format, std::byte* base) noexcept {
+  Planes p;
+  auto* bytes = reinterpret_cast<std::uint8_t*>(base);
+  if (const auto* yuv = std::get_if<YuvDesc>(&format)) {
+    const auto sample = yuv->sample_bytes();
+    p.count = 3;
+    p.data = {bytes, bytes + yuv->u_offset(), bytes + yuv->v_offset(), nullptr};
+    const auto luma = static_cast<int>(static_cast<std::size_t>(yuv->width) * sample);
+    const auto chroma = static_cast<int>(yuv->chroma_width() * sample);
+    p.linesize = {luma, chroma, chroma, 0};
+    p.rows = {yuv->height, static_cast<int>(yuv->chroma_height()),
+              static_cast<int>(yuv->chroma_height())};
+  } else {
+    const auto& image = *std::get_if<ImageDesc>(&format);
+    p.count = 1;
+    p.data[0] = bytes;
+    p.linesize[0] = static_cast<int>(image.row_bytes());
+    p.rows[0] = image.height;
+  }
+  return p;
+}
+
+AVPixelFormat pix_fmt_of(const FrameFormat& format) noexcept {
+  if (const auto* yuv = std::get_if<YuvDesc>(&format)) {
+    const bool y420 = yuv->chroma == ChromaLayout::yuv420;
+    if (yuv->bits > 8) {
+      return y420 ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV444P10LE;
+    }
+    return y420 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_YUV444P;
+  }
+  const auto& image = *std::get_if<ImageDesc>(&format);
+  const bool rgb = image.order == ChannelOrder::rgb;
+  if (image.pixel == PixelType::u16) {
+    return rgb ? AV_PIX_FMT_RGB48 : AV_PIX_FMT_BGR48;
+  }
+  return rgb ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_BGR24;
+}
+
+int sws_colorspace_of(ColorMatrix matrix) noexcept {
+  return matrix == ColorMatrix::bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601;
+}
+
+ColorMatrix matrix_of(int colorspace, int width, int height) noexcept {
+  switch (colorspace) {
+    case AVCOL_SPC_BT709:
+      return ColorMatrix::bt709;
+    case AVCOL_SPC_BT470BG:
+    case AVCOL_SPC_SMPTE170M:
+    case AVCOL_SPC_FCC:
+      return ColorMatrix::bt601;
+    default:
+      return width >= 1280 || height > 576 ? ColorMatrix::bt709 : ColorMatrix::bt601;
+  }
+}
+
+bool is_rgb(AVPixelFormat format) noexcept {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
+  return d != nullptr &&
+         (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BAYER)) != 0;
+}
+
+std::string name_of(AVPixelFormat format) {
+  const char* name = av_get_pix_fmt_name(format);
+  return name != nullptr ? name : "none";
+}
+
+Sws make_converter(int width, int height, AVPixelFormat from, AVPixelFormat to, ColorMatrix matrix,
+                   bool from_full, bool to_full) {
+  Sws sws(sws_getContext(width, height, from, width, height, to,
+                         SWS_BICUBIC | SWS_ACCURATE_RND | SWS_BITEXACT | SWS_FULL_CHR_H_INT,
+                         nullptr, nullptr, nullptr));
+  if (!sws) {
+    throw Error("libswscale cannot convert " + name_of(from) + " to " + name_of(to) + " at " +
+                std::to_string(width) + "x" + std::to_string(height));
+  }
+  const int* table = sws_getCoefficients(sws_colorspace_of(matrix));
+  // Fails (and changes nothing) for pairs without a YUV side; those need no matrix.
+  sws_setColorspaceDetails(sws.get(), table, from_full ? 1 : 0, table, to_full ? 1 : 0, 0, 1 << 16,
+                           1 << 16);
+  return sws;
+}
+
+}  // namespace pyn::av

@@ -1,0 +1,393 @@
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+#include "av.hpp"
+#include "pynference/device/error.hpp"
+
+namespace pyn {
+
+struct VideoReader::State {
+  av::OpenedInput input;
+  AVStream* stream = nullptr;
+  av::Codec decoder;
+  av::Packet packet = av::make_packet();
+  av::Frame frame = av::make_frame();
+  av::Window window;
+  // The frame in `frame` is the next of the window, decoded by the constructor.
+  bool pending = false;
+  bool ended = false;
+  bool draining = false;
+  // What read_frame() makes of each decoded frame.
+  AVPixelFormat decoded = AV_PIX_FMT_NONE;
+  AVPixelFormat target = AV_PIX_FMT_NONE;
+  bool direct = false;  // decoded has target's layout: copy the planes
+  av::Sws converter;
+  // Timestamps for frames that come without.
+  std::int64_t next_pts = 0;
+  std::int64_t frame_duration = 1;
+  FrameTime time;  // of `frame`
+  // Packets sent, numbered for the damage log; it is set where the codec conceals damage.
+  std::int64_t packets_sent = 0;
+  std::unique_ptr<av::DamageLog> damage;
+  // What the demuxer logged while opening (it may read the whole of a short file ahead):
+  // reported at the end of the stream, unless something more specific comes first.
+  std::string open_message;
+};
+
+namespace {
+
+using State = VideoReader::State;
+
+[[noreturn]] void fail(const State& s, std::int64_t index, int code) {
+  throw Error(s.input.name + ": frame " + std::to_string(index) + ": " + av::error_text(code));
+}
+
+// The next decoded frame into s.frame; false at the end of the stream.
+bool decode_next(State& s, std::int64_t index) {
+  for (;;) {
+    const int received = avcodec_receive_frame(s.decoder.get(), s.frame.get());
+    if (received == 0) {
+      if (s.frame->decode_error_flags != 0 || (s.frame->flags & AV_FRAME_FLAG_CORRUPT) != 0) {
+        throw Error(s.input.name + ": frame " + std::to_string(index) +
+                    ": the decoder found damaged data");
+      }
+      if (s.damage) {
+        if (const std::string m = s.damage->take(s.frame->reordered_opaque); !m.empty()) {
+          throw Error(s.input.name + ": frame " + std::to_string(index) + ": " + m);
+        }
+      }
+      return true;
+    }
+    if (received == AVERROR_EOF) {
+      return false;
+    }
+    if (received != AVERROR(EAGAIN)) {
+      fail(s, index, received);
+    }
+    if (s.draining) {
+      return false;
+    }
+    const int read = av_read_frame(s.input.context.get(), s.packet.get());
+    const std::string logged = s.input.log->take();
+    if (!logged.empty() || (read < 0 && !s.open_message.empty())) {
+      av_packet_unref(s.packet.get());
+      throw Error(s.input.name + ": frame " + std::to_string(index) + ": " +
+                  (logged.empty() ? s.open_message : logged));
+    }
+    if (read == AVERROR_EOF ||
+        (read < 0 && avio_feof(s.input.context->pb) != 0 && s.input.context->pb->error == 0)) {
+      s.draining = true;
+      avcodec_send_packet(s.decoder.get(), nullptr);
+      continue;
+    }
+    if (read < 0) {
+      fail(s, index, read);
+    }
+    if (s.packet->stream_index != s.stream->index) {
+      av_packet_unref(s.packet.get());
+      continue;
+    }
+    s.decoder->reordered_opaque = s.damage ? s.damage->tag(s.packets_sent++) : 0;
+    const int sent = avcodec_send_packet(s.decoder.get(), s.packet.get());
+    av_packet_unref(s.packet.get());
+    if (sent < 0 && sent != AVERROR(EAGAIN)) {
+      fail(s, index, sent);
+    }
+  }
+}
+
+FrameTime time_of(State& s) {
+  const AVFrame& f = *s.frame;
+  FrameTime t;
+  t.pts = f.best_effort_timestamp != AV_NOPTS_VALUE ? f.best_effort_timestamp : s.next_pts;
+  t.duration = f.pkt_duration > 0 ? f.pkt_duration : s.frame_duration;
+  s.next_pts = t.pts + t.duration;
+  return t;
+}
+
+double seconds_of(const State& s, const FrameTime& t) {
+  return av::seconds_of(*s.input.context, t.pts, s.stream->time_base);
+}
+
+// The next frame inside the window into s.frame; false past its end.
+bool next_in_window(State& s, std::int64_t index) {
+  for (;;) {
+    if (s.ended || !decode_next(s, index)) {
+      s.ended = true;
+      return false;
+    }
+    s.time = time_of(s);
+    const double t = seconds_of(s, s.time);
+    if (t >= s.window.end - 1e-9) {
+      s.ended = true;
+      return false;
+    }
+    if (t >= s.window.start - 1e-9) {
+      return true;
+    }
+    av_frame_unref(s.frame.get());
+  }
+}
+
+// The pipeline's layout nearest to a decoded format.
+AVPixelFormat target_of(AVPixelFormat decoded) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(decoded);
+  if (d == nullptr) {
+    return AV_PIX_FMT_YUV420P;
+  }
+  const bool deep = d->comp[0].depth > 8;
+  if (av::is_rgb(decoded) || d->nb_components <= 2) {
+    return deep ? AV_PIX_FMT_RGB48 : AV_PIX_FMT_RGB24;
+  }
+  const bool y420 = d->log2_chroma_w >= 1 && d->log2_chroma_h >= 1;
+  if (deep) {
+    return y420 ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV444P10LE;
+  }
+  return y420 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_YUV444P;
+}
+
+bool same_layout(AVPixelFormat decoded, AVPixelFormat target) {
+  return decoded == target || (decoded == AV_PIX_FMT_YUVJ420P && target == AV_PIX_FMT_YUV420P) ||
+         (decoded == AV_PIX_FMT_YUVJ444P && target == AV_PIX_FMT_YUV444P);
+}
+
+bool is_full_range(AVPixelFormat format, AVColorRange range) {
+  return range == AVCOL_RANGE_JPEG || format == AV_PIX_FMT_YUVJ420P ||
+         format == AV_PIX_FMT_YUVJ422P || format == AV_PIX_FMT_YUVJ444P ||
+         format == AV_PIX_FMT_YUVJ440P || format == AV_PIX_FMT_YUVJ411P;
+}
+
+FrameFormat format_of(AVPixelFormat target, int width, int height, ColorMatrix matrix, bool full) {
+  switch (target) {
+    case AV_PIX_FMT_RGB24:
+      return ImageDesc{width, height, PixelType::u8, ChannelOrder::rgb};
+    case AV_PIX_FMT_RGB48:
+      return ImageDesc{width, height, PixelType::u16, ChannelOrder::rgb};
+    default:
+      break;
+  }
+  YuvDesc d;
+  d.width = width;
+  d.height = height;
+  d.chroma = target == AV_PIX_FMT_YUV420P || target == AV_PIX_FMT_YUV420P10LE
+                 ? ChromaLayout::yuv420
+                 : ChromaLayout::yuv444;
+  d.bits = target == AV_PIX_FMT_YUV420P10LE || target == AV_PIX_FMT_YUV444P10LE ? 10 : 8;
+  d.matrix = matrix;
+  d.range = full ? ColorRange::full : ColorRange::limited;
+  return d;
+}
+
+std::string fps_text(Rational r) {
+  if (r.den == 0) {
+    return "unknown fps";
+  }
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.3f", static_cast<double>(r.num) / r.den);
+  std::string s = text.data();
+  while (s.back() == '0') {
+    s.pop_back();
+  }
+  if (s.back() == '.') {
+    s.pop_back();
+  }
+  return s + " fps";
+}
+
+// Frames whose start lies in [start, end) at `rate`, for a stream of `total` seconds.
+std::optional<std::int64_t> estimate_count(const av::OpenedInput& in, const AVStream& st,
+                                           const av::Window& w, Rational rate) {
+  if (rate.num <= 0 || rate.den <= 0) {
+    return std::nullopt;
+  }
+  double total = -1;
+  if (st.duration != AV_NOPTS_VALUE && st.duration > 0) {
+    total = static_cast<double>(st.duration) * av_q2d(st.time_base);
+  } else if (in.context->duration != AV_NOPTS_VALUE && in.context->duration > 0) {
+    total = static_cast<double>(in.context->duration) / AV_TIME_BASE;
+  }
+  const double fps = static_cast<double>(rate.num) / rate.den;
+  if (w.start == 0 && std::isinf(w.end) && st.nb_frames > 0) {
+    return st.nb_frames;
+  }
+  const double end = total < 0 ? w.end : std::min(total, w.end);
+  if (std::isinf(end)) {
+    return std::nullopt;
+  }
+  const auto first = std::ceil(w.start * fps - 1e-6);
+  const auto last = std::ceil(end * fps - 1e-6);
+  return std::max<std::int64_t>(0, static_cast<std::int64_t>(last - first));
+}
+
+}  // namespace
+
+bool ffmpeg_available() noexcept { return true; }
+
+VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.window = av::window_of(options);
+  s.input = av::open_input(options.path);
+  AVFormatContext& context = *s.input.context;
+  const AVCodec* codec = nullptr;
+  const int best = av_find_best_stream(&context, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+  if (best == AVERROR_STREAM_NOT_FOUND) {
+    throw UsageError(s.input.name + " has no video stream");
+  }
+  if (best < 0 || codec == nullptr) {
+    int index = -1;
+    for (unsigned i = 0; i < context.nb_streams; ++i) {
+      if (context.streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
+        index = static_cast<int>(i);
+        break;
+      }
+    }
+    const char* name =
+        index < 0 ? "?" : avcodec_get_name(context.streams[index]->codecpar->codec_id);
+    throw UsageError(s.input.name + ": this FFmpeg has no decoder for its " + name + " video");
+  }
+  s.stream = context.streams[best];
+  for (unsigned i = 0; i < context.nb_streams; ++i) {
+    if (static_cast<int>(i) != best) {
+      context.streams[i]->discard = AVDISCARD_ALL;
+    }
+  }
+
+  s.decoder.reset(avcodec_alloc_context3(codec));
+  if (!s.decoder) {
+    throw std::bad_alloc();
+  }
+  AVCodecContext& dec = *s.decoder;
+  avcodec_parameters_to_context(&dec, s.stream->codecpar);
+  dec.pkt_timebase = s.stream->time_base;
+  dec.thread_count = 0;
+  dec.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  // Report damage (slice CRCs, bitstream errors) as errors instead of concealing it.
+  dec.err_recognition |= AV_EF_EXPLODE | AV_EF_CRCCHECK;
+  // Lossless and intra-only codecs (ffv1) may log damage and conceal it. Lossy codecs with
+  // prediction log benign errors too (h264 after a seek); EXPLODE makes them return real damage.
+  const AVCodecDescriptor* described = avcodec_descriptor_get(codec->id);
+  if (described != nullptr && (described->props & AV_CODEC_PROP_LOSSY) == 0 &&
+      (described->props & (AV_CODEC_PROP_INTRA_ONLY | AV_CODEC_PROP_LOSSLESS)) != 0) {
+    s.damage = std::make_unique<av::DamageLog>();
+  }
+  const int opened = avcodec_open2(&dec, codec, nullptr);
+  if (opened < 0) {
+    throw UsageError(s.input.name + ": cannot open the " + codec->name +
+                     " decoder: " + av::error_text(opened));
+  }
+
+  AVRational rate = av_guess_frame_rate(&context, s.stream, nullptr);
+  if (rate.num <= 0 || rate.den <= 0) {
+    rate = AVRational{25, 1};
+  }
+  info_.frame_rate = av::from_av(rate);
+  info_.time_base = av::from_av(s.stream->time_base);
+  s.frame_duration =
+      std::max<std::int64_t>(1, av_rescale_q(1, av_inv_q(rate), s.stream->time_base));
+  const AVRational sar = av_guess_sample_aspect_ratio(&context, s.stream, nullptr);
+  info_.sample_aspect = sar.num > 0 && sar.den > 0 ? av::from_av(sar) : Rational{};
+
+  s.open_message = s.input.log->take();
+  if (s.window.start > 0 && s.input.seekable) {
+    av::seek_to(context, s.window.start);  // else decode from the start and drop
+  }
+  s.pending = next_in_window(s, 0);
+
+  const AVCodecParameters& par = *s.stream->codecpar;
+  const AVFrame* first = s.pending ? s.frame.get() : nullptr;
+  const int width = first != nullptr ? first->width : par.width;
+  const int height = first != nullptr ? first->height : par.height;
+  s.decoded = first != nullptr ? static_cast<AVPixelFormat>(first->format)
+                               : static_cast<AVPixelFormat>(par.format);
+  if (width <= 0 || height <= 0 || s.decoded == AV_PIX_FMT_NONE) {
+    throw UsageError(s.input.name + ": cannot tell the size or pixel format of its video");
+  }
+  const auto pick = [&](auto from_frame, auto from_par, auto unspecified) {
+    return first != nullptr && from_frame != unspecified ? static_cast<int>(from_frame)
+                                                         : static_cast<int>(from_par);
+  };
+  info_.color.primaries = pick(first ? first->color_primaries : AVCOL_PRI_UNSPECIFIED,
+                               par.color_primaries, AVCOL_PRI_UNSPECIFIED);
+  info_.color.transfer =
+      pick(first ? first->color_trc : AVCOL_TRC_UNSPECIFIED, par.color_trc, AVCOL_TRC_UNSPECIFIED);
+  info_.color.matrix = pick(first ? first->colorspace : AVCOL_SPC_UNSPECIFIED, par.color_space,
+                            AVCOL_SPC_UNSPECIFIED);
+  info_.color.range = pick(first ? first->color_range : AVCOL_RANGE_UNSPECIFIED, par.color_range,
+                           AVCOL_RANGE_UNSPECIFIED);
+  info_.color.chroma_location = pick(first ? first->chroma_location : AVCHROMA_LOC_UNSPECIFIED,
+                                     par.chroma_location, AVCHROMA_LOC_UNSPECIFIED);
+
+  s.target = target_of(s.decoded);
+  const bool full = is_full_range(s.decoded, static_cast<AVColorRange>(info_.color.range));
+  const ColorMatrix matrix = av::matrix_of(info_.color.matrix, width, height);
+  info_.format = format_of(s.target, width, height, matrix, full);
+  s.direct = same_layout(s.decoded, s.target);
+  if (!s.direct) {
+    // Grey is full range unless tagged otherwise; RGB and palettes have no range.
+    const bool from_full =
+        av::is_rgb(s.decoded) || (s.target == AV_PIX_FMT_RGB24 || s.target == AV_PIX_FMT_RGB48
+                                      ? info_.color.range != AVCOL_RANGE_MPEG
+                                      : full);
+    s.converter = av::make_converter(width, height, s.decoded, s.target, matrix, from_full,
+                                     av::is_rgb(s.target) || full);
+  }
+  info_.frame_count = estimate_count(s.input, *s.stream, s.window, info_.frame_rate);
+  info_.description = std::string(codec->name) + " " + av::name_of(s.decoded) + " " +
+                      std::to_string(width) + "x" + std::to_string(height) + " " +
+                      fps_text(info_.frame_rate);
+}
+
+VideoReader::~VideoReader() = default;
+
+bool VideoReader::read_frame(std::span<std::byte> dst, FrameTime* time) {
+  State& s = *state_;
+  const std::size_t bytes = bytes_of(info_.format);
+  if (dst.size() != bytes) {
+    throw UsageError(s.input.name + ": a frame needs a buffer of " + std::to_string(bytes) +
+                     " bytes, not " + std::to_string(dst.size()));
+  }
+  if (!std::exchange(s.pending, false) && !next_in_window(s, frames_read_)) {
+    return false;
+  }
+  const AVFrame& f = *s.frame;
+  const int width = width_of(info_.format);
+  const int height = height_of(info_.format);
+  if (f.width != width || f.height != height) {
+    throw Error(s.input.name + ": frame " + std::to_string(frames_read_) + " is " +
+                std::to_string(f.width) + "x" + std::to_string(f.height) + ", not " +
+                std::to_string(width) + "x" + std::to_string(height) +
+                " as the frames before it (size changes are not supported)");
+  }
+  const auto format = static_cast<AVPixelFormat>(f.format);
+  if (format != s.decoded) {
+    s.decoded = format;
+    s.direct = same_layout(format, s.target);
+    const auto* yuv = std::get_if<YuvDesc>(&info_.format);
+    const bool full = yuv != nullptr && yuv->range == ColorRange::full;
+    s.converter.reset();
+    if (!s.direct) {
+      s.converter = av::make_converter(width, height, format, s.target,
+                                       yuv != nullptr ? yuv->matrix : ColorMatrix::bt709,
+                                       av::is_rgb(format) || full, yuv == nullptr || full);
+    }
+  }
+  const av::Planes out = av::planes_of(info_.format, dst.data());
+  if (s.direct) {
+    for (int p = 0; p < out.count; ++p) {
+      av_image_copy_plane(out.data[p], out.linesize[p], f.data[p], f.linesize[p], out.linesize[p],
+                          out.rows[p]);
+    }
+  } else {
+    sws_scale(s.converter.get(), f.data, f.linesize, 0, height, out.data.data(),
+              out.linesize.data());
+  }
+  if (time != nullptr) {
+    *time = s.time;
+  }
+  av_frame_unref(s.frame.get());
+  ++frames_read_;
+  return true;
+}
+
+}  // namespace pyn

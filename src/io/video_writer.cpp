@@ -1,0 +1,634 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "av.hpp"
+#include "pynference/device/error.hpp"
+
+namespace pyn {
+
+namespace {
+
+// Frees the muxer; its file, if open, is closed first.
+struct OutputDeleter {
+  void operator()(AVFormatContext* c) const noexcept {
+    if (c->pb != nullptr && (c->oformat->flags & AVFMT_NOFILE) == 0) {
+      avio_closep(&c->pb);
+    }
+    avformat_free_context(c);
+  }
+};
+using Output = std::unique_ptr<AVFormatContext, OutputDeleter>;
+
+// Encoders that refuse odd sizes for subsampled chroma.
+bool needs_even_size(std::string_view encoder) {
+  constexpr std::array<std::string_view, 12> kNames{
+      "libx264",    "libx265", "libvpx",     "libvpx-vp9", "libaom-av1", "libsvtav1",
+      "libkvazaar", "mpeg4",   "mpeg2video", "h264_nvenc", "hevc_nvenc", "av1_nvenc"};
+  return std::ranges::find(kNames, encoder) != kNames.end();
+}
+
+bool is_x26x(std::string_view encoder) { return encoder == "libx264" || encoder == "libx265"; }
+
+std::string format_list(const AVPixelFormat* list) {
+  std::string text;
+  for (; list != nullptr && *list != AV_PIX_FMT_NONE; ++list) {
+    text += text.empty() ? "" : ", ";
+    text += av::name_of(*list);
+  }
+  return text;
+}
+
+bool takes(const AVPixelFormat* list, AVPixelFormat format) {
+  for (; list != nullptr && *list != AV_PIX_FMT_NONE; ++list) {
+    if (*list == format) {
+      return true;
+    }
+  }
+  return list == nullptr;
+}
+
+bool odd_for(AVPixelFormat format, int width, int height) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
+  return d != nullptr && !av::is_rgb(format) &&
+         ((d->log2_chroma_w > 0 && width % 2 != 0) || (d->log2_chroma_h > 0 && height % 2 != 0));
+}
+
+bool is_full(AVPixelFormat format) {
+  return format == AV_PIX_FMT_YUVJ420P || format == AV_PIX_FMT_YUVJ422P ||
+         format == AV_PIX_FMT_YUVJ444P;
+}
+
+int matrix_tag(ColorMatrix m) {
+  return m == ColorMatrix::bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+}
+
+// The family of a colour-space tag, where it is one of the pipeline's matrices.
+std::optional<ColorMatrix> family_of(int tag) {
+  switch (tag) {
+    case AVCOL_SPC_BT709:
+      return ColorMatrix::bt709;
+    case AVCOL_SPC_BT470BG:
+    case AVCOL_SPC_SMPTE170M:
+    case AVCOL_SPC_FCC:
+      return ColorMatrix::bt601;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+struct VideoWriter::State {
+  std::string name;
+  bool sequence = false;
+  std::string part;                // the file written, for a container
+  std::vector<std::string> parts;  // the files written, for an image sequence
+  Output output;
+  av::Codec encoder;
+  AVStream* video = nullptr;
+  FrameFormat format;
+  AVPixelFormat own = AV_PIX_FMT_NONE;
+  av::Sws converter;
+  av::Frame frame = av::make_frame();
+  av::Packet packet = av::make_packet();
+  AVRational time_base{};  // the input's, of FrameTime
+  // The encoder counts in ticks of 1/D, D a multiple of the input's and the frame rate's
+  // denominators, so that a frame time the input rounded (Matroska's milliseconds) snaps back to
+  // the frame-rate grid when within half an input tick of it: 24000/1001 stays exact.
+  std::int64_t tick = 1;  // encoder ticks per input tick
+  std::int64_t grid = 0;  // encoder ticks per frame; 0: no snapping
+  bool started = false;
+  std::int64_t offset = 0;    // pts of the first frame, in time_base
+  std::int64_t last_end = 0;  // end of the latest frame, in time_base
+  std::int64_t last_pts = std::numeric_limits<std::int64_t>::min();
+  bool closed = false;
+  bool failed = false;
+
+  // Audio and subtitles, copied from a second demuxer of the input.
+  av::OpenedInput source;
+  std::vector<int> map;  // source stream -> output stream, -1 for none
+  av::Packet held = av::make_packet();
+  bool holding = false;
+  bool source_done = true;
+  double copy_start = 0;  // the window's start on the input's timeline; copies start there
+
+  void discard() noexcept;
+  [[nodiscard]] std::int64_t snap(std::int64_t t) const noexcept {
+    if (grid <= 0 || t < 0) {
+      return t;
+    }
+    const std::int64_t on_grid = (t + grid / 2) / grid * grid;
+    return std::abs(t - on_grid) * 2 <= tick ? on_grid : t;
+  }
+};
+
+namespace {
+
+using State = VideoWriter::State;
+
+// The image2 muxer opens one file per frame: each goes to "<name>.part", renamed by close().
+int open_part(AVFormatContext* s, AVIOContext** pb, const char* url, int flags,
+              AVDictionary** options) {
+  auto* state = static_cast<State*>(s->opaque);
+  std::string part = std::string(url) + ".part";
+  const int r = avio_open2(pb, part.c_str(), flags, &s->interrupt_callback, options);
+  if (r >= 0 && std::ranges::find(state->parts, part) == state->parts.end()) {
+    state->parts.push_back(std::move(part));
+  }
+  return r;
+}
+
+void write_packet(State& s, AVPacket& packet, const char* what) {
+  const int r = av_interleaved_write_frame(s.output.get(), &packet);
+  if (r < 0) {
+    s.failed = true;
+    throw Error("cannot write " + s.name + ": " + what + ": " + av::error_text(r));
+  }
+}
+
+// Source packets that start before `limit` (seconds on the input's timeline), shifted as the
+// video is.
+void copy_until(State& s, double limit) {
+  while (!s.source_done) {
+    if (!s.holding) {
+      const int r = av_read_frame(s.source.context.get(), s.held.get());
+      if (r < 0) {
+        s.source_done = true;
+        if (r != AVERROR_EOF) {
+          std::cerr << "warning: " << s.source.name
+                    << ": audio and subtitles copied up to an error: " << av::error_text(r) << "\n";
+        }
+        return;
+      }
+      if (s.map[static_cast<std::size_t>(s.held->stream_index)] < 0) {
+        av_packet_unref(s.held.get());
+        continue;
+      }
+      s.holding = true;
+    }
+    AVPacket& p = *s.held;
+    const AVStream& in = *s.source.context->streams[p.stream_index];
+    const std::int64_t ts = p.pts != AV_NOPTS_VALUE ? p.pts : p.dts;
+    const double t =
+        ts == AV_NOPTS_VALUE ? s.copy_start : av::seconds_of(*s.source.context, ts, in.time_base);
+    if (t >= limit) {
+      return;
+    }
+    s.holding = false;
+    if (t < s.copy_start - 1e-9) {
+      av_packet_unref(&p);
+      continue;
+    }
+    AVStream& out = *s.output->streams[s.map[static_cast<std::size_t>(p.stream_index)]];
+    const std::int64_t shift = av_rescale_q(s.offset, s.time_base, in.time_base);
+    if (p.pts != AV_NOPTS_VALUE) {
+      p.pts -= shift;
+    }
+    if (p.dts != AV_NOPTS_VALUE) {
+      p.dts -= shift;
+    }
+    av_packet_rescale_ts(&p, in.time_base, out.time_base);
+    p.stream_index = out.index;
+    p.pos = -1;
+    write_packet(s, p, "copied stream");
+  }
+}
+
+// Sends `frame` (nullptr: flush) and writes the packets that come out.
+void encode(State& s, const AVFrame* frame) {
+  const int sent = avcodec_send_frame(s.encoder.get(), frame);
+  if (sent < 0) {
+    s.failed = true;
+    throw Error("cannot encode " + s.name + ": " + av::error_text(sent));
+  }
+  for (;;) {
+    const int r = avcodec_receive_packet(s.encoder.get(), s.packet.get());
+    if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) {
+      return;
+    }
+    if (r < 0) {
+      s.failed = true;
+      throw Error("cannot encode " + s.name + ": " + av::error_text(r));
+    }
+    av_packet_rescale_ts(s.packet.get(), s.encoder->time_base, s.video->time_base);
+    s.packet->stream_index = s.video->index;
+    write_packet(s, *s.packet, "video");
+  }
+}
+
+const AVCodec* pick_encoder(const VideoOutputOptions& options, const AVOutputFormat& container,
+                            bool sequence) {
+  if (!options.encoder.empty()) {
+    const AVCodec* codec = avcodec_find_encoder_by_name(options.encoder.c_str());
+    if (codec == nullptr) {
+      throw UsageError("unknown encoder '" + options.encoder +
+                       "' (this FFmpeg has none of that name)");
+    }
+    if (codec->type != AVMEDIA_TYPE_VIDEO) {
+      throw UsageError("encoder '" + options.encoder + "' does not encode video");
+    }
+    return codec;
+  }
+  const std::string_view name = container.name;
+  const AVCodec* codec = nullptr;
+  if (sequence || name == "image2") {
+    codec = avcodec_find_encoder(AV_CODEC_ID_PNG);
+  } else if (name == "mp4" || name == "mov" || name == "matroska") {
+    codec = avcodec_find_encoder_by_name("libx264");
+  }
+  if (codec == nullptr && container.video_codec != AV_CODEC_ID_NONE) {
+    codec = avcodec_find_encoder(container.video_codec);
+  }
+  if (codec == nullptr) {
+    throw UsageError(options.path + ": no default video encoder for the " + std::string(name) +
+                     " container in this FFmpeg; name one");
+  }
+  return codec;
+}
+
+// The encoder's pixel format for frames of `own` layout.
+AVPixelFormat pick_pix_fmt(const VideoOutputOptions& options, const AVCodec& codec,
+                           AVPixelFormat own) {
+  if (!options.pix_fmt.empty()) {
+    const AVPixelFormat wanted = av_get_pix_fmt(options.pix_fmt.c_str());
+    if (wanted == AV_PIX_FMT_NONE) {
+      throw UsageError("unknown pixel format '" + options.pix_fmt + "'");
+    }
+    if (!takes(codec.pix_fmts, wanted)) {
+      throw UsageError("encoder " + std::string(codec.name) + " does not take pixel format " +
+                       options.pix_fmt + " (it takes " + format_list(codec.pix_fmts) + ")");
+    }
+    return wanted;
+  }
+  if (takes(codec.pix_fmts, own)) {
+    return own;
+  }
+  return avcodec_find_best_pix_fmt_of_list(codec.pix_fmts, own, 0, nullptr);
+}
+
+void set_option(AVCodecContext& encoder, const char* key, const std::string& value) {
+  const int r = av_opt_set(encoder.priv_data, key, value.c_str(), AV_OPT_SEARCH_CHILDREN);
+  if (r < 0) {
+    throw UsageError("encoder " + std::string(encoder.codec->name) + " does not take " + key + " " +
+                     value + ": " + av::error_text(r));
+  }
+}
+
+}  // namespace
+
+void VideoWriter::State::discard() noexcept {
+  converter.reset();
+  encoder.reset();
+  output.reset();
+  if (!part.empty()) {
+    ::unlink(part.c_str());
+    part.clear();
+  }
+  for (const std::string& p : parts) {
+    ::unlink(p.c_str());
+  }
+  parts.clear();
+}
+
+VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& format,
+                         const VideoInfo& input)
+    : state_(std::make_unique<State>()) {
+  av::quiet_log();
+  State& s = *state_;
+  s.name = options.path;
+  s.format = format;
+  if (s.name.empty() || s.name == "-") {
+    throw UsageError("a video output needs a file name (standard output takes Y4M only)");
+  }
+  s.sequence = av::is_sequence(s.name);
+  const AVOutputFormat* container = s.sequence ? av_guess_format("image2", nullptr, nullptr)
+                                               : av_guess_format(nullptr, s.name.c_str(), nullptr);
+  if (container == nullptr) {
+    throw UsageError("cannot tell the container of " + s.name +
+                     " from its extension (try .mkv, .mp4, .mov, .webm, .avi, .nut, or a "
+                     "pattern such as out/%04d.png)");
+  }
+  const AVCodec* codec = pick_encoder(options, *container, s.sequence);
+  if (avformat_query_codec(container, codec->id, FF_COMPLIANCE_NORMAL) == 0) {
+    throw UsageError("the " + std::string(container->name) + " container of " + s.name +
+                     " cannot hold " + avcodec_get_name(codec->id) + " video");
+  }
+  const int width = width_of(format);
+  const int height = height_of(format);
+  s.own = av::pix_fmt_of(format);
+  const AVPixelFormat pix_fmt = pick_pix_fmt(options, *codec, s.own);
+  const std::string what = std::string(codec->name) + " " + av::name_of(pix_fmt);
+  const std::string size = std::to_string(width) + "x" + std::to_string(height);
+  const auto odd_error = [&] {
+    return UsageError(s.name + ": " + codec->name + " cannot encode " + size + " frames as " +
+                      av::name_of(pix_fmt) +
+                      ": its chroma subsampling needs an even width and height (make the input "
+                      "or the network's output even, or choose --pix-fmt yuv444p)");
+  };
+  if (odd_for(pix_fmt, width, height) && needs_even_size(codec->name)) {
+    throw odd_error();
+  }
+  if (options.crf && !is_x26x(codec->name)) {
+    throw UsageError("--crf works with libx264 and libx265, not " + std::string(codec->name));
+  }
+  if (!options.preset.empty() && !is_x26x(codec->name)) {
+    throw UsageError("--preset works with libx264 and libx265, not " + std::string(codec->name));
+  }
+
+  // The encoder, before any file exists: it is what refuses bad settings.
+  s.encoder.reset(avcodec_alloc_context3(codec));
+  if (!s.encoder) {
+    throw std::bad_alloc();
+  }
+  AVCodecContext& enc = *s.encoder;
+  // A source without a rate (Y4M's F0:0) is taken as 25 fps, as FFmpeg takes it.
+  const Rational rate =
+      input.frame_rate.num > 0 && input.frame_rate.den > 0 ? input.frame_rate : Rational{25, 1};
+  s.time_base = input.time_base.num > 0 && input.time_base.den > 0 ? av::to_av(input.time_base)
+                                                                   : av_inv_q(av::to_av(rate));
+  av_reduce(&s.time_base.num, &s.time_base.den, s.time_base.num, s.time_base.den, INT_MAX);
+  AVRational encoder_tb = s.time_base;
+  {
+    AVRational frame{};
+    av_reduce(&frame.num, &frame.den, rate.den, rate.num, INT_MAX);
+    const std::int64_t d =
+        std::int64_t{s.time_base.den} / std::gcd(s.time_base.den, frame.den) * frame.den;
+    if (d <= 10'000'000) {
+      encoder_tb = AVRational{1, static_cast<int>(d)};
+      s.tick = s.time_base.num * (d / s.time_base.den);
+      s.grid = frame.num * (d / frame.den);
+    }
+  }
+  enc.width = width;
+  enc.height = height;
+  enc.pix_fmt = pix_fmt;
+  enc.time_base = encoder_tb;
+  enc.framerate = av::to_av(rate);
+  enc.sample_aspect_ratio = input.sample_aspect.num > 0 && input.sample_aspect.den > 0
+                                ? av::to_av(input.sample_aspect)
+                                : AVRational{0, 1};
+  enc.thread_count = 0;
+  enc.color_primaries = static_cast<AVColorPrimaries>(input.color.primaries);
+  enc.color_trc = static_cast<AVColorTransferCharacteristic>(input.color.transfer);
+  enc.chroma_sample_location = static_cast<AVChromaLocation>(input.color.chroma_location);
+  // Range and matrix say what the encoded samples are: the frames', or the conversion's.
+  const auto* yuv = std::get_if<YuvDesc>(&format);
+  const ColorMatrix matrix =
+      yuv != nullptr ? yuv->matrix : av::matrix_of(input.color.matrix, width, height);
+  const bool frames_full = yuv != nullptr && yuv->range == ColorRange::full;
+  if (av::is_rgb(pix_fmt)) {
+    enc.colorspace = AVCOL_SPC_RGB;
+    enc.color_range = AVCOL_RANGE_JPEG;
+  } else {
+    const bool keep = yuv != nullptr && (input.color.matrix == AVCOL_SPC_UNSPECIFIED ||
+                                         family_of(input.color.matrix) == matrix);
+    enc.colorspace = static_cast<AVColorSpace>(keep ? input.color.matrix : matrix_tag(matrix));
+    const bool full = is_full(pix_fmt) || (yuv != nullptr && frames_full);
+    enc.color_range = full ? AVCOL_RANGE_JPEG
+                      : (yuv != nullptr && input.color.range == AVCOL_RANGE_UNSPECIFIED)
+                          ? AVCOL_RANGE_UNSPECIFIED
+                          : AVCOL_RANGE_MPEG;
+  }
+  if ((container->flags & AVFMT_GLOBALHEADER) != 0) {
+    enc.flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  }
+  if (options.crf) {
+    set_option(enc, "crf", std::to_string(*options.crf));
+  }
+  if (!options.preset.empty()) {
+    set_option(enc, "preset", options.preset);
+  }
+  if (std::string_view(codec->name) == "libx265") {
+    set_option(enc, "x265-params", "log-level=error");
+  }
+  const int opened = avcodec_open2(&enc, codec, nullptr);
+  if (opened < 0) {
+    if (odd_for(pix_fmt, width, height)) {
+      throw odd_error();
+    }
+    throw UsageError(s.name + ": cannot open encoder " + what + " for " + size +
+                     " frames: " + av::error_text(opened));
+  }
+  if (pix_fmt != s.own) {
+    const bool to_full = av::is_rgb(pix_fmt) || enc.color_range == AVCOL_RANGE_JPEG;
+    s.converter = av::make_converter(width, height, s.own, pix_fmt, matrix,
+                                     yuv == nullptr || frames_full, to_full);
+  }
+  s.frame->format = pix_fmt;
+  s.frame->width = width;
+  s.frame->height = height;
+  if (const int r = av_frame_get_buffer(s.frame.get(), 0); r < 0) {
+    throw Error("cannot allocate a frame: " + av::error_text(r));
+  }
+
+  AVFormatContext* raw = nullptr;
+  if (const int r = avformat_alloc_output_context2(&raw, container, nullptr, s.name.c_str());
+      r < 0) {
+    throw Error("cannot set up " + s.name + ": " + av::error_text(r));
+  }
+  s.output.reset(raw);
+  AVFormatContext& out = *s.output;
+  s.video = avformat_new_stream(&out, nullptr);
+  if (s.video == nullptr) {
+    throw std::bad_alloc();
+  }
+  avcodec_parameters_from_context(s.video->codecpar, &enc);
+  s.video->time_base = enc.time_base;
+  s.video->avg_frame_rate = enc.framerate;
+  s.video->r_frame_rate = enc.framerate;
+  s.video->sample_aspect_ratio = enc.sample_aspect_ratio;
+
+  const bool stdin_source = options.copy_from.path == "-";
+  if (options.copy_streams && !options.copy_from.path.empty() && !stdin_source) {
+    // Without -ss everything before the first frame too (AAC's priming has negative times).
+    const double start = av::window_of(options.copy_from).start;
+    s.copy_start = start > 0 ? start : -std::numeric_limits<double>::infinity();
+    s.source = av::open_input(options.copy_from.path);
+    s.source.log.reset();  // the reader reports the input's damage
+    AVFormatContext& src = *s.source.context;
+    s.map.assign(src.nb_streams, -1);
+    for (unsigned i = 0; i < src.nb_streams; ++i) {
+      AVStream& in = *src.streams[i];
+      const AVMediaType type = in.codecpar->codec_type;
+      if (type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE) {
+        in.discard = AVDISCARD_ALL;
+        continue;
+      }
+      const char* kind = type == AVMEDIA_TYPE_AUDIO ? "audio" : "subtitle";
+      if (s.sequence ||
+          avformat_query_codec(container, in.codecpar->codec_id, FF_COMPLIANCE_NORMAL) == 0) {
+        std::cerr << "warning: " << s.name << ": the " << container->name
+                  << " container cannot hold " << kind << " stream " << i << " ("
+                  << avcodec_get_name(in.codecpar->codec_id) << "); not copied\n";
+        in.discard = AVDISCARD_ALL;
+        continue;
+      }
+      AVStream* copy = avformat_new_stream(&out, nullptr);
+      if (copy == nullptr) {
+        throw std::bad_alloc();
+      }
+      avcodec_parameters_copy(copy->codecpar, in.codecpar);
+      copy->codecpar->codec_tag = 0;
+      copy->time_base = in.time_base;
+      copy->disposition = in.disposition;
+      av_dict_copy(&copy->metadata, in.metadata, 0);
+      s.map[i] = copy->index;
+    }
+    s.source_done = std::ranges::all_of(s.map, [](int m) { return m < 0; });
+    if (!s.source_done && start > 0 && s.source.seekable) {
+      av::seek_to(src, start);
+    }
+  } else if (options.copy_streams && stdin_source) {
+    std::cerr << "warning: " << s.name
+              << ": audio and subtitles are not copied from standard input\n";
+  }
+
+  struct stat st {};
+  if (::stat(s.name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw UsageError("cannot write " + s.name + ": " + av::error_text(AVERROR(EISDIR)));
+  }
+  if ((container->flags & AVFMT_NOFILE) == 0) {
+    const std::string part = s.name + ".part";
+    if (const int r = avio_open(&out.pb, part.c_str(), AVIO_FLAG_WRITE); r < 0) {
+      throw UsageError("cannot create " + part + ": " + av::error_text(r));
+    }
+    s.part = part;
+  } else {
+    out.opaque = &s;
+    out.io_open = open_part;
+  }
+  try {
+    if (const int r = avformat_write_header(&out, nullptr); r < 0) {
+      throw Error("cannot write " + s.name + ": " + av::error_text(r));
+    }
+  } catch (...) {
+    s.discard();
+    throw;
+  }
+  description_ = what;
+}
+
+VideoWriter::~VideoWriter() {
+  if (!state_->closed) {
+    state_->discard();
+  }
+}
+
+void VideoWriter::write_frame(std::span<const std::byte> frame, const FrameTime& time) {
+  State& s = *state_;
+  if (s.closed) {
+    throw UsageError(s.name + ": frame written after close()");
+  }
+  const std::size_t bytes = bytes_of(s.format);
+  if (frame.size() != bytes) {
+    throw UsageError(s.name + ": a frame must be " + std::to_string(bytes) + " bytes, not " +
+                     std::to_string(frame.size()));
+  }
+  if (s.failed) {
+    throw Error("cannot write " + s.name + ": an earlier write failed");
+  }
+  if (!s.started) {
+    s.started = true;
+    s.offset = time.pts;
+  }
+  const std::int64_t pts = s.snap((time.pts - s.offset) * s.tick);
+  if (pts <= s.last_pts) {
+    throw UsageError(s.name + ": frame " + std::to_string(frames_written_) + " has time " +
+                     std::to_string(time.pts) + ", not after the frame before it");
+  }
+  AVFrame& f = *s.frame;
+  if (const int r = av_frame_make_writable(&f); r < 0) {
+    throw Error("cannot allocate a frame: " + av::error_text(r));
+  }
+  // The planes are only read; libav* takes non-const pointers.
+  const av::Planes in = av::planes_of(s.format, const_cast<std::byte*>(frame.data()));
+  if (s.converter) {
+    sws_scale(s.converter.get(), in.data.data(), in.linesize.data(), 0, height_of(s.format), f.data,
+              f.linesize);
+  } else {
+    for (int p = 0; p < in.count; ++p) {
+      av_image_copy_plane(f.data[p], f.linesize[p], in.data[p], in.linesize[p], in.linesize[p],
+                          in.rows[p]);
+    }
+  }
+  f.pts = pts;
+  f.pkt_duration = s.snap(time.duration * s.tick);
+  s.last_pts = pts;
+  s.last_end = std::max(s.last_end, time.pts + time.duration);
+  try {
+    if (!s.source_done) {
+      const AVRational tb = s.time_base;
+      copy_until(s, static_cast<double>(time.pts) * av_q2d(tb) -
+                        (s.source.context->start_time == AV_NOPTS_VALUE
+                             ? 0.0
+                             : static_cast<double>(s.source.context->start_time) / AV_TIME_BASE));
+    }
+    encode(s, &f);
+  } catch (...) {
+    s.failed = true;
+    throw;
+  }
+  ++frames_written_;
+}
+
+void VideoWriter::close() {
+  State& s = *state_;
+  if (s.closed) {
+    return;
+  }
+  try {
+    if (s.failed) {
+      throw Error("cannot finish " + s.name + ": an earlier write failed");
+    }
+    encode(s, nullptr);
+    if (!s.source_done && s.started) {
+      copy_until(s, static_cast<double>(s.last_end) * av_q2d(s.time_base) -
+                        (s.source.context->start_time == AV_NOPTS_VALUE
+                             ? 0.0
+                             : static_cast<double>(s.source.context->start_time) / AV_TIME_BASE));
+    }
+    if (const int r = av_write_trailer(s.output.get()); r < 0) {
+      throw Error("cannot finish " + s.name + ": " + av::error_text(r));
+    }
+    if (!s.part.empty()) {
+      if (const int r = avio_closep(&s.output->pb); r < 0) {
+        throw Error("cannot write " + s.name + ": " + av::error_text(r));
+      }
+      if (std::rename(s.part.c_str(), s.name.c_str()) != 0) {
+        throw Error("cannot rename " + s.part + " to " + s.name + ": " +
+                    av::error_text(AVERROR(errno)));
+      }
+      s.part.clear();
+    }
+    for (std::size_t i = 0; i < s.parts.size(); ++i) {
+      const std::string& part = s.parts[i];
+      const std::string final_name = part.substr(0, part.size() - 5);
+      if (std::rename(part.c_str(), final_name.c_str()) != 0) {
+        const int error = errno;
+        s.parts.erase(s.parts.begin(), s.parts.begin() + static_cast<std::ptrdiff_t>(i));
+        throw Error("cannot rename " + part + " to " + final_name + ": " +
+                    av::error_text(AVERROR(error)));
+      }
+    }
+    s.parts.clear();
+    s.closed = true;
+    s.output.reset();
+    s.encoder.reset();
+  } catch (...) {
+    s.closed = true;
+    s.discard();
+    throw;
+  }
+}
+
+}  // namespace pyn

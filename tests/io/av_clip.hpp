@@ -1,0 +1,67 @@
+#pragma once
+// Test clips made and inspected with the libav* API directly, independent of VideoReader and
+// VideoWriter: a synthetic video (each frame stamped with its index) with an optional sine tone,
+// and a probe that lists a file's streams from its packets.
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/pixfmt.h>
+}
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pyn::test {
+
+struct ClipSpec {
+  std::string path;  // the container from the extension
+  std::string video_encoder = "ffv1";
+  AVPixelFormat pix_fmt = AV_PIX_FMT_YUV420P;
+  int width = 96;
+  int height = 64;
+  int frames = 12;
+  AVRational rate{25, 1};
+  AVRational sar{0, 1};
+  AVColorPrimaries primaries = AVCOL_PRI_UNSPECIFIED;
+  AVColorTransferCharacteristic transfer = AVCOL_TRC_UNSPECIFIED;
+  AVColorSpace matrix = AVCOL_SPC_UNSPECIFIED;
+  AVColorRange range = AVCOL_RANGE_UNSPECIFIED;
+  AVChromaLocation chroma_location = AVCHROMA_LOC_UNSPECIFIED;
+  std::string audio_encoder;  // "" for none; "flac", "pcm_s16le", "aac"
+  int sample_rate = 48000;
+  // SubRip lines "line <i>" at these seconds, 0.1 s each.
+  std::vector<double> subtitles;
+};
+
+// Writes the clip; throws std::runtime_error where libav* fails. Frame i of a YUV clip has a mean
+// luma of stamp_level(i, bits) plus 3.5 (x 4 for 10 bit); of an RGB clip, a red level of
+// stamp_level(i, 8) (x 257 for 16 bit).
+void make_clip(const ClipSpec& spec);
+[[nodiscard]] int stamp_level(int index) noexcept;
+
+struct StreamProbe {
+  AVMediaType type = AVMEDIA_TYPE_UNKNOWN;
+  std::string codec;
+  int width = 0;
+  int height = 0;
+  AVPixelFormat pix_fmt = AV_PIX_FMT_NONE;
+  AVRational time_base{0, 1};
+  AVRational avg_frame_rate{0, 1};
+  AVRational sar{0, 1};
+  AVColorPrimaries primaries = AVCOL_PRI_UNSPECIFIED;
+  AVColorTransferCharacteristic transfer = AVCOL_TRC_UNSPECIFIED;
+  AVColorSpace matrix = AVCOL_SPC_UNSPECIFIED;
+  AVColorRange range = AVCOL_RANGE_UNSPECIFIED;
+  AVChromaLocation chroma_location = AVCHROMA_LOC_UNSPECIFIED;
+  std::int64_t packets = 0;
+  double first_s = 0;             // the earliest packet's pts, seconds
+  double end_s = 0;               // the latest pts + duration, seconds
+  std::vector<std::int64_t> pts;  // of every packet, sorted
+};
+
+// Every stream of a file, from its header and all its packets.
+[[nodiscard]] std::vector<StreamProbe> probe(const std::string& path);
+
+}  // namespace pyn::test
