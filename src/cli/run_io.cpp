@@ -7,6 +7,7 @@
 #include "pynference/device/error.hpp"
 #include "pynference/io/sinks.hpp"
 #include "pynference/io/synthetic.hpp"
+#include "pynference/io/video_stream.hpp"
 #include "pynference/io/y4m_stream.hpp"
 
 namespace pyn::cli {
@@ -97,6 +98,30 @@ class Y4mInput final : public Input {
   Y4mSource source_;
 };
 
+class VideoInput final : public Input {
+ public:
+  VideoInput(const std::string& path, const TimeWindow& window) : options_(make_options(path, window)), source_(options_) {}
+  Source& source() override { return source_; }
+  [[nodiscard]] std::string description() const override { return source_.info().description; }
+  [[nodiscard]] Rational frame_rate() const override { return source_.info().frame_rate; }
+  [[nodiscard]] Rational aspect() const override { return source_.info().sample_aspect; }
+  [[nodiscard]] const VideoSource& video() const { return source_; }
+  [[nodiscard]] const VideoInputOptions& options() const { return options_; }
+
+ private:
+  static VideoInputOptions make_options(const std::string& path, const TimeWindow& window) {
+    VideoInputOptions options;
+    options.path = path;
+    options.start_s = window.start_s;
+    options.duration_s = window.duration_s;
+    options.end_s = window.end_s;
+    return options;
+  }
+
+  VideoInputOptions options_;
+  VideoSource source_;
+};
+
 }  // namespace
 
 double parse_time(const std::string& text) {
@@ -151,7 +176,7 @@ std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& win
   if (spec == "-" || ends_with(spec, ".y4m")) {
     return std::make_unique<Y4mInput>(spec, window);
   }
-  throw UsageError("cannot read '" + spec + "': this build reads Y4M (.y4m or - for a pipe) and synthetic: inputs");
+  return std::make_unique<VideoInput>(spec, window);
 }
 
 std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
@@ -170,7 +195,20 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
     header.aspect = input.aspect();
     return std::make_unique<Y4mSink>(options.path, header);
   }
-  throw UsageError("cannot write '" + options.path + "': this build writes Y4M (.y4m or - for a pipe) and null");
+  VideoOutputOptions video;
+  video.path = options.path;
+  video.encoder = options.encoder;
+  video.crf = options.crf;
+  video.preset = options.preset;
+  video.pix_fmt = options.pix_fmt;
+  if (const auto* container = dynamic_cast<VideoInput*>(&input)) {
+    video.copy_streams = options.copy_audio;
+    video.copy_from = container->options();
+    return std::make_unique<VideoSink>(video, container->video().info(), container->video().times());
+  }
+  video.copy_streams = false;  // Y4M and synthetic inputs have no other streams
+  return std::make_unique<VideoSink>(
+      video, video_info_for(input.source().format(), input.frame_rate(), input.aspect()), nullptr);
 }
 
 }  // namespace pyn::cli

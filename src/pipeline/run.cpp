@@ -12,13 +12,19 @@ namespace pyn::detail {
 
 namespace {
 
-// Runs body as `stage` of `frame`: any exception leaves as a StageError naming both.
+// Runs body as `stage` of `frame`: any exception leaves as a StageError naming both, except a
+// UsageError during setup (frame -1), which reaches the caller as it is.
 template <class Body>
 void guard(Stage stage, std::int64_t frame, Body&& body) {
   try {
     body();
   } catch (const StageError&) {
     throw;
+  } catch (const UsageError& e) {
+    if (frame < 0) {
+      throw;  // a setup the user asked for and cannot have (an odd size for 4:2:0, ...): theirs to fix
+    }
+    throw StageError(stage, frame, e.what());
   } catch (const std::exception& e) {
     throw StageError(stage, frame, e.what());
   } catch (...) {

@@ -3,7 +3,8 @@
 //
 // Every strategy gives the same frames in the same order. A fixed pool of slots (host and device
 // buffers) bounds memory; nothing is allocated per frame. A failure in any stage stops the others,
-// joins every thread and is rethrown as one StageError naming the stage and the frame.
+// joins every thread and is rethrown as one StageError naming the stage and the frame. A UsageError
+// while setting up (a source, engine or sink refusing the run's formats) comes out as it is.
 
 #include "pynference/device/device.hpp"
 #include "pynference/engine/engine.hpp"

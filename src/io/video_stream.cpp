@@ -1,0 +1,84 @@
+#include "pynference/io/video_stream.hpp"
+
+#include <utility>
+
+#include "pynference/device/error.hpp"
+
+namespace pyn {
+
+namespace {
+
+// FFmpeg's AVColorSpace and AVColorRange values (libavutil/pixfmt.h), so this file needs no FFmpeg.
+constexpr int kMatrixBt709 = 1;
+constexpr int kMatrixUnspecified = 2;
+constexpr int kMatrixSmpte170m = 6;
+constexpr int kRangeMpeg = 1;
+constexpr int kRangeJpeg = 2;
+
+}  // namespace
+
+void FrameTimes::put(std::int64_t index, FrameTime time) {
+  const std::lock_guard lock(mutex_);
+  times_[index] = time;
+}
+
+FrameTime FrameTimes::take(std::int64_t index) {
+  const std::lock_guard lock(mutex_);
+  const auto it = times_.find(index);
+  if (it == times_.end()) {
+    throw Error("no time was recorded for frame " + std::to_string(index));
+  }
+  const FrameTime time = it->second;
+  times_.erase(it);
+  return time;
+}
+
+VideoSource::VideoSource(const VideoInputOptions& options) : reader_(options) {}
+
+bool VideoSource::read(std::span<std::byte> slot, std::int64_t index) {
+  FrameTime time;
+  if (!reader_.read_frame(slot.subspan(0, bytes_of(reader_.info().format)), &time)) {
+    return false;
+  }
+  times_->put(index, time);
+  return true;
+}
+
+VideoSink::VideoSink(VideoOutputOptions options, VideoInfo input, std::shared_ptr<FrameTimes> times)
+    : options_(std::move(options)), input_(std::move(input)), times_(std::move(times)) {}
+
+void VideoSink::open(const FrameFormat& format) {
+  VideoInfo input = input_;
+  if (const auto* yuv = std::get_if<YuvDesc>(&format); yuv != nullptr && input.color.matrix == kMatrixUnspecified) {
+    // The frames' matrix was a guess from the input's size; the output's size may lead a player to
+    // another guess, so say it.
+    input.color.matrix = yuv->matrix == ColorMatrix::bt709 ? kMatrixBt709 : kMatrixSmpte170m;
+  }
+  writer_ = std::make_unique<VideoWriter>(options_, format, input);
+}
+
+void VideoSink::write(std::span<const std::byte> frame, std::int64_t index) {
+  const FrameTime time = times_ ? times_->take(index) : FrameTime{index, 1};
+  writer_->write_frame(frame, time);
+}
+
+void VideoSink::close() {
+  if (writer_) {
+    writer_->close();
+  }
+}
+
+VideoInfo video_info_for(const FrameFormat& format, Rational frame_rate, Rational aspect) {
+  VideoInfo info;
+  info.format = format;
+  info.frame_rate = frame_rate.num > 0 && frame_rate.den > 0 ? frame_rate : Rational{25, 1};
+  info.time_base = {info.frame_rate.den, info.frame_rate.num};
+  info.sample_aspect = aspect;
+  if (const auto* yuv = std::get_if<YuvDesc>(&format)) {
+    info.color.matrix = yuv->matrix == ColorMatrix::bt709 ? kMatrixBt709 : kMatrixSmpte170m;
+    info.color.range = yuv->range == ColorRange::full ? kRangeJpeg : kRangeMpeg;
+  }
+  return info;
+}
+
+}  // namespace pyn
