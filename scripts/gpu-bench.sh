@@ -33,6 +33,10 @@ status=0
   done
 
   echo
+  echo "== pynference run stages: 1920x1080 Y4M in, synthetic x2 1 ms, 3840x2160 Y4M out through a pipe"
+  bash scripts/video-bench.sh "$bin" synthetic:x2:1 synthetic:1920x1080:600 y4m || status=1
+
+  echo
   echo "== study"
   "$bin" study --out "$results/study" || status=1
 } 2>&1 | tee "$out_dir/bench.txt"

@@ -38,11 +38,24 @@ step() { printf '\n== %s\n' "$*"; }
 
   step "Python baselines (eager compact-x4, channels-last)"
   python3 bench/python/run_all.py --model compact-x4 --size "$size" --frames "$frames" --fp16 || status=1
-  step "Python split-streams with torch.compile and with the .pt2"
+  step "Python split-streams with torch.compile"
   python3 bench/python/split_streams.py --model compact-x4 --size "$size" --frames "$frames" --fp16 --compile || status=1
+  # (Python's torch._inductor.aoti_load_package crashed on our packages on the GPU machine, torch
+  # 2.11: no Python .pt2 baseline.)
+
+  step "--cuda-graph: TorchScript compact-x4 and compact-x2 at 320x180, synthetic compute-bound"
+  for graph in "" --cuda-graph; do
+    "$bin" bench -m "$pt" --size "$size" --fp16 --frames "$frames" --strategy split-streams,multi-compute $graph 2>&1 | grep -E "^(workload|split|multi)" || status=1
+    "$bin" bench -m "$models/compact-x2.pt" --size 320x180 --fp16 --frames "$frames" --strategy split-streams $graph 2>&1 | grep -E "^(workload|split)" || status=1
+    "$bin" bench --workload compute-bound --frames "$frames" --strategy split-streams $graph 2>&1 | grep -E "^(workload|split)" || status=1
+  done
   if [[ -n "$pt2" ]]; then
-    python3 bench/python/split_streams.py --model "$pt2" --size "$size" --frames "$frames" --fp16 || status=1
-    python3 bench/python/split_streams.py --model "$pt2" --size "$size" --frames "$frames" --fp16 --compute-streams 3 || status=1
+    "$bin" bench -m "$pt2" --size "$size" --fp16 --frames 50 --strategy split-streams --cuda-graph 2>&1 | tail -n 1
+  fi
+
+  if [[ -n "$pt2" ]]; then
+    step "pynference run stages: 960x540 Y4M in, compact-x4 .pt2, 3840x2160 Y4M out through a pipe"
+    bash scripts/video-bench.sh "$bin" "$pt2" synthetic:960x540:600 y4m || status=1
   fi
 } 2>&1 | tee "$out_dir/torch.txt"
 exit "$status"
