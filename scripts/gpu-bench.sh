@@ -34,7 +34,7 @@ status=0
 
   echo
   echo "== pynference run stages: 1920x1080 Y4M in, synthetic x2 1 ms, 3840x2160 Y4M out through a pipe"
-  bash scripts/video-bench.sh "$bin" synthetic:x2:1 synthetic:1920x1080:600 y4m || status=1
+  bash scripts/video-bench.sh build/gpu synthetic:x2:1 1920x1080 3840x2160 600 y4m || status=1
 
   echo
   echo "== study"

@@ -55,7 +55,7 @@ step() { printf '\n== %s\n' "$*"; }
 
   if [[ -n "$pt2" ]]; then
     step "pynference run stages: 960x540 Y4M in, compact-x4 .pt2, 3840x2160 Y4M out through a pipe"
-    bash scripts/video-bench.sh "$bin" "$pt2" synthetic:960x540:600 y4m || status=1
+    bash scripts/video-bench.sh build/gpu "$pt2" 960x540 3840x2160 600 y4m || status=1
   fi
 } 2>&1 | tee "$out_dir/torch.txt"
 exit "$status"

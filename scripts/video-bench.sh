@@ -1,45 +1,46 @@
 #!/usr/bin/env bash
-# `pynference run`'s stages, each alone and end to end (docs/video.md): reading the input, writing
-# the output, the GPU's work (H2D, pre, network, post, D2H), and the whole run. Each figure is the
-# fps of the run's summary line.
+# `pynference run`'s stages, each alone, and the whole run (docs/video.md): reading (decoding) the
+# input, the GPU's work (H2D, pre, network, post, D2H, from synthetic frames to nowhere), writing
+# (encoding) the output, and input -> output end to end.
 #
-#   bash scripts/video-bench.sh BIN MODEL IN_SPEC OUT_EXT [FRAMES] [RUN_OPTIONS...]
+#   bash scripts/video-bench.sh BUILD MODEL IN_SIZE OUT_SIZE FRAMES EXT [RUN_OPTIONS...]
 #
-#   BIN       the pynference binary
-#   MODEL     -m argument (a .pt2/.pt file or synthetic:xS[:MS])
-#   IN_SPEC   synthetic:WxH:N[:PIXFMT] describing the input to make, e.g. synthetic:960x540:600
-#   OUT_EXT   y4m (written to a pipe read by cat) or a container extension (mkv, mp4: FFmpeg builds)
-#
-# The input is made first (Y4M, or the container OUT_EXT names with ffv1), from the synthetic source.
+#   BUILD     the build folder (its src/cli/pynference and bench/pyn_io_bench are used)
+#   MODEL     -m argument: a .pt2/.pt file, or synthetic:xS[:MS]
+#   IN_SIZE   input WxH (yuv420p); OUT_SIZE the network's output WxH
+#   EXT       y4m (the output goes through a pipe to cat, as into an encoder process), or a
+#             container extension (mkv: ffv1 input, libx264 output; needs an FFmpeg build)
 set -uo pipefail
-bin="${1:?usage: video-bench.sh BIN MODEL IN_SPEC OUT_EXT [RUN_OPTIONS...]}"
+build="${1:?usage: video-bench.sh BUILD MODEL IN_SIZE OUT_SIZE FRAMES EXT [RUN_OPTIONS...]}"
 model="${2:?model}"
-spec="${3:?input spec}"
-ext="${4:?output extension}"
-shift 4
+in_size="${3:?input size}"
+out_size="${4:?output size}"
+frames="${5:?frames}"
+ext="${6:?extension}"
+shift 6
+bin="$build/src/cli/pynference"
+io="$build/bench/pyn_io_bench"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-fps() { grep -o '([0-9.]* fps' | tr -d '( fps'; }
+run_fps() { grep -o '([0-9.]* fps' | tr -d '( fps'; }
+io_fps() { grep -o '= [0-9.]* fps' | tr -d '= fps'; }
 
+input="$work/in.$ext"
 if [[ $ext == y4m ]]; then
-  input="$work/in.y4m"
-  "$bin" run -i "$spec" -o "$input" -m synthetic:x1 --quiet "$@" || exit 1
-  write_alone() { "$bin" run -i "$spec" -o - -m "$model" "$@" 2>&1 >/dev/null | fps; }
-  whole() { "$bin" run -i "$input" -o - -m "$model" "$@" 2>&1 >/dev/null | fps; }
+  "$bin" run -i "synthetic:$in_size:$frames" -o "$input" -m synthetic:x1 --quiet "$@" || exit 1
+  written="$({ "$io" write - "$out_size" yuv420p "$frames" | cat >/dev/null; } 2>&1 | io_fps)"
+  end_to_end="$("$bin" run -i "$input" -o - -m "$model" "$@" 2>&1 >/dev/null | run_fps)"
 else
-  input="$work/in.$ext"
-  "$bin" run -i "$spec" -o "$input" -m synthetic:x1 --encoder ffv1 --quiet "$@" || exit 1
-  write_alone() { "$bin" run -i "$spec" -o "$work/w.$ext" -y -m "$model" "$@" 2>&1 | fps; }
-  whole() { "$bin" run -i "$input" -o "$work/o.$ext" -y -m "$model" "$@" 2>&1 | fps; }
+  "$bin" run -i "synthetic:$in_size:$frames" -o "$input" -m synthetic:x1 --encoder ffv1 --quiet "$@" || exit 1
+  written="$("$io" write "$work/w.$ext" "$out_size" yuv420p "$frames" 2>&1 | io_fps)"
+  end_to_end="$("$bin" run -i "$input" -o "$work/o.$ext" -m "$model" "$@" 2>&1 | run_fps)"
 fi
-read_alone="$("$bin" run -i "$input" -o null -m synthetic:x1 "$@" 2>&1 | fps)"
-gpu_alone="$("$bin" run -i "$spec" -o null -m "$model" "$@" 2>&1 | fps)"
-written="$(write_alone "$@")"
-end_to_end="$(whole "$@")"
+read_alone="$("$io" read "$input" 2>&1 | io_fps)"
+gpu_alone="$("$bin" run -i "synthetic:$in_size:$frames" -o null -m "$model" "$@" 2>&1 | run_fps)"
 slowest="$(printf '%s\n' "$read_alone" "$gpu_alone" "$written" | sort -g | head -n 1)"
-printf 'input %s (%s), model %s, output .%s\n' "$spec" "$(basename "$input")" "$model" "$ext"
-printf '  read alone     %8s fps   (input -> null, synthetic:x1)\n' "$read_alone"
-printf '  GPU alone      %8s fps   (synthetic -> null, the model)\n' "$gpu_alone"
-printf '  write alone    %8s fps   (synthetic -> output, the model)\n' "$written"
-printf '  end to end     %8s fps   = %s of the slowest stage\n' "$end_to_end" \
+printf 'run: %s yuv420p in (%s), %s, %s out, %s frames\n' "$in_size" "$ext" "$model" "$out_size" "$frames"
+printf '  read alone   %8s fps\n' "$read_alone"
+printf '  GPU alone    %8s fps   (synthetic frames -> null)\n' "$gpu_alone"
+printf '  write alone  %8s fps\n' "$written"
+printf '  end to end   %8s fps   = %s of the slowest stage\n' "$end_to_end" \
   "$(awk -v a="$end_to_end" -v b="$slowest" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }')"
