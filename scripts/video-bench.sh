@@ -10,6 +10,7 @@
 #   IN_SIZE   input WxH (yuv420p); OUT_SIZE the network's output WxH
 #   EXT       y4m (the output goes through a pipe to cat, as into an encoder process), or a
 #             container extension (mkv: ffv1 input, libx264 output; needs an FFmpeg build)
+#   ENCODER=NAME in the environment picks the output's encoder (containers only)
 set -uo pipefail
 build="${1:?usage: video-bench.sh BUILD MODEL IN_SIZE OUT_SIZE FRAMES EXT [RUN_OPTIONS...]}"
 model="${2:?model}"
@@ -32,13 +33,13 @@ if [[ $ext == y4m ]]; then
   end_to_end="$("$bin" run -i "$input" -o - -m "$model" "$@" 2>&1 >/dev/null | run_fps)"
 else
   "$bin" run -i "synthetic:$in_size:$frames" -o "$input" -m synthetic:x1 --encoder ffv1 --quiet "$@" || exit 1
-  written="$("$io" write "$work/w.$ext" "$out_size" yuv420p "$frames" 2>&1 | io_fps)"
-  end_to_end="$("$bin" run -i "$input" -o "$work/o.$ext" -m "$model" "$@" 2>&1 | run_fps)"
+  written="$("$io" write "$work/w.$ext" "$out_size" yuv420p "$frames" ${ENCODER:-} 2>&1 | io_fps)"
+  end_to_end="$("$bin" run -i "$input" -o "$work/o.$ext" -m "$model" ${ENCODER:+--encoder "$ENCODER"} "$@" 2>&1 | run_fps)"
 fi
 read_alone="$("$io" read "$input" 2>&1 | io_fps)"
 gpu_alone="$("$bin" run -i "synthetic:$in_size:$frames" -o null -m "$model" "$@" 2>&1 | run_fps)"
 slowest="$(printf '%s\n' "$read_alone" "$gpu_alone" "$written" | sort -g | head -n 1)"
-printf 'run: %s yuv420p in (%s), %s, %s out, %s frames\n' "$in_size" "$ext" "$model" "$out_size" "$frames"
+printf 'run: %s yuv420p in (%s), %s, %s out (%s), %s frames\n' "$in_size" "$ext" "$model" "$out_size" "${ENCODER:-default encoder}" "$frames"
 printf '  read alone   %8s fps\n' "$read_alone"
 printf '  GPU alone    %8s fps   (synthetic frames -> null)\n' "$gpu_alone"
 printf '  write alone  %8s fps\n' "$written"
