@@ -30,7 +30,7 @@ input="$work/in.$ext"
 if [[ $ext == y4m ]]; then
   "$bin" run -i "synthetic:$in_size:$frames" -o "$input" -m synthetic:x1 --quiet "$@" || exit 1
   written="$({ "$io" write - "$out_size" yuv420p "$frames" | cat >/dev/null; } 2>&1 | io_fps)"
-  end_to_end="$("$bin" run -i "$input" -o - -m "$model" "$@" 2>&1 >/dev/null | run_fps)"
+  end_to_end="$({ "$bin" run -i "$input" -o - -m "$model" "$@" | cat >/dev/null; } 2>&1 | run_fps)"
 else
   "$bin" run -i "synthetic:$in_size:$frames" -o "$input" -m synthetic:x1 --encoder ffv1 --quiet "$@" || exit 1
   written="$("$io" write "$work/w.$ext" "$out_size" yuv420p "$frames" ${ENCODER:-} 2>&1 | io_fps)"
