@@ -15,6 +15,7 @@
 
 #include "pynference/device/error.hpp"
 #include "pynference/io/y4m.hpp"
+#include "pipe.hpp"
 
 namespace pyn {
 
@@ -134,6 +135,7 @@ Y4mReader::Y4mReader(const std::string& path)
     : name_(path == "-" ? "stdin" : path), buffer_(kBufferBytes) {
   if (path == "-") {
     fd_ = STDIN_FILENO;
+    detail::widen_pipe(fd_);
   } else {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
@@ -160,6 +162,7 @@ Y4mReader::Y4mReader(const std::string& path)
 
 Y4mReader::Y4mReader(int fd, std::string name)
     : name_(std::move(name)), fd_(fd), buffer_(kBufferBytes) {
+  detail::widen_pipe(fd_);
   read_header();
 }
 

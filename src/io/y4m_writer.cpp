@@ -15,6 +15,7 @@
 
 #include "pynference/device/error.hpp"
 #include "pynference/io/y4m.hpp"
+#include "pipe.hpp"
 
 namespace pyn {
 
@@ -153,6 +154,7 @@ Y4mWriter::Y4mWriter(const std::string& path, const Y4mHeader& header)
       pending_(header_text(header)) {
   if (path == "-") {
     fd_ = STDOUT_FILENO;
+    detail::widen_pipe(fd_);
     return;
   }
   struct stat st {};
@@ -171,7 +173,9 @@ Y4mWriter::Y4mWriter(int fd, std::string name, const Y4mHeader& header)
     : name_(std::move(name)),
       fd_(fd),
       frame_bytes_(header.desc.bytes()),
-      pending_(header_text(header)) {}
+      pending_(header_text(header)) {
+  detail::widen_pipe(fd_);
+}
 
 Y4mWriter::~Y4mWriter() { discard_part(); }
 
