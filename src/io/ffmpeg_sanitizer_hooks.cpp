@@ -1,5 +1,6 @@
-// Sanitizer reports from inside FFmpeg's libraries, which are not instrumented; linked into every
-// test program that runs FFmpeg codecs (the sanitizers read these hooks at start-up).
+// Sanitizer reports from inside FFmpeg's libraries, which are not instrumented. Compiled into every
+// program that runs FFmpeg codecs in a sanitizer build (the sanitizers read these hooks at start-up):
+// the pynference program and the FFmpeg tests.
 
 // libx265 3.5 (Debian 12) leaks a few KiB per encoder in FrameFilter::init, whether or not
 // x265_encoder_close runs.
