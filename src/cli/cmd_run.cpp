@@ -26,9 +26,11 @@ namespace {
 const std::vector<OptionSpec>& run_options() {
   static const std::vector<OptionSpec> specs = with_engine_options({
       {"input", "IN", "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (Y4M on "
-                      "standard input) or synthetic:WxH:FRAMES[:PIXFMT]", ""},
+                      "standard input), raw:WxH:PIXFMT:PATH (raw planar YUV; PATH may be -) or "
+                      "synthetic:WxH:FRAMES[:PIXFMT]", ""},
       {"output", "OUT", "-o: a video file (.mkv .mp4 .mov ...), an image sequence, a .y4m file, - (Y4M on "
-                        "standard output) or null (drop the frames)", ""},
+                        "standard output), raw:PATH (raw planar YUV; PATH may be -) or null (drop the "
+                        "frames)", ""},
       {"strategy", "NAME", "serial-pageable, serial-pinned, worker-streams, split-streams or multi-compute",
        "split-streams"},
       {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
@@ -76,8 +78,17 @@ std::vector<std::string_view> long_names(const std::vector<std::string_view>& ar
   return out;
 }
 
-bool is_file_path(const std::string& spec) {
-  return spec != "-" && spec != "null" && !spec.starts_with("synthetic:");
+// The file a -i/-o argument names, if any.
+std::string file_of(const std::string& spec) {
+  if (spec == "-" || spec == "null" || spec.starts_with("synthetic:")) {
+    return {};
+  }
+  if (spec.starts_with("raw:")) {
+    const std::size_t last = spec.find(':', spec.find(':', 4) + 1);  // raw:WxH:FMT:PATH or raw:PATH
+    const std::string path = last == std::string::npos ? spec.substr(4) : spec.substr(last + 1);
+    return path == "-" ? std::string() : path;
+  }
+  return spec;
 }
 
 }  // namespace
@@ -117,13 +128,14 @@ int cmd_run(const std::vector<std::string_view>& argv) {
       throw UsageError("-to must be later than -ss");
     }
   }
-  if (is_file_path(out_spec)) {
+  if (const std::string out_file = file_of(out_spec); !out_file.empty()) {
     std::error_code ec;
-    if (is_file_path(in_spec) && std::filesystem::equivalent(in_spec, out_spec, ec)) {
+    const std::string in_file = file_of(in_spec);
+    if (!in_file.empty() && std::filesystem::equivalent(in_file, out_file, ec)) {
       throw UsageError("the output is the input file: choose another name for -o");
     }
-    if (std::filesystem::exists(out_spec, ec) && !args.flag("y")) {
-      throw UsageError(out_spec + " exists: add -y to overwrite it");
+    if (std::filesystem::exists(out_file, ec) && !args.flag("y")) {
+      throw UsageError(out_file + " exists: add -y to overwrite it");
     }
   }
   PipelineOptions options;
@@ -152,8 +164,8 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     options.output_format = pixel_format(output.pix_fmt, in_format);
   }
   if (!options.output_format && std::holds_alternative<ImageDesc>(in_format) &&
-      (out_spec == "-" || out_spec.ends_with(".y4m"))) {
-    // Y4M holds YUV only: RGB frames become 4:4:4 on the GPU, 10-bit for 16-bit samples.
+      (out_spec == "-" || out_spec.ends_with(".y4m") || out_spec.starts_with("raw:"))) {
+    // Y4M (and our raw output) holds YUV only: RGB frames become 4:4:4 on the GPU, 10-bit for 16-bit samples.
     const bool deep = std::get<ImageDesc>(in_format).pixel == PixelType::u16;
     options.output_format = pixel_format(deep ? "yuv444p10le" : "yuv444p", in_format);
   }

@@ -88,13 +88,55 @@ class Y4mInput final : public Input {
   Y4mInput(const std::string& path, const TimeWindow& window) : source_(path) {
     source_.select(frames_of(window, source_.header().frame_rate, path == "-" ? "stdin" : path));
   }
+  // raw:WxH:PIXFMT:PATH, 25 fps.
+  Y4mInput(const std::string& spec, const TimeWindow& window, bool /*raw*/) : source_(raw_path(spec), raw_header(spec)) {
+    source_.select(frames_of(window, frame_rate(), spec));
+  }
   Source& source() override { return source_; }
-  [[nodiscard]] std::string description() const override { return "Y4M " + to_string(source_.format()); }
-  [[nodiscard]] Rational frame_rate() const override { return source_.header().frame_rate; }
+  [[nodiscard]] std::string description() const override {
+    return (source_.header().framing == Framing::raw ? "raw " : "Y4M ") + to_string(source_.format());
+  }
+  [[nodiscard]] Rational frame_rate() const override {
+    return source_.header().framing == Framing::raw ? Rational{25, 1} : source_.header().frame_rate;
+  }
   [[nodiscard]] Rational aspect() const override { return source_.header().aspect; }
   [[nodiscard]] const Y4mHeader& header() const { return source_.header(); }
 
  private:
+  static std::vector<std::string> raw_parts(const std::string& spec) {
+    // raw:WxH:PIXFMT:PATH (PATH may hold colons)
+    std::vector<std::string> parts;
+    std::size_t begin = 4;
+    for (int i = 0; i < 2; ++i) {
+      const std::size_t colon = spec.find(':', begin);
+      if (colon == std::string::npos) {
+        throw UsageError("expected raw:WxH:PIXFMT:PATH, e.g. raw:1920x1080:yuv420p:in.yuv, got '" + spec + "'");
+      }
+      parts.push_back(spec.substr(begin, colon - begin));
+      begin = colon + 1;
+    }
+    parts.push_back(spec.substr(begin));
+    if (parts[2].empty()) {
+      throw UsageError("expected raw:WxH:PIXFMT:PATH, e.g. raw:1920x1080:yuv420p:in.yuv, got '" + spec + "'");
+    }
+    return parts;
+  }
+  static std::string raw_path(const std::string& spec) { return raw_parts(spec)[2]; }
+  static Y4mHeader raw_header(const std::string& spec) {
+    const std::vector<std::string> parts = raw_parts(spec);
+    const auto [width, height] = parse_size(parts[0]);
+    const std::optional<FrameFormat> format = pixel_format(parts[1], YuvDesc{width, height});
+    if (!format || !std::holds_alternative<YuvDesc>(*format)) {
+      throw UsageError("raw frames are yuv420p, yuv444p, yuv420p10le or yuv444p10le, not '" + parts[1] + "'");
+    }
+    Y4mHeader header;
+    header.desc = std::get<YuvDesc>(with_size(*format, width, height));
+    // Like Y4M, raw frames carry no matrix: BT.709 for HD, BT.601 for SD, limited range.
+    header.desc.matrix = width >= 1280 || height > 576 ? ColorMatrix::bt709 : ColorMatrix::bt601;
+    header.framing = Framing::raw;
+    return header;
+  }
+
   Y4mSource source_;
 };
 
@@ -173,6 +215,9 @@ std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& win
     }
     return std::make_unique<SyntheticInput>(spec);
   }
+  if (spec.starts_with("raw:")) {
+    return std::make_unique<Y4mInput>(spec, window, true);
+  }
   if (spec == "-" || ends_with(spec, ".y4m")) {
     return std::make_unique<Y4mInput>(spec, window);
   }
@@ -183,6 +228,14 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
   if (options.path == "null") {
     return std::make_unique<NullSink>();
   }
+  if (options.path.starts_with("raw:")) {
+    if (!options.encoder.empty() || options.crf || !options.preset.empty()) {
+      throw UsageError("raw output is frames as they are: --encoder, --crf and --preset do not apply");
+    }
+    Y4mHeader header;
+    header.framing = Framing::raw;
+    return std::make_unique<Y4mSink>(options.path.substr(4), header);
+  }
   if (options.path == "-" || ends_with(options.path, ".y4m")) {
     if (!options.encoder.empty() || options.crf || !options.preset.empty()) {
       throw UsageError("Y4M output is raw frames: --encoder, --crf and --preset do not apply");
@@ -191,6 +244,7 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
     if (const auto* y4m = dynamic_cast<Y4mInput*>(&input)) {
       header = y4m->header();
     }
+    header.framing = Framing::y4m;  // whatever the input was (raw, say)
     header.frame_rate = input.frame_rate();
     header.aspect = input.aspect();
     return std::make_unique<Y4mSink>(options.path, header);

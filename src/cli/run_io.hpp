@@ -4,8 +4,11 @@
 //
 //   -i synthetic:WxH:N[:PIXFMT]   N synthetic frames (PIXFMT yuv420p by default, see pixel_format())
 //   -i -  | -i FILE.y4m           Y4M from standard input or a file
+//   -i raw:WxH:PIXFMT:PATH        raw planar frames (yuv420p, yuv444p, yuv420p10le, yuv444p10le) from
+//                                 a file or - (25 fps)
 //   -i anything else              a container or image sequence, through FFmpeg (where built)
 //   -o -  | -o FILE.y4m           Y4M to standard output or a file
+//   -o raw:PATH                   raw planar frames to a file or - (standard output)
 //   -o null                       frames are dropped (measuring)
 //   -o anything else              a container or image sequence, through FFmpeg (where built)
 

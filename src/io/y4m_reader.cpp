@@ -133,30 +133,49 @@ std::span<const Y4mColorspace> y4m_colorspaces() noexcept { return kColorspaces;
 
 Y4mReader::Y4mReader(const std::string& path)
     : name_(path == "-" ? "stdin" : path), buffer_(kBufferBytes) {
-  if (path == "-") {
-    fd_ = STDIN_FILENO;
-    detail::widen_pipe(fd_);
-  } else {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      throw UsageError("cannot open " + path + ": " + error_text(errno));
-    }
-    owns_fd_ = true;
-  }
+  open_path(path);
   try {
-    struct stat st {};
-    if (::fstat(fd_, &st) == 0 && S_ISDIR(st.st_mode)) {
-      throw UsageError("cannot open " + name_ + ": " + error_text(EISDIR));
-    }
-    if (S_ISREG(st.st_mode)) {
-      ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
-    }
     read_header();
   } catch (...) {
     if (owns_fd_) {
       ::close(fd_);
     }
     throw;
+  }
+}
+
+Y4mReader::Y4mReader(const std::string& path, const Y4mHeader& raw)
+    : name_(path == "-" ? "stdin" : path), buffer_(kBufferBytes), header_(raw) {
+  const YuvDesc& d = raw.desc;
+  if (raw.framing != Framing::raw) {
+    throw UsageError("a Y4M stream's header comes from the stream, not from the caller");
+  }
+  if (d.width < 1 || d.height < 1 || d.width > kY4mMaxSide || d.height > kY4mMaxSide ||
+      d.bytes() > kY4mMaxFrameBytes || (d.bits != 8 && d.bits != 10)) {
+    throw UsageError("raw frames must be 1x1 to " + std::to_string(kY4mMaxSide) + "x" +
+                     std::to_string(kY4mMaxSide) + ", 8 or 10 bit, got " + to_string(d));
+  }
+  open_path(path);
+}
+
+void Y4mReader::open_path(const std::string& path) {
+  if (path == "-") {
+    fd_ = STDIN_FILENO;
+    detail::widen_pipe(fd_);
+    return;
+  }
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    throw UsageError("cannot open " + path + ": " + error_text(errno));
+  }
+  owns_fd_ = true;
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd_);
+    throw UsageError("cannot open " + name_ + ": " + error_text(EISDIR));
+  }
+  if (S_ISREG(st.st_mode)) {
+    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
 }
 
@@ -338,12 +357,17 @@ bool Y4mReader::read_frame(std::span<std::byte> dst) {
     throw UsageError(name_ + ": a Y4M frame needs a buffer of " + std::to_string(frame_bytes()) +
                      " bytes, not " + std::to_string(dst.size()));
   }
+  const auto frame = [this] {
+    return name_ + (header_.framing == Framing::raw ? ": raw frame " : ": Y4M frame ") + std::to_string(frames_read_);
+  };
+  if (header_.framing == Framing::raw) {
+    return read_planes(dst, frame);
+  }
   std::string_view line;
   const LineEnd end = next_line(line);
   if (end == LineEnd::eof && line.empty()) {
     return false;
   }
-  const auto frame = [this] { return name_ + ": Y4M frame " + std::to_string(frames_read_); };
   const bool marked =
       line.starts_with(kMarker) && (line.size() == kMarker.size() || line[kMarker.size()] == ' ');
   if (end == LineEnd::eof && (marked || kMarker.starts_with(line))) {
@@ -358,6 +382,11 @@ bool Y4mReader::read_frame(std::span<std::byte> dst) {
                 " bytes");
   }
 
+  return read_planes(dst, frame);
+}
+
+template <class Name>
+bool Y4mReader::read_planes(std::span<std::byte> dst, const Name& frame) {
   std::size_t got = std::min(end_ - begin_, dst.size());
   std::memcpy(dst.data(), buffer_.data() + begin_, got);
   begin_ += got;
@@ -366,6 +395,9 @@ bool Y4mReader::read_frame(std::span<std::byte> dst) {
   }
   while (got < dst.size()) {
     const std::size_t n = fill(dst.subspan(got));
+    if (n == 0 && got == 0 && header_.framing == Framing::raw) {
+      return false;  // raw frames end where a frame would begin
+    }
     if (n == 0) {
       throw Error(frame() + " is truncated: " + std::to_string(got) + " of " +
                   std::to_string(dst.size()) + " bytes");

@@ -11,21 +11,28 @@ namespace pyn {
 
 namespace {
 
-// Frames in a regular Y4M file, from its size: each frame is its planes and a 6-byte FRAME line,
-// and the header is shorter than one frame except for tiny frames (then this is an estimate).
-std::optional<std::int64_t> frames_in_file(const std::string& path, std::size_t frame_bytes) {
+// Frames in a regular file, from its size: a Y4M frame is its planes and a 6-byte FRAME line, and
+// the header is shorter than one frame except for tiny frames (then this is an estimate); a raw
+// frame is its planes.
+std::optional<std::int64_t> frames_in_file(const std::string& path, std::size_t frame_bytes, Framing framing) {
   struct stat st {};
   if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return std::nullopt;
   }
-  return static_cast<std::int64_t>(static_cast<std::size_t>(st.st_size) / (frame_bytes + 6));
+  const std::size_t per_frame = frame_bytes + (framing == Framing::y4m ? 6 : 0);
+  return static_cast<std::int64_t>(static_cast<std::size_t>(st.st_size) / per_frame);
 }
 
 }  // namespace
 
 Y4mSource::Y4mSource(const std::string& path, FrameWindow window)
-    : reader_(path), file_frames_(frames_in_file(path, reader_.frame_bytes())) {
+    : reader_(path), file_frames_(frames_in_file(path, reader_.frame_bytes(), Framing::y4m)) {
   select(window);
+}
+
+Y4mSource::Y4mSource(const std::string& path, const Y4mHeader& raw)
+    : reader_(path, raw), file_frames_(frames_in_file(path, reader_.frame_bytes(), Framing::raw)) {
+  select({});
 }
 
 void Y4mSource::select(FrameWindow window) {
@@ -62,7 +69,8 @@ Y4mSink::Y4mSink(std::string path, Y4mHeader header) : path_(std::move(path)), h
 void Y4mSink::open(const FrameFormat& format) {
   const auto* yuv = std::get_if<YuvDesc>(&format);
   if (yuv == nullptr) {
-    throw UsageError("Y4M carries planar YUV frames, not " + to_string(format) +
+    throw UsageError(std::string(header_.framing == Framing::raw ? "raw output" : "Y4M") +
+                     " carries planar YUV frames, not " + to_string(format) +
                      ": choose a YUV output pixel format (e.g. --pix-fmt yuv444p)");
   }
   Y4mHeader header = header_;

@@ -123,6 +123,9 @@ std::string header_text(const Y4mHeader& h) {
                      " take " + std::to_string(d.bytes()) +
                      " bytes, more than the 1 GiB a reader accepts");
   }
+  if (h.framing == Framing::raw) {
+    return {};
+  }
   std::string text = "YUV4MPEG2 W" + std::to_string(d.width) + " H" + std::to_string(d.height) +
                      " F" + ratio_text("frame rate", h.frame_rate) + " I" +
                      interlace_letter(h.interlace) + " A" + ratio_text("aspect ratio", h.aspect) +
@@ -151,7 +154,8 @@ std::string header_text(const Y4mHeader& h) {
 Y4mWriter::Y4mWriter(const std::string& path, const Y4mHeader& header)
     : name_(path == "-" ? "stdout" : path),
       frame_bytes_(header.desc.bytes()),
-      pending_(header_text(header)) {
+      pending_(header_text(header)),
+      raw_(header.framing == Framing::raw) {
   if (path == "-") {
     fd_ = STDOUT_FILENO;
     detail::widen_pipe(fd_);
@@ -173,7 +177,8 @@ Y4mWriter::Y4mWriter(int fd, std::string name, const Y4mHeader& header)
     : name_(std::move(name)),
       fd_(fd),
       frame_bytes_(header.desc.bytes()),
-      pending_(header_text(header)) {
+      pending_(header_text(header)),
+      raw_(header.framing == Framing::raw) {
   detail::widen_pipe(fd_);
 }
 
@@ -247,7 +252,9 @@ void Y4mWriter::write_frame(std::span<const std::byte> frame) {
   if (failed_) {
     throw Error("cannot write " + name_ + ": an earlier write failed");
   }
-  pending_ += "FRAME\n";
+  if (!raw_) {
+    pending_ += "FRAME\n";
+  }
   write_all(frame);
   ++frames_written_;
 }

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "program.hpp"
 
@@ -122,6 +124,42 @@ TEST_F(RunCommand, PixFmtAndRgbInputsBecomeTheAskedYuvOnTheDevice) {
   EXPECT_EQ(read(at("rgb.y4m")).rfind("YUV4MPEG2 W16 H8 F25:1 Ip A0:0 C444\n", 0), 0U) << read(at("rgb.y4m")).substr(0, 60);
 }
 
+TEST_F(RunCommand, RawFramesInAndOutAreTheY4mPlanes) {
+  ASSERT_EQ(run("run -i synthetic:30x18:6 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
+  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("a.y4m") + " -m synthetic:x2 --device cpu --quiet").code, 0);
+  const Y4m in = parse_y4m(read(at("in.y4m")), yuv420_bytes(30, 18));
+  const Y4m a = parse_y4m(read(at("a.y4m")), yuv420_bytes(60, 36));
+  ASSERT_EQ(a.frames.size(), 6U);
+  std::string raw_in;
+  std::string raw_a;
+  for (std::size_t i = 0; i < in.frames.size(); ++i) {
+    raw_in += in.frames[i];
+    raw_a += a.frames[i];
+  }
+  {
+    std::ofstream out(at("in.yuv"), std::ios::binary);
+    out << raw_in;
+  }
+  // raw in, Y4M out: the Y4M path's frames (the raw input says SD, BT.601, as the Y4M input did)
+  ASSERT_EQ(run("run -i raw:30x18:yuv420p:" + at("in.yuv") + " -o " + at("b.y4m") +
+                " -m synthetic:x2 --device cpu --quiet")
+                .code,
+            0);
+  const Y4m b = parse_y4m(read(at("b.y4m")), yuv420_bytes(60, 36));
+  EXPECT_TRUE(b.frames == a.frames);
+  // Y4M in, raw out, through a pipe: the planes and nothing else
+  const Result piped = shell("cat " + at("in.y4m") + " | " + binary() +
+                             " run -i - -o raw:- -m synthetic:x2 --device cpu --quiet > " + at("c.yuv"));
+  ASSERT_EQ(piped.code, 0) << piped.output;
+  EXPECT_TRUE(read(at("c.yuv")) == raw_a);
+  // a cut raw file names the frame
+  std::filesystem::resize_file(at("in.yuv"), raw_in.size() - 10);
+  const Result cut = run("run -i raw:30x18:yuv420p:" + at("in.yuv") + " -o " + at("d.y4m") + " -m synthetic --device cpu");
+  EXPECT_EQ(cut.code, 1) << cut.output;
+  EXPECT_NE(cut.output.find("raw frame 5 is truncated"), std::string::npos) << cut.output;
+  EXPECT_FALSE(std::filesystem::exists(at("d.y4m")));
+}
+
 TEST_F(RunCommand, BadInputIsOneLineWithCode2AndWritesNothing) {
   struct Case {
     std::string arguments;
@@ -139,6 +177,8 @@ TEST_F(RunCommand, BadInputIsOneLineWithCode2AndWritesNothing) {
       {"run -i " + at("exists.y4m") + " -o " + at("o.y4m") + " -m synthetic -ss 1:2:3:4", "bad time"},
       {"run -i " + at("exists.y4m") + " -o " + at("exists.y4m") + " -m synthetic -y", "the output is the input"},
       {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --crf 20", "do not apply"},
+      {"run -i raw:16x8:nv12:" + at("exists.y4m") + " -o " + at("o.y4m") + " -m synthetic", "raw frames are"},
+      {"run -i raw:16x8 -o " + at("o.y4m") + " -m synthetic", "expected raw:WxH:PIXFMT:PATH"},
   };
   for (const Case& c : cases) {
     const Result r = run(c.arguments + " --device cpu");

@@ -33,6 +33,10 @@ namespace pyn {
 
 enum class Interlace : std::uint8_t { progressive, top_first, bottom_first, mixed, unknown };
 
+// Y4M, or raw planar frames: the same planes back to back with no header and no FRAME lines (what
+// FFmpeg calls rawvideo), whose layout the caller must know.
+enum class Framing : std::uint8_t { y4m, raw };
+
 struct Y4mHeader {
   YuvDesc desc;
   // The C tag's value. The reader always sets it; for the writer empty means the usual name for
@@ -44,6 +48,8 @@ struct Y4mHeader {
   // X tags without their X, in stream order. The writer writes them back, except COLORRANGE=,
   // which it writes from desc.range.
   std::vector<std::string> extensions;
+  // Raw frames carry none of the above but desc.
+  Framing framing = Framing::y4m;
 };
 
 // A C tag value we read and write, and the frames it means.
@@ -68,6 +74,8 @@ class Y4mReader {
   // An open descriptor (pipe, socket, memfd) that stays the caller's to close; `name` is for
   // messages. Reads the header.
   Y4mReader(int fd, std::string name);
+  // Raw frames (raw.framing == Framing::raw) of raw.desc from a path or "-"; nothing is read yet.
+  Y4mReader(const std::string& path, const Y4mHeader& raw);
   Y4mReader(const Y4mReader&) = delete;
   Y4mReader& operator=(const Y4mReader&) = delete;
   ~Y4mReader();
@@ -84,6 +92,9 @@ class Y4mReader {
   LineEnd next_line(std::string_view& line);
   std::size_t fill(std::span<std::byte> direct);
   void read_header();
+  void open_path(const std::string& path);
+  template <class Name>
+  bool read_planes(std::span<std::byte> dst, const Name& frame);
   [[noreturn]] void fail_read(int error) const;
 
   std::string name_;
@@ -129,6 +140,7 @@ class Y4mWriter {
   std::size_t frame_bytes_ = 0;
   // The header, until it goes out with the first frame or close(), then "FRAME\n".
   std::string pending_;
+  bool raw_ = false;  // Framing::raw: no header, no FRAME lines
   bool closed_ = false;
   bool failed_ = false;
   std::int64_t frames_written_ = 0;

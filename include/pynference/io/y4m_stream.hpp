@@ -1,6 +1,7 @@
 #pragma once
 // Y4M files and pipes as a pipeline source and sink: frames go between the stream and the
-// pipeline's host slots with no copy in between (see y4m.hpp).
+// pipeline's host slots with no copy in between (see y4m.hpp). Raw planar frames (Framing::raw)
+// go the same way.
 
 #include <cstdint>
 #include <memory>
@@ -22,6 +23,8 @@ class Y4mSource final : public Source {
  public:
   // A path, or "-" for standard input. Reads the header; errors as Y4mReader's.
   explicit Y4mSource(const std::string& path, FrameWindow window = {});
+  // Raw frames of raw.desc (raw.framing == Framing::raw), from a path or "-".
+  Y4mSource(const std::string& path, const Y4mHeader& raw);
   // Chooses the frames to take, e.g. once the header's frame rate is known; before the run.
   void select(FrameWindow window);
 
