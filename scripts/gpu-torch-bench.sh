@@ -23,10 +23,9 @@ step() { printf '\n== %s\n' "$*"; }
   pt="$models/compact-x4.pt"
 
   step "network alone in Python: median ms per inference"
-  variants=eager,channels-last,compile
-  [[ -n "$pt2" ]] && variants="$variants,aoti"
-  python3 bench/python/network_time.py --model compact-x4 --size "$size" --fp16 --variants "$variants" \
-    ${pt2:+--pt2 "$pt2"} || status=1
+  # (no aoti variant: Python's aoti_load_package crashed on our packages there; docs/torch.md)
+  python3 bench/python/network_time.py --model compact-x4 --size "$size" --fp16 \
+    --variants eager,channels-last,compile || status=1
 
   for model in "$pt2" "$pt"; do
     [[ -n "$model" && -f "$model" ]] || { echo "missing model $model"; status=1; continue; }

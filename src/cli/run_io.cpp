@@ -228,6 +228,14 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
   if (options.path == "null") {
     return std::make_unique<NullSink>();
   }
+  const bool planes = options.path == "-" || ends_with(options.path, ".y4m") || options.path.starts_with("raw:");
+  if (planes && !options.pix_fmt.empty()) {
+    const std::optional<FrameFormat> format = pixel_format(options.pix_fmt, input.source().format());
+    if (!format || !std::holds_alternative<YuvDesc>(*format)) {
+      throw UsageError("Y4M and raw output take --pix-fmt yuv420p, yuv444p, yuv420p10le or yuv444p10le, not '" +
+                       options.pix_fmt + "'");
+    }
+  }
   if (options.path.starts_with("raw:")) {
     if (!options.encoder.empty() || options.crf || !options.preset.empty()) {
       throw UsageError("raw output is frames as they are: --encoder, --crf and --preset do not apply");

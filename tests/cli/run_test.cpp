@@ -179,6 +179,7 @@ TEST_F(RunCommand, BadInputIsOneLineWithCode2AndWritesNothing) {
       {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --crf 20", "do not apply"},
       {"run -i raw:16x8:nv12:" + at("exists.y4m") + " -o " + at("o.y4m") + " -m synthetic", "raw frames are"},
       {"run -i raw:16x8 -o " + at("o.y4m") + " -m synthetic", "expected raw:WxH:PIXFMT:PATH"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --pix-fmt nv12", "take --pix-fmt yuv420p"},
   };
   for (const Case& c : cases) {
     const Result r = run(c.arguments + " --device cpu");
