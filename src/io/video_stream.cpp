@@ -19,17 +19,20 @@ constexpr int kRangeJpeg = 2;
 
 void FrameTimes::put(std::int64_t index, FrameTime time) {
   const std::lock_guard lock(mutex_);
-  times_[index] = time;
+  if (index != first_ + static_cast<std::int64_t>(times_.size())) {
+    throw Error("frame " + std::to_string(index) + " read out of order");
+  }
+  times_.push_back(time);
 }
 
 FrameTime FrameTimes::take(std::int64_t index) {
   const std::lock_guard lock(mutex_);
-  const auto it = times_.find(index);
-  if (it == times_.end()) {
+  if (times_.empty() || index != first_) {
     throw Error("no time was recorded for frame " + std::to_string(index));
   }
-  const FrameTime time = it->second;
-  times_.erase(it);
+  const FrameTime time = times_.front();
+  times_.pop_front();
+  ++first_;
   return time;
 }
 

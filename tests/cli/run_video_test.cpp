@@ -19,15 +19,6 @@ extern "C" {
 namespace pyn::test {
 namespace {
 
-const StreamProbe* find(const std::vector<StreamProbe>& streams, AVMediaType type) {
-  for (const StreamProbe& s : streams) {
-    if (s.type == type) {
-      return &s;
-    }
-  }
-  return nullptr;
-}
-
 // What pre -> synthetic (scale, f16) -> post makes of `frame`, on the CPU.
 Bytes expected_output(const FrameFormat& in, const Bytes& frame, int scale) {
   const FrameFormat out = with_size(in, width_of(in) * scale, height_of(in) * scale);

@@ -267,6 +267,15 @@ void make_clip(const ClipSpec& spec) {
   check(av_write_trailer(out), "trailer");
 }
 
+const StreamProbe* find(const std::vector<StreamProbe>& streams, AVMediaType type) {
+  for (const StreamProbe& s : streams) {
+    if (s.type == type) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
 std::vector<StreamProbe> probe(const std::string& path) {
   AVFormatContext* in = nullptr;
   check(avformat_open_input(&in, path.c_str(), nullptr, nullptr), "open " + path);

@@ -63,5 +63,7 @@ struct StreamProbe {
 
 // Every stream of a file, from its header and all its packets.
 [[nodiscard]] std::vector<StreamProbe> probe(const std::string& path);
+// The first stream of `type` among `streams`, or null.
+[[nodiscard]] const StreamProbe* find(const std::vector<StreamProbe>& streams, AVMediaType type);
 
 }  // namespace pyn::test

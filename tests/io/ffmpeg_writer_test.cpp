@@ -22,15 +22,6 @@ void transcode(const VideoInputOptions& input, VideoOutputOptions options) {
   EXPECT_EQ(writer.frames_written(), reader.frames_read());
 }
 
-const StreamProbe* find(const std::vector<StreamProbe>& streams, AVMediaType type) {
-  for (const StreamProbe& s : streams) {
-    if (s.type == type) {
-      return &s;
-    }
-  }
-  return nullptr;
-}
-
 struct RoundTrip {
   AVPixelFormat pix_fmt;
   int width;

@@ -4,7 +4,7 @@
 // the sink through FrameTimes, since the two run on different threads with frames in flight.
 
 #include <cstdint>
-#include <map>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,16 +14,19 @@
 
 namespace pyn {
 
-// Frame index -> its time, from the thread that reads to the thread that writes.
+// Frame index -> its time, from the thread that reads to the thread that writes. Both go in frame
+// order (the pipeline reads and delivers in order), so this is a queue.
 class FrameTimes {
  public:
+  // `index` must be the next frame after the last one put.
   void put(std::int64_t index, FrameTime time);
-  // Removes and returns the time of `index`; throws Error where the source left none.
+  // Removes and returns the time of `index`, the oldest one held; throws Error where it is not.
   FrameTime take(std::int64_t index);
 
  private:
   std::mutex mutex_;
-  std::map<std::int64_t, FrameTime> times_;
+  std::deque<FrameTime> times_;
+  std::int64_t first_ = 0;  // index of times_.front()
 };
 
 class VideoSource final : public Source {
