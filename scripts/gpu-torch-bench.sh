@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The torch engine's figures of docs/torch.md on a GPU, after scripts/gpu-check.sh has built
 # build/gpu: the network alone in Python (eager, channels-last, torch.compile, the AOTInductor
-# package), the engine through pynference bench (.pt2 and TorchScript, every strategy), and the Python
+# package), the engine alone (bench/engine_bench.cpp: its time per inference, and a CUPTI record
+# of the streams its work runs on), the engine through pynference bench (.pt2 and TorchScript, every strategy), and the Python
 # baselines of bench/python on the same workload.
 #
 #   bash scripts/gpu-torch-bench.sh OUT_DIR      # writes OUT_DIR/torch.txt
@@ -21,6 +22,14 @@ step() { printf '\n== %s\n' "$*"; }
   python3 tools/make_demo_models.py --out "$models" --dtype fp16 || status=1
   pt2="$(ls "$models"/compact-x4.fp16.*.pt2 2>/dev/null | head -n 1)"
   pt="$models/compact-x4.pt"
+
+  step "the engine alone, and where its work runs (pyn_engine_bench, CUPTI)"
+  for model in "$pt2" "$pt"; do
+    [[ -n "$model" && -f "$model" ]] || continue
+    name="engine-$(basename "$model" | sed 's/[^A-Za-z0-9]/-/g')"
+    build/gpu/bench/pyn_engine_bench -m "$model" --size "$size" --fp16 --streams 2 \
+      --json "$out_dir/$name.json" --chrome "$out_dir/$name.trace.json" --svg "$out_dir/$name.svg" || status=1
+  done
 
   step "network alone in Python: median ms per inference"
   # (no aoti variant: Python's aoti_load_package crashed on our packages there; docs/torch.md)
