@@ -110,7 +110,7 @@ void take(const CUpti_Activity* record, Activity& into) {
     }
     case CUPTI_ACTIVITY_KIND_SYNCHRONIZATION: {
       const auto* s = reinterpret_cast<const CUpti_ActivitySynchronization2*>(record);
-      into.waits.push_back({sync_name(s->type), s->streamId, s->start, s->end});
+      into.waits.push_back({sync_name(s->type), s->streamId, s->correlationId, s->start, s->end});
       break;
     }
     default:

@@ -32,10 +32,12 @@ struct ApiCall {
   std::uint64_t end_ns = 0;
 };
 
-// A host thread waiting for the GPU.
+// A host thread waiting for the GPU. CUPTI also files a query that found its event complete
+// (cudaEventQuery) as an event synchronize: tell them apart by the call's name.
 struct SyncWait {
   std::string what;  // "stream synchronize", "event synchronize", "context synchronize", "stream wait event"
   std::uint32_t stream_id = 0;  // where it applies (else 0xffffffff)
+  std::uint32_t correlation = 0;  // the call that waited (ApiCall::correlation)
   std::uint64_t begin_ns = 0;
   std::uint64_t end_ns = 0;
 };

@@ -1,17 +1,18 @@
 // pyn_engine_bench: the torch engine alone, without the pipeline around it, on a GPU.
 //
 //   pyn_engine_bench -m MODEL [--size WxH] [--fp16|--bf16|--fp32] [--frames N] [--streams K]
-//                    [--trace-frames M] [--json FILE] [--chrome FILE] [--svg FILE]
+//                    [--trace-frames M] [--in-flight F] [--json FILE] [--chrome FILE] [--svg FILE]
 //
 // 1. Engine alone: N inferences on one stream, each between two CUDA events and waited for, as
 //    bench/python/network_time.py times a PyTorch module — the figure docs/torch.md compares with
 //    torch.compile. It includes the engine's copy of the network's output into the pipeline's
 //    tensor, which is part of every frame's work.
-// 2. Where the work goes: M inferences handed out in turn to K streams with nothing waited for in
-//    between, recorded with CUPTI. Every kernel, copy and fill those calls launch must run on the
-//    stream that run() was given — none on the default stream or a stream of torch's own — and no
-//    call may wait for the GPU (stream, event or context synchronize, or a blocking allocation,
-//    free or copy). The recorded work is written as a timeline (Chrome trace, SVG).
+// 2. Where the work goes: M inferences handed out in turn to K streams, at most F in flight (as the
+//    pipeline's slots allow; the bench waits for the oldest outside run()), recorded with CUPTI.
+//    Every kernel, copy and fill those calls launch must run on the stream that run() was given —
+//    none on the default stream or a stream of torch's own — and no call made inside run() may
+//    wait for the GPU (stream, event or context synchronize, or a blocking allocation, free or
+//    copy). The recorded work is written as a timeline (Chrome trace, SVG).
 //
 // Exit status: 0, 3 where any work left its stream or any call waited, 1 on an error, 2 on bad use.
 
@@ -57,6 +58,7 @@ struct Options {
   int frames = 200;
   int streams = 2;
   int trace_frames = 24;
+  int in_flight = 6;  // split-streams' slots
   std::string json;
   std::string chrome;
   std::string svg;
@@ -64,7 +66,7 @@ struct Options {
 
 constexpr const char* kUsage =
     "usage: pyn_engine_bench -m MODEL [--size WxH] [--fp16|--bf16|--fp32] [--frames N] [--streams K]\n"
-    "                        [--trace-frames M] [--json FILE] [--chrome FILE] [--svg FILE]\n";
+    "                        [--trace-frames M] [--in-flight F] [--json FILE] [--chrome FILE] [--svg FILE]\n";
 
 int positive(const std::string& text, const char* what) {
   char* end = nullptr;
@@ -107,6 +109,8 @@ Options parse(int argc, char** argv) {
       o.streams = positive(value(), "--streams");
     } else if (arg == "--trace-frames") {
       o.trace_frames = positive(value(), "--trace-frames");
+    } else if (arg == "--in-flight") {
+      o.in_flight = positive(value(), "--in-flight");
     } else if (arg == "--json") {
       o.json = value();
     } else if (arg == "--chrome") {
@@ -181,7 +185,7 @@ struct Placement {
   std::int64_t on_given_stream = 0;
   std::map<std::string, std::int64_t> elsewhere;  // "kernel NAME on stream S (what)" -> count
   std::int64_t unattributed = 0;   // GPU work in the window launched by no run() call
-  std::vector<std::string> waits;  // synchronisation records and waiting calls in the window
+  std::vector<std::string> waits;  // waits for the GPU by calls made inside run()
   std::map<std::string, std::int64_t> calls;  // calls made inside run(), by name
   double window_ms = 0;            // first to last GPU work of the traced runs
   double busy_ms = 0;              // some stream busy
@@ -265,22 +269,26 @@ void busy_and_overlap(const std::vector<GpuActivity>& gpu, double& busy_ms, doub
 Placement place(const Activity& activity, const std::vector<RunCall>& runs, std::uint64_t window_begin,
                 std::uint64_t window_end, const std::vector<std::uint32_t>& ours, std::uint32_t legacy,
                 std::uint32_t per_thread) {
+  // GPU work in the window that no run() launched is counted apart; calls and waits count only
+  // where a run() made them.
   Placement p;
   const std::map<std::uint32_t, std::size_t> run_of_correlation = runs_by_correlation(activity.calls, runs);
+  std::map<std::uint32_t, std::string> call_of_correlation;
   for (const ApiCall& call : activity.calls) {
-    if (call.begin_ns < window_begin || call.begin_ns > window_end) {
-      continue;
+    if (!run_of_correlation.contains(call.correlation)) {
+      continue;  // the bench's own calls (its pacing waits) and anything outside the runs
     }
-    if (run_of_correlation.contains(call.correlation)) {
-      ++p.calls[call.name];
-    }
+    call_of_correlation[call.correlation] = call.name;
+    ++p.calls[call.name];
     if (waits_for_gpu(call.name)) {
       p.waits.push_back(call.name + " (call)");
     }
   }
   for (const pyn::bench::SyncWait& wait : activity.waits) {
-    if (wait.begin_ns >= window_begin && wait.begin_ns <= window_end) {
-      p.waits.push_back(wait.what);
+    const auto call = call_of_correlation.find(wait.correlation);
+    if (call != call_of_correlation.end() && call->second.find("Query") == std::string::npos &&
+        !waits_for_gpu(call->second)) {  // (a waiting call is counted above)
+      p.waits.push_back(wait.what + " in " + call->second);
     }
   }
 
@@ -426,13 +434,17 @@ int run(const Options& o) {
   }
   const Spread alone_ms = spread_of(alone);
 
-  // 2. Where the work goes: runs handed to the streams in turn, nothing waited for in between.
+  // 2. Where the work goes: runs handed to the streams in turn, at most in_flight at once.
   std::vector<std::uint32_t> ours;
   for (const Lane& lane : lanes) {
     ours.push_back(pyn::bench::cupti_stream_id(lane.stream.native()));
   }
   const std::uint32_t legacy = pyn::bench::cupti_stream_id(nullptr);
   const std::uint32_t per_thread = pyn::bench::cupti_stream_id(nullptr, true);
+  std::vector<pyn::Event> finished;
+  for (int i = 0; i < o.in_flight; ++i) {
+    finished.push_back(device.make_event(false));
+  }
   device.synchronize();
   std::vector<RunCall> runs;
   Activity activity;
@@ -444,9 +456,14 @@ int run(const Options& o) {
     for (int i = 0; i < o.trace_frames; ++i) {
       const int k = i % o.streams;
       Lane& lane = lanes[static_cast<std::size_t>(k)];
+      pyn::Event& done = finished[static_cast<std::size_t>(i % o.in_flight)];
+      if (i >= o.in_flight) {
+        done.synchronize();  // the run in_flight back: a slot comes free
+      }
       const std::uint64_t t0 = pyn::bench::cupti_now();
       engine->run(lane.stream, view(lane.in, in_shape), view(lane.out, out_shape));
       runs.push_back({k, t0, pyn::bench::cupti_now()});
+      done.record(lane.stream);
     }
     window_end = pyn::bench::cupti_now();
     for (Lane& lane : lanes) {
@@ -460,15 +477,16 @@ int run(const Options& o) {
   std::printf("engine: %s on %s (commit %s)\n", engine->name().c_str(), device.info().name.c_str(), PYN_GIT_COMMIT);
   std::printf("engine alone, one inference at a time on one stream (%d): median %.3f ms, p10 %.3f, p90 %.3f\n",
               o.frames, alone_ms.median, alone_ms.p10, alone_ms.p90);
-  std::printf("traced: %d runs over %d streams: %lld kernels, %lld copies and fills; on the stream given: %lld of %lld\n",
-              o.trace_frames, o.streams, static_cast<long long>(p.kernels),
+  std::printf("traced: %d runs over %d streams, at most %d in flight: %lld kernels, %lld copies and fills;"
+              " on the stream given: %lld of %lld\n",
+              o.trace_frames, o.streams, o.in_flight, static_cast<long long>(p.kernels),
               static_cast<long long>(p.gpu_ops - p.kernels), static_cast<long long>(p.on_given_stream),
               static_cast<long long>(p.gpu_ops));
   for (const auto& [what, count] : p.elsewhere) {
     std::printf("  ELSEWHERE: %lld x %s\n", static_cast<long long>(count), what.c_str());
   }
   std::printf("  GPU work launched outside run(): %lld\n", static_cast<long long>(p.unattributed));
-  std::printf("  waits for the GPU during the runs: %zu%s\n", p.waits.size(), p.waits.empty() ? " (none)" : ":");
+  std::printf("  waits for the GPU inside run(): %zu%s\n", p.waits.size(), p.waits.empty() ? " (none)" : ":");
   std::map<std::string, int> wait_counts;
   for (const std::string& w : p.waits) {
     ++wait_counts[w];
@@ -495,7 +513,8 @@ int run(const Options& o) {
       << ",\"size\":\"" << o.width << "x" << o.height << "\",\"dtype\":\"" << pyn::to_string(o.dtype) << "\""
       << ",\"alone\":{\"frames\":" << o.frames << ",\"median_ms\":" << alone_ms.median << ",\"p10_ms\":"
       << alone_ms.p10 << ",\"p90_ms\":" << alone_ms.p90 << "}"
-      << ",\"traced\":{\"runs\":" << o.trace_frames << ",\"streams\":" << o.streams << ",\"kernels\":" << p.kernels
+      << ",\"traced\":{\"runs\":" << o.trace_frames << ",\"streams\":" << o.streams
+      << ",\"in_flight\":" << o.in_flight << ",\"kernels\":" << p.kernels
       << ",\"gpu_ops\":" << p.gpu_ops << ",\"on_given_stream\":" << p.on_given_stream
       << ",\"elsewhere\":" << (p.gpu_ops - p.on_given_stream) << ",\"outside_run\":" << p.unattributed
       << ",\"waits\":" << p.waits.size() << ",\"busy_ms\":" << p.busy_ms << ",\"overlap_ms\":" << p.overlap_ms

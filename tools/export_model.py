@@ -14,7 +14,8 @@ It writes
                     anywhere; OUT.fp16.pt / OUT.bf16.pt too where --dtype asks for them;
   - OUT.DTYPE.DEV.pt2  AOTInductor packages (DEV = smXY for a CUDA GPU, or cpu), compiled for this
                     machine's GPU and this torch version, one per --dtype. A .pt2 holds native code:
-                    build it yourself, and load only packages you trust.
+                    build it yourself, and load only packages you trust. With --size WxH they are
+                    OUT.DTYPE.DEV.WxH.pt2, for that input size only, and faster (docs/torch.md).
 
 The network must take an N x 3 x H x W tensor in [0, 1] and return N x 3 x sH x sW (s a whole
 number); the scale is checked here on a small input before anything is written.
@@ -166,12 +167,18 @@ def export_torchscript(net: nn.Module, path: Path, dtype: torch.dtype = torch.fl
     return path
 
 
-def export_aoti(net: nn.Module, path: Path, dtype_name: str, device: str, scale: int) -> Path:
-    """An AOTInductor package for `device` ("cpu" or "cuda") with dynamic height and width."""
+def export_aoti(net: nn.Module, path: Path, dtype_name: str, device: str, scale: int,
+                size: tuple[int, int] | None = None) -> Path:
+    """An AOTInductor package for `device` ("cpu" or "cuda"): for any height and width, or, with
+    `size` = (width, height), for that input size alone (its kernels specialised to it: faster)."""
     dtype = DTYPES[dtype_name]
     net = net.to(device, dtype).eval()
-    example = torch.rand(1, 3, PROBE, PROBE, device=device, dtype=dtype)
-    dynamic = {"x": {2: torch.export.Dim.DYNAMIC, 3: torch.export.Dim.DYNAMIC}}
+    if size is None:
+        example = torch.rand(1, 3, PROBE, PROBE, device=device, dtype=dtype)
+        dynamic = {"x": {2: torch.export.Dim.DYNAMIC, 3: torch.export.Dim.DYNAMIC}}
+    else:
+        example = torch.rand(1, 3, size[1], size[0], device=device, dtype=dtype)
+        dynamic = None
     with torch.no_grad():
         program = torch.export.export(_SingleInput(net), (example,), dynamic_shapes=dynamic, strict=False)
     metadata = {
@@ -180,6 +187,8 @@ def export_aoti(net: nn.Module, path: Path, dtype_name: str, device: str, scale:
         f"{META_PREFIX}dtype": dtype_name,
         f"{META_PREFIX}scale": str(scale),
     }
+    if size is not None:
+        metadata[f"{META_PREFIX}size"] = f"{size[0]}x{size[1]}"
     if device == "cuda":
         major, minor = torch.cuda.get_device_capability()
         metadata[f"{META_PREFIX}arch"] = f"{major}.{minor}"
@@ -220,12 +229,22 @@ def pt2_device(choice: str) -> str | None:
     return choice
 
 
-def pt2_name(base: Path, dtype_name: str, device: str) -> Path:
+def pt2_name(base: Path, dtype_name: str, device: str, size: tuple[int, int] | None = None) -> Path:
     where = cuda_arch() if device == "cuda" else "cpu"
-    return base.with_name(f"{base.name}.{dtype_name}.{where}.pt2")
+    fixed = f".{size[0]}x{size[1]}" if size is not None else ""
+    return base.with_name(f"{base.name}.{dtype_name}.{where}{fixed}.pt2")
 
 
-def export_all(net: nn.Module, base: Path, dtypes: list[str], pt2: str) -> list[Path]:
+def parse_size(text: str) -> tuple[int, int]:
+    """WxH -> (width, height), both positive."""
+    width, sep, height = text.partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 1 or int(height) < 1:
+        raise argparse.ArgumentTypeError(f"expected WxH (e.g. 1920x1080), not {text!r}")
+    return int(width), int(height)
+
+
+def export_all(net: nn.Module, base: Path, dtypes: list[str], pt2: str,
+               size: tuple[int, int] | None = None) -> list[Path]:
     """TorchScript (fp32, plus each non-fp32 dtype asked) and, where pt2 allows, .pt2 packages."""
     scale = find_scale(net)
     written = [export_torchscript(net, base.with_name(base.name + ".pt"))]
@@ -237,7 +256,7 @@ def export_all(net: nn.Module, base: Path, dtypes: list[str], pt2: str) -> list[
         for name in dtypes:
             if device == "cpu" and name != "fp32":
                 continue  # the host backend computes in fp32; CPU half kernels are slow or absent
-            written.append(export_aoti(net, pt2_name(base, name, device), name, device, scale))
+            written.append(export_aoti(net, pt2_name(base, name, device, size), name, device, scale, size))
     return written
 
 
@@ -250,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=".pt2 dtypes, and extra TorchScript copies for non-fp32 ones (default fp16)")
     parser.add_argument("--pt2", choices=["auto", "none", "cpu", "cuda"], default="auto",
                         help="AOTInductor packages: auto = for this machine's GPU if it has one")
+    parser.add_argument("--size", type=parse_size, metavar="WxH",
+                        help=".pt2 packages for this input size only (kernels specialised to it: faster; "
+                             "the engine refuses other sizes); default: any size")
     args = parser.parse_args(argv)
     try:
         net = load_model(args.model, args.weights)
@@ -261,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             base = Path(args.model).with_suffix("")
             if base.with_name(base.name + ".pt").resolve() == Path(args.model).resolve():
                 raise ExportError(f"{args.model} would be overwritten: give the output with -o")
-        written = export_all(net, base, args.dtype, args.pt2)
+        written = export_all(net, base, args.dtype, args.pt2, args.size)
     except ExportError as e:
         print(f"export_model: error: {e}", file=sys.stderr)
         return 2

@@ -124,6 +124,10 @@ def pt2_devices(choices: list[str]) -> list[str]:
     return devices
 
 
+# The frame size of the engine's exact tests (tests/engine/torch_engine_test.cpp).
+FIXTURE_SIZE = (37, 21)
+
+
 def tampered_copy(package: Path, out: Path, changes: dict[str, str]) -> Path:
     """A copy of a .pt2 whose metadata says something else: a package built elsewhere, for tests."""
     def write(tmp: Path) -> None:
@@ -163,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="AOTInductor packages for: auto = this machine's GPU if it has one (default), "
                              "cpu, cuda, none; several may be given")
     parser.add_argument("--pt2-only", action="store_true", help="make no TorchScript or state dict files")
+    parser.add_argument("--size", type=export_model.parse_size, metavar="WxH",
+                        help=".pt2 packages for this input size only (faster; see tools/export_model.py)")
     parser.add_argument("--dtype", nargs="+", choices=sorted(export_model.DTYPES), default=["fp16"],
                         help="dtypes of the CUDA .pt2 packages (CPU ones are fp32); default fp16")
     parser.add_argument("--test-fixtures", action="store_true",
@@ -187,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                 scale = export_model.find_scale(net.to("cpu", torch.float32))
                 for device in devices:
                     for dtype in ["fp32"] if device == "cpu" else args.dtype:
-                        path = export_model.pt2_name(base, dtype, device)
-                        files.append(export_model.export_aoti(net, path, dtype, device, scale))
+                        path = export_model.pt2_name(base, dtype, device, args.size)
+                        files.append(export_model.export_aoti(net, path, dtype, device, scale, args.size))
             written[name] = [str(p) for p in files]
         if args.test_fixtures:
             cpu_package = None
@@ -197,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
                 if not cpu_package.exists():
                     cpu_package = export_model.export_aoti(exact_x2(), cpu_package, "fp32", "cpu", 2)
             fixtures = test_fixtures(args.out, cpu_package, torchscript=not args.pt2_only)
+            # A package for the tests' one frame size (37x21), which must refuse any other.
+            for device in devices:
+                fixed = export_model.pt2_name(args.out / "exact-x2", "fp32", device, FIXTURE_SIZE)
+                fixtures.append(export_model.export_aoti(exact_x2(), fixed, "fp32", device, 2, FIXTURE_SIZE))
             written["test-fixtures"] = [str(p) for p in fixtures]
     except export_model.ExportError as e:
         print(f"make_demo_models: error: {e}", file=sys.stderr)

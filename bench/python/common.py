@@ -93,7 +93,8 @@ def load_model(args: argparse.Namespace) -> Callable[[torch.Tensor], torch.Tenso
     if args.channels_last:
         net = net.to(memory_format=torch.channels_last)
     if args.compile:
-        net = torch.compile(net)
+        # dynamic=None is torch.compile's default: shapes specialised, as long as they do not change.
+        net = torch.compile(net, dynamic=getattr(args, "dynamic", None))
     return net
 
 

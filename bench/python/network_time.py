@@ -4,7 +4,8 @@
     python3 bench/python/network_time.py --model compact-x4 --size 960x540 --fp16 [--variants eager,channels-last,compile]
 
 Variants: `eager` (NCHW), `channels-last` (weights and input NHWC), `compile` (torch.compile of the
-channels-last module, default mode), and, with --model PATH.pt2, `aoti` (the package through
+channels-last module, default mode: kernels specialised to the input's shape), `compile-dynamic`
+(the same with dynamic=True: kernels for any height and width, as a .pt2 exported without --size), and, with --model PATH.pt2, `aoti` (the package through
 torch._inductor.aoti_load_package). One JSON line per variant: median and p10/p90 of CUDA-event
 times over --iters inferences after --warmup, on one stream, the input already on the device. This is
 the figure the torch engine's compute per frame is compared with (docs/torch.md).
@@ -26,8 +27,9 @@ import common  # noqa: E402
 
 def time_variant(name: str, args: argparse.Namespace, iters: int, warmup: int) -> dict:
     variant = argparse.Namespace(**vars(args))
-    variant.channels_last = name in ("channels-last", "compile")
-    variant.compile = name == "compile"
+    variant.channels_last = name in ("channels-last", "compile", "compile-dynamic")
+    variant.compile = name in ("compile", "compile-dynamic")
+    variant.dynamic = True if name == "compile-dynamic" else None
     if name == "aoti":
         variant.model = args.pt2
     net = common.load_model(variant)
@@ -63,7 +65,8 @@ def time_variant(name: str, args: argparse.Namespace, iters: int, warmup: int) -
 def main() -> int:
     def add(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--variants", default="eager,channels-last,compile",
-                            help="comma-separated: eager, channels-last, compile, aoti (default eager,channels-last,compile)")
+                            help="comma-separated: eager, channels-last, compile, compile-dynamic, aoti "
+                                 "(default eager,channels-last,compile)")
         parser.add_argument("--pt2", default=None, help="an AOTInductor package for the aoti variant")
         parser.add_argument("--iters", type=int, default=100, help="timed inferences (default 100)")
 

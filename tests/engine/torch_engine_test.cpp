@@ -222,6 +222,23 @@ TEST(TorchEngine, CpuPackageGivesTheNearestUpscaleBitExact) {
   EXPECT_EQ(engine->name(), "torch(exact-x2.fp32.cpu.pt2, AOTInductor, f16, x2)");
 }
 
+TEST(TorchEngine, PackageForOneSizeTakesThatSizeAndRefusesOthers) {
+  REQUIRE_MODEL(path, "exact-x2.fp32.cpu.37x21.pt2");
+  for (const Strategy strategy : {Strategy::serial_pageable, Strategy::multi_compute}) {
+    expect_exact(host(), path, DType::f32, strategy);
+  }
+  const auto engine = open_torch_engine(host(), path, {DType::f32, true});
+  EXPECT_EQ(engine->name(), "torch(exact-x2.fp32.cpu.37x21.pt2, AOTInductor, f32, x2, 37x21 only)");
+  const TensorShape out = engine->output_shape({1, 3, 21, 37});
+  EXPECT_EQ(out.h, 42);
+  EXPECT_EQ(out.w, 74);
+  SyntheticSource other(ImageDesc{38, 21, PixelType::u8, ChannelOrder::rgb}, 2);
+  HashSink sink;
+  expect_one_line_error(
+      [&] { (void)run_pipeline(host(), *engine, other, sink, options_for(Strategy::split_streams)); },
+      "was exported for 37x21 input only, not 38x21");
+}
+
 TEST(TorchEngine, EveryStrategyGivesTheFramesOfSerialPageable) {
   REQUIRE_MODEL(path, "compact-x4.pt");
   const Device device = host();
@@ -421,6 +438,20 @@ TEST(TorchEngineGpu, TorchScriptGivesTheNearestUpscaleBitExact) {
         expect_exact(device, path, dtype, strategy, channels_last);
       }
     }
+  }
+}
+
+TEST(TorchEngineGpu, PackageForOneSizeGivesTheNearestUpscaleBitExact) {
+  REQUIRE_GPU();
+  const Device device = gpu();
+  const DeviceInfo& info = device.info();
+  const std::string path = model("exact-x2.fp32.sm" + std::to_string(info.compute_major) +
+                                 std::to_string(info.compute_minor) + ".37x21.pt2");
+  if (path.empty()) {
+    GTEST_SKIP() << "no exact-x2 package of one size for this GPU was made";
+  }
+  for (const Strategy strategy : kAllStrategies) {
+    expect_exact(device, path, DType::f32, strategy);
   }
 }
 

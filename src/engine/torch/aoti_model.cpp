@@ -4,6 +4,8 @@
 
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -113,8 +115,8 @@ void check(const Metadata& metadata, const LoadRequest& request) {
 class AotiModel final : public Model {
  public:
   AotiModel(std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader, at::ScalarType dtype,
-            std::string file_name)
-      : loader_(std::move(loader)), dtype_(dtype), file_name_(std::move(file_name)) {}
+            std::string file_name, std::optional<FixedSize> size)
+      : loader_(std::move(loader)), dtype_(dtype), file_name_(std::move(file_name)), size_(size) {}
 
   [[nodiscard]] std::string_view format_name() const override { return "AOTInductor"; }
   [[nodiscard]] at::ScalarType input_dtype() const override { return dtype_; }
@@ -141,11 +143,29 @@ class AotiModel final : public Model {
            "TorchScript file, or run without --cuda-graph";
   }
 
+  [[nodiscard]] std::optional<FixedSize> fixed_size() const override { return size_; }
+
  private:
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader_;
   at::ScalarType dtype_;
   std::string file_name_;
+  std::optional<FixedSize> size_;
 };
+
+// "pyn.size" (WxH), which tools/export_model.py --size writes: the package takes that size only.
+std::optional<FixedSize> parse_size(const std::string& text, const std::string& file_name) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  FixedSize size;
+  char x = 0;
+  char rest = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &size.width, &x, &size.height, &rest) != 3 || x != 'x' ||
+      size.width < 1 || size.height < 1) {
+    throw UsageError("model " + file_name + " names an input size that is not WxH: '" + text + "'");
+  }
+  return size;
+}
 
 }  // namespace
 
@@ -181,7 +201,8 @@ std::unique_ptr<Model> load_aoti(const LoadRequest& request) {
   } catch (const std::exception& e) {
     throw UsageError("cannot load AOTInductor package " + request.file_name + ": " + message_of(e));
   }
-  return std::make_unique<AotiModel>(std::move(loader), dtype, request.file_name);
+  return std::make_unique<AotiModel>(std::move(loader), dtype, request.file_name,
+                                     parse_size(lookup(metadata, "pyn.size"), request.file_name));
 }
 
 }  // namespace pyn::torch_engine

@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,12 @@ struct LoadRequest {
   bool channels_last = false;
 };
 
+// The one input size a model takes, where it was exported for one size only.
+struct FixedSize {
+  int width = 0;
+  int height = 0;
+};
+
 class Model {
  public:
   Model() = default;
@@ -50,6 +57,8 @@ class Model {
   // Empty where forward() on a CUDA stream can be captured into a CUDA graph and replayed; else
   // why not, as the end of a sentence that starts with the model's file name.
   [[nodiscard]] virtual std::string capture_refusal() const { return {}; }
+  // Set where the model takes one input size only (an AOTInductor package exported with --size).
+  [[nodiscard]] virtual std::optional<FixedSize> fixed_size() const { return std::nullopt; }
 };
 
 [[nodiscard]] std::unique_ptr<Model> load_torchscript(const LoadRequest& request);

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <cstdint>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -29,6 +30,7 @@ namespace pyn {
 
 namespace {
 
+using torch_engine::FixedSize;
 using torch_engine::Format;
 using torch_engine::LoadRequest;
 using torch_engine::message_of;
@@ -50,6 +52,10 @@ at::ScalarType scalar_type(DType dtype) {
       return at::kBFloat16;
   }
   return at::kFloat;
+}
+
+std::string size_text(const FixedSize& size) {
+  return std::to_string(size.width) + "x" + std::to_string(size.height);
 }
 
 std::string shape_text(at::IntArrayRef sizes) {
@@ -169,14 +175,23 @@ class TorchEngine final : public Engine {
         scale_(scale) {}
 
   [[nodiscard]] std::string name() const override {
+    const std::optional<FixedSize> fixed = model_->fixed_size();
     return "torch(" + file_name_ + ", " + std::string(model_->format_name()) + ", " +
-           std::string(to_string(options_.dtype)) + ", x" + std::to_string(scale_) + ")";
+           std::string(to_string(options_.dtype)) + ", x" + std::to_string(scale_) +
+           (fixed ? ", " + size_text(*fixed) + " only" : "") + ")";
   }
   [[nodiscard]] DType dtype() const override { return options_.dtype; }
 
   [[nodiscard]] TensorShape output_shape(const TensorShape& input) const override {
     if (input.n < 1 || input.c != 3 || input.h < 1 || input.w < 1) {
       throw UsageError("torch engine: expected an N x 3 x H x W input");
+    }
+    if (const std::optional<FixedSize> fixed = model_->fixed_size();
+        fixed && (input.w != fixed->width || input.h != fixed->height)) {
+      const std::string size = std::to_string(input.w) + "x" + std::to_string(input.h);
+      throw UsageError("model " + file_name_ + " was exported for " + size_text(*fixed) +
+                       " input only, not " + size + ": export it for " + size +
+                       " (tools/export_model.py --size " + size + ") or for any size (no --size)");
     }
     return {input.n, 3, input.h * scale_, input.w * scale_};
   }
@@ -319,14 +334,19 @@ class TorchEngine final : public Engine {
   std::map<void*, std::weak_ptr<GraphPool>> pools_;  // by cudaStream_t
 };
 
-// The network's whole-number scale, from one run on a kProbe x kProbe input; refuses what is not
-// an image-to-image network.
+// The network's whole-number scale, from one run on a kProbe x kProbe input (or on the one size
+// the model takes); refuses what is not an image-to-image network.
 int find_scale(Model& model, const c10::Device& device,
                const std::optional<c10::cuda::CUDAStream>& stream, const std::string& file_name) {
+  const std::optional<FixedSize> fixed = model.fixed_size();
+  const std::int64_t height = fixed ? fixed->height : kProbe;
+  const std::int64_t width = fixed ? fixed->width : kProbe;
+  const std::string probe =
+      "a 1x3x" + std::to_string(height) + "x" + std::to_string(width) + " test input";
   at::Tensor result;
   try {
     const at::Tensor input = at::full(
-        {1, 3, kProbe, kProbe}, 0.5, at::TensorOptions().dtype(model.input_dtype()).device(device));
+        {1, 3, height, width}, 0.5, at::TensorOptions().dtype(model.input_dtype()).device(device));
     result = model.forward(input, stream ? static_cast<void*>(stream->stream()) : nullptr);
     if (stream) {
       stream->synchronize();
@@ -334,20 +354,18 @@ int find_scale(Model& model, const c10::Device& device,
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw UsageError("model " + file_name + " fails on a 1x3x" + std::to_string(kProbe) + "x" +
-                     std::to_string(kProbe) + " test input: " + message_of(e));
+    throw UsageError("model " + file_name + " fails on " + probe + ": " + message_of(e));
   }
   const bool image = result.dim() == 4 && result.size(0) == 1 && result.size(1) == 3 &&
-                     result.size(2) >= kProbe && result.size(2) % kProbe == 0 &&
-                     result.size(2) == result.size(3);
+                     result.size(2) >= height && result.size(2) % height == 0 &&
+                     result.size(2) / height * width == result.size(3);
   if (!image) {
     throw UsageError(
         "model " + file_name +
-        " is not an image-to-image network (RGB in, RGB scaled by a whole number out): a 1x3x" +
-        std::to_string(kProbe) + "x" + std::to_string(kProbe) + " input gives " +
-        shape_text(result.sizes()));
+        " is not an image-to-image network (RGB in, RGB scaled by a whole number out): " + probe +
+        " gives " + shape_text(result.sizes()));
   }
-  return static_cast<int>(result.size(2) / kProbe);
+  return static_cast<int>(result.size(2) / height);
 }
 
 }  // namespace
