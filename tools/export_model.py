@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn a PyTorch image-to-image network into files the `torch` engine loads.
 
-    python3 tools/export_model.py MODEL [-o OUT] [--dtype fp32 fp16 bf16] [--pt2 auto|none|cpu|cuda]
+    python3 tools/export_model.py MODEL [-o OUT] [--dtype fp32 fp16 bf16] [--pt2 auto|none|cpu|cuda] [--size WxH]
 
 MODEL is one of
   - a state dict (.pth, .pt, .ckpt, .safetensors) whose architecture the `spandrel` package detects
