@@ -54,6 +54,10 @@ class DeviceImpl {
   [[nodiscard]] const DeviceInfo& info() const noexcept { return info_; }
 
   virtual void bind_thread() = 0;
+  // DeviceGuard's two halves: make this device current, returning the one the thread had; give
+  // that one back. No-ops on the host backend.
+  virtual int make_current() { return -1; }
+  virtual void restore_current(int /*previous*/) noexcept {}
   virtual std::unique_ptr<StreamImpl> make_stream() = 0;
   virtual std::unique_ptr<EventImpl> make_event(bool timing) = 0;
   virtual void* alloc_device(std::size_t bytes) = 0;

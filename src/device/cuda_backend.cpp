@@ -13,12 +13,36 @@ namespace pyn::detail {
 
 namespace {
 
+// The device `device` current for the guard's life, then the thread's own again: the current
+// device is per thread and belongs to whoever called the library.
+class CudaDeviceGuard {
+ public:
+  explicit CudaDeviceGuard(int device) {
+    PYN_CUDA_CHECK(cudaGetDevice(&previous_));
+    if (previous_ != device) {
+      PYN_CUDA_CHECK(cudaSetDevice(device));
+      switched_ = true;
+    }
+  }
+  ~CudaDeviceGuard() {
+    if (switched_) {
+      PYN_CUDA_DTOR_CHECK(cudaSetDevice(previous_));
+    }
+  }
+  CudaDeviceGuard(const CudaDeviceGuard&) = delete;
+  CudaDeviceGuard& operator=(const CudaDeviceGuard&) = delete;
+
+ private:
+  int previous_ = 0;
+  bool switched_ = false;
+};
+
 class CudaEvent;
 
 class CudaStream final : public StreamImpl {
  public:
   explicit CudaStream(int device) : device_(device) {
-    PYN_CUDA_CHECK(cudaSetDevice(device_));
+    const CudaDeviceGuard guard(device_);
     PYN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   }
   ~CudaStream() override { PYN_CUDA_DTOR_CHECK(cudaStreamDestroy(stream_)); }
@@ -43,9 +67,12 @@ class CudaStream final : public StreamImpl {
 
 class CudaEvent final : public EventImpl {
  public:
+  // Events without timing are the product path's: a thread that waits for one sleeps instead of
+  // spinning a core.
   CudaEvent(int device, bool timing) {
-    PYN_CUDA_CHECK(cudaSetDevice(device));
-    PYN_CUDA_CHECK(cudaEventCreateWithFlags(&event_, timing ? cudaEventDefault : cudaEventDisableTiming));
+    const CudaDeviceGuard guard(device);
+    PYN_CUDA_CHECK(cudaEventCreateWithFlags(
+        &event_, timing ? cudaEventDefault : (cudaEventDisableTiming | cudaEventBlockingSync)));
   }
   ~CudaEvent() override { PYN_CUDA_DTOR_CHECK(cudaEventDestroy(event_)); }
 
@@ -106,7 +133,7 @@ void abandon_capture(cudaStream_t stream) noexcept {
 }
 
 std::unique_ptr<Graph::Impl> CudaStream::capture(const std::function<void()>& enqueue) {
-  PYN_CUDA_CHECK(cudaSetDevice(device_));
+  const CudaDeviceGuard guard(device_);
   // Thread-local: this thread may not make calls that would break the capture (they fail
   // instead), while other threads of the process — another pipeline, an encoder — are not held to
   // that.
@@ -131,13 +158,28 @@ class CudaDevice final : public DeviceImpl {
   CudaDevice(int index, DeviceInfo info) : DeviceImpl(std::move(info)), index_(index) {}
 
   void bind_thread() override { PYN_CUDA_CHECK(cudaSetDevice(index_)); }
-  std::unique_ptr<StreamImpl> make_stream() override { return std::make_unique<CudaStream>(index_); }
+  int make_current() override {
+    int previous = 0;
+    PYN_CUDA_CHECK(cudaGetDevice(&previous));
+    if (previous != index_) {
+      PYN_CUDA_CHECK(cudaSetDevice(index_));
+    }
+    return previous;
+  }
+  void restore_current(int previous) noexcept override {
+    if (previous != index_) {
+      PYN_CUDA_DTOR_CHECK(cudaSetDevice(previous));
+    }
+  }
+  std::unique_ptr<StreamImpl> make_stream() override {
+    return std::make_unique<CudaStream>(index_);
+  }
   std::unique_ptr<EventImpl> make_event(bool timing) override {
     return std::make_unique<CudaEvent>(index_, timing);
   }
 
   void* alloc_device(std::size_t bytes) override {
-    PYN_CUDA_CHECK(cudaSetDevice(index_));
+    const CudaDeviceGuard guard(index_);
     void* data = nullptr;
     PYN_CUDA_CHECK(cudaMalloc(&data, bytes));
     return data;
@@ -148,32 +190,33 @@ class CudaDevice final : public DeviceImpl {
     void* data = nullptr;
     switch (kind) {
       case HostMemory::pageable:
-        data = ::operator new(bytes, std::align_val_t{kHostAlignment});
+        data = ::operator new (bytes, std::align_val_t{kHostAlignment});
         break;
       case HostMemory::pinned:
         PYN_CUDA_CHECK(cudaHostAlloc(&data, bytes, cudaHostAllocPortable));
         break;
       case HostMemory::pinned_write_combined:
-        PYN_CUDA_CHECK(cudaHostAlloc(&data, bytes, cudaHostAllocPortable | cudaHostAllocWriteCombined));
+        PYN_CUDA_CHECK(
+            cudaHostAlloc(&data, bytes, cudaHostAllocPortable | cudaHostAllocWriteCombined));
         break;
     }
     return data;
   }
   void free_host(void* data, HostMemory kind) noexcept override {
     if (kind == HostMemory::pageable) {
-      ::operator delete(data, std::align_val_t{kHostAlignment});
+      ::operator delete (data, std::align_val_t{kHostAlignment});
     } else {
       PYN_CUDA_DTOR_CHECK(cudaFreeHost(data));
     }
   }
 
   void synchronize() override {
-    PYN_CUDA_CHECK(cudaSetDevice(index_));
+    const CudaDeviceGuard guard(index_);
     PYN_CUDA_CHECK(cudaDeviceSynchronize());
   }
 
   [[nodiscard]] std::size_t used_on_device() const override {
-    PYN_CUDA_CHECK(cudaSetDevice(index_));
+    const CudaDeviceGuard guard(index_);
     std::size_t free_bytes = 0;
     std::size_t total_bytes = 0;
     PYN_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
@@ -209,10 +252,10 @@ std::shared_ptr<DeviceImpl> open_cuda_device(int index) {
   }
   if (index < 0 || index >= count) {
     throw DeviceUnavailable("no CUDA device cuda:" + std::to_string(index) + ": this machine has " +
-                            std::to_string(count) + " (cuda:0 to cuda:" + std::to_string(count - 1) +
-                            ")");
+                            std::to_string(count) +
+                            " (cuda:0 to cuda:" + std::to_string(count - 1) + ")");
   }
-  PYN_CUDA_CHECK(cudaSetDevice(index));
+  const CudaDeviceGuard guard(index);
   cudaDeviceProp prop{};
   PYN_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
   DeviceInfo info;

@@ -39,7 +39,8 @@ DeviceSpec DeviceSpec::parse(std::string_view text) {
     const std::string_view digits = text.substr(prefix.size());
     int index = -1;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-    if (ec == std::errc{} && end == digits.data() + digits.size() && index >= 0 && !digits.empty()) {
+    if (ec == std::errc{} && end == digits.data() + digits.size() && index >= 0 &&
+        !digits.empty()) {
       return {Backend::cuda, index};
     }
   }
@@ -66,6 +67,10 @@ int Device::cuda_device_count() noexcept { return detail::cuda_device_count(); }
 Backend Device::backend() const { return impl_->info().backend; }
 const DeviceInfo& Device::info() const { return impl_->info(); }
 void Device::bind_thread() const { impl_->bind_thread(); }
+
+DeviceGuard::DeviceGuard(const Device& device)
+    : impl_(device.impl_), previous_(impl_->make_current()) {}
+DeviceGuard::~DeviceGuard() { impl_->restore_current(previous_); }
 Stream Device::make_stream() const { return Stream(impl_->make_stream()); }
 Event Device::make_event(bool timing) const { return Event(impl_->make_event(timing)); }
 
@@ -208,7 +213,7 @@ Graph::~Graph() = default;
 
 void Graph::launch(Stream& stream) {
   if (stream.backend() != Backend::cuda) {
-    throw UsageError("--cuda-graph needs a CUDA device");
+    throw UsageError("CUDA graphs need a CUDA device, not the host backend");
   }
   if (!impl_) {
     throw Error("launch of an empty Graph (moved from, or never captured)");

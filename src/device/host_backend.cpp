@@ -139,7 +139,7 @@ class HostStream final : public StreamImpl {
     wake_.notify_one();
   }
   std::unique_ptr<Graph::Impl> capture(const std::function<void()>& /*enqueue*/) override {
-    throw UsageError("--cuda-graph needs a CUDA device");
+    throw UsageError("CUDA graphs need a CUDA device, not the host backend");
   }
 
   // The stream's error so far, if any (read by events recorded on it).

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cuda_runtime_api.h>
+
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -33,12 +35,45 @@ TEST_F(CudaDevice, OpensAndDescribesItself) {
   EXPECT_GT(dev.used_on_device(), 0U);
 }
 
+// The current device is the caller's: what the library does on another device leaves it as it
+// was. Needs two GPUs; with one, "another device" does not exist.
+TEST_F(CudaDevice, LeavesTheCallersCurrentDeviceAlone) {
+  if (Device::cuda_device_count() < 2) {
+    GTEST_SKIP() << "needs two CUDA devices";
+  }
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  const Device second = Device::open(DeviceSpec::parse("cuda:1"));
+  auto current = [] {
+    int device = -1;
+    EXPECT_EQ(cudaGetDevice(&device), cudaSuccess);
+    return device;
+  };
+  EXPECT_EQ(current(), 0) << "open";
+  {
+    Stream stream = second.make_stream();
+    Event event = second.make_event(false);
+    DeviceBuffer buffer = second.alloc(1024);
+    event.record(stream);
+    event.synchronize();
+    second.synchronize();
+    (void)second.used_on_device();
+    EXPECT_EQ(current(), 0) << "streams, events, buffers";
+    {
+      const DeviceGuard guard(second);
+      EXPECT_EQ(current(), 1) << "inside a guard";
+    }
+    EXPECT_EQ(current(), 0) << "after a guard";
+  }
+  EXPECT_EQ(current(), 0) << "after freeing";
+}
+
 TEST_F(CudaDevice, RoundTripThroughEveryHostMemoryKind) {
   const Device dev = Device::open(DeviceSpec::parse("cuda:0"));
   Stream stream = dev.make_stream();
   std::mt19937 rng(std::random_device{}());
   constexpr std::size_t bytes = (8U << 20U) + 13U;
-  for (HostMemory kind : {HostMemory::pageable, HostMemory::pinned, HostMemory::pinned_write_combined}) {
+  for (HostMemory kind :
+       {HostMemory::pageable, HostMemory::pinned, HostMemory::pinned_write_combined}) {
     HostBuffer in = dev.alloc_host(bytes, kind);
     HostBuffer out = dev.alloc_host(bytes, HostMemory::pinned);
     std::vector<unsigned char> expected(bytes);

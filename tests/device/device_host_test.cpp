@@ -145,7 +145,7 @@ TEST(HostBackend, HasNoGraphs) {
     (void)capture_graph(stream, [&] { enqueued = true; });
     FAIL() << "the host backend has no CUDA graphs";
   } catch (const UsageError& e) {
-    EXPECT_STREQ(e.what(), "--cuda-graph needs a CUDA device");
+    EXPECT_STREQ(e.what(), "CUDA graphs need a CUDA device, not the host backend");
   }
   EXPECT_FALSE(enqueued);
   Graph empty;

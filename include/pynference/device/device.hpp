@@ -58,7 +58,8 @@ class Device {
   [[nodiscard]] Backend backend() const;
   [[nodiscard]] const DeviceInfo& info() const;
 
-  // Each thread that issues work calls this once (the CUDA current device is per thread).
+  // Each thread of the library's own that issues work calls this once (the CUDA current device is
+  // per thread). A caller's thread is never bound: calls made on it use a DeviceGuard.
   void bind_thread() const;
 
   [[nodiscard]] Stream make_stream() const;
@@ -76,6 +77,23 @@ class Device {
  private:
   explicit Device(std::shared_ptr<detail::DeviceImpl> impl);
   std::shared_ptr<detail::DeviceImpl> impl_;
+  friend class DeviceGuard;
+};
+
+// Makes a device current on this thread for the guard's life, then gives the thread back the
+// device it had: the library never moves its caller's current device.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(const Device& device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+  DeviceGuard(DeviceGuard&&) = delete;
+  DeviceGuard& operator=(DeviceGuard&&) = delete;
+
+ private:
+  std::shared_ptr<detail::DeviceImpl> impl_;
+  int previous_;
 };
 
 [[nodiscard]] std::string_view to_string(Backend backend) noexcept;

@@ -390,10 +390,11 @@ std::unique_ptr<Engine> open_torch_engine(const Device& device, const std::strin
   const c10::Device torch_device =
       cuda ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(info.index))
            : c10::Device(c10::kCPU);
+  std::optional<DeviceGuard> current;  // the caller's current device is theirs again at the end
   std::optional<c10::cuda::CUDAStream> setup;
   std::optional<c10::cuda::CUDAStreamGuard> guard;
   if (cuda) {
-    device.bind_thread();
+    current.emplace(device);
     // Loading and the test run go to a stream of torch's pool, never the legacy default stream.
     setup = c10::cuda::getStreamFromPool(false, torch_device.index());
     guard.emplace(*setup);
