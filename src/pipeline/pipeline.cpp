@@ -25,21 +25,26 @@ int default_slots(const PipelineOptions& options) noexcept {
 
 RunReport run_pipeline(const Device& device, Engine& engine, Source& source, Sink& sink,
                        const PipelineOptions& options) {
+  // Named by field: each front end checks its own flags or arguments first, in its own words.
   if (options.workers < 1 || options.workers > 64) {
-    throw UsageError("--workers must be 1 to 64, got " + std::to_string(options.workers));
+    throw UsageError("PipelineOptions::workers must be 1 to 64, got " +
+                     std::to_string(options.workers));
   }
   if (options.compute_streams < 1 || options.compute_streams > 64) {
-    throw UsageError("--compute-streams must be 1 to 64, got " + std::to_string(options.compute_streams));
+    throw UsageError("PipelineOptions::compute_streams must be 1 to 64, got " +
+                     std::to_string(options.compute_streams));
   }
   if (options.slots < 0 || options.slots > 1024) {
-    throw UsageError("--slots must be 1 to 1024, got " + std::to_string(options.slots));
+    throw UsageError("PipelineOptions::slots must be 0 to 1024, got " +
+                     std::to_string(options.slots));
   }
   if (options.slots > 0 && options.strategy != Strategy::serial_pageable &&
       options.strategy != Strategy::serial_pinned && options.slots < 2) {
-    throw UsageError("--slots must be at least 2 for " + std::string(to_string(options.strategy)));
+    throw UsageError("PipelineOptions::slots must be at least 2 for " +
+                     std::string(to_string(options.strategy)));
   }
   if (options.cuda_graph && device.backend() != Backend::cuda) {
-    throw UsageError("--cuda-graph needs a CUDA device");
+    throw UsageError("PipelineOptions::cuda_graph needs a CUDA device, not the host backend");
   }
   using detail::Run;
   switch (options.strategy) {

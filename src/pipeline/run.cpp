@@ -22,7 +22,8 @@ void guard(Stage stage, std::int64_t frame, Body&& body) {
     throw;
   } catch (const UsageError& e) {
     if (frame < 0) {
-      throw;  // a setup the user asked for and cannot have (an odd size for 4:2:0, ...): theirs to fix
+      throw;  // a setup the user asked for and cannot have (an odd size for 4:2:0, ...): theirs to
+              // fix
     }
     throw StageError(stage, frame, e.what());
   } catch (const std::exception& e) {
@@ -44,7 +45,13 @@ std::size_t expected_frames(const Source& source, const PipelineOptions& options
 
 Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
          const PipelineOptions& options, int lanes, HostMemory host_memory)
-    : device_(device), engine_(engine), source_(source), sink_(sink), options_(options) {
+    : device_(device),
+      device_guard_(device),
+      engine_(engine),
+      source_(source),
+      sink_(sink),
+      options_(options),
+      lanes_ready_(lanes) {
   guard(Stage::source, -1, [&] { in_format_ = source_.format(); });
   if (width_of(in_format_) < 1 || height_of(in_format_) < 1) {
     throw StageError(Stage::source, -1, "the source gave an empty frame size");
@@ -58,7 +65,6 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   in_bytes_ = bytes_of(in_format_);
   out_bytes_ = bytes_of(out_format_);
 
-  device_.bind_thread();
   device_.reset_peak();
   const DType dtype = engine_.dtype();
   for (int i = 0; i < lanes; ++i) {
@@ -76,27 +82,52 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
     slot.out_host = device_.alloc_host(out_bytes_, host_memory);
     slot.in_device = device_.alloc(in_bytes_);
     slot.out_device = device_.alloc(out_bytes_);
+    // Product events carry no timing and let a waiting thread sleep instead of spinning a core.
     for (Event* event : {&slot.h2d_begin, &slot.h2d_end, &slot.compute_begin, &slot.compute_end,
                          &slot.d2h_begin, &slot.d2h_end}) {
-      *event = device_.make_event();
+      *event = device_.make_event(measuring());
     }
     guard(Stage::source, -1, [&] { source_.prime(slot.in_host.bytes()); });
   }
-  for (Lane& lane : lanes_) {
-    guard(Stage::engine, -1, [&] { engine_.prepare(lane.stream, in_shape_); });
+  if (measuring()) {
+    records_.reserve(expected_frames(source_, options_));
   }
-  if (options_.cuda_graph) {
-    guard(Stage::engine, -1, [&] { capture_graphs(); });
-  }
-  records_.reserve(expected_frames(source_, options_));
   guard(Stage::sink, -1, [&] { sink_.open(out_format_); });
+}
 
-  stages_ = measure_alone();
+void Run::prepare_lane(Lane& lane) {
+  try {
+    // One lane at a time, as the engine's contract asks (the synthetic engine calibrates itself
+    // by timing a kernel, which another lane's warm-up beside it would slow).
+    const std::lock_guard lock(prepare_mutex_);
+    guard(Stage::engine, -1, [&] {
+      engine_.prepare(lane.stream, in_shape_);
+      if (options_.cuda_graph) {
+        capture_graphs(lane);
+      }
+    });
+  } catch (...) {
+    // The failure is the run's before start() can look, so no frame is read after it.
+    fail(std::current_exception());
+    lanes_ready_.count_down();
+    throw;
+  }
+  lanes_ready_.count_down();
+}
 
-  origin_ = device_.make_event();
-  origin_.record(lanes_.front().stream);
-  origin_.synchronize();
+bool Run::start() {
+  lanes_ready_.wait();
+  if (failed()) {
+    return false;
+  }
+  if (measuring()) {
+    stages_ = measure_alone();
+    origin_ = device_.make_event();
+    origin_.record(lanes_.front().stream);
+    origin_.synchronize();
+  }
   host_origin_ = std::chrono::steady_clock::now();
+  return true;
 }
 
 void Run::enqueue_compute(const Slot& slot, Lane& lane) {
@@ -108,14 +139,12 @@ void Run::enqueue_compute(const Slot& slot, Lane& lane) {
   tensor_to_frame(lane.stream, tensor_out, out_format_, slot.out_device.data());
 }
 
-void Run::capture_graphs() {
+void Run::capture_graphs(Lane& lane) {
   // Any slot may pass through any lane (worker-streams, multi-compute), so every pair gets one.
   // The waits and event records around the work stay outside: they tie the graph to the frame.
-  for (Lane& lane : lanes_) {
-    lane.graphs.reserve(slots_.size());
-    for (const Slot& slot : slots_) {
-      lane.graphs.push_back(engine_.capture(lane.stream, [&] { enqueue_compute(slot, lane); }));
-    }
+  lane.graphs.reserve(slots_.size());
+  for (const Slot& slot : slots_) {
+    lane.graphs.push_back(engine_.capture(lane.stream, [&] { enqueue_compute(slot, lane); }));
   }
 }
 
@@ -183,7 +212,8 @@ Run::~Run() {
 }
 
 double Run::host_ms() const {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - host_origin_).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - host_origin_)
+      .count();
 }
 
 double Run::gpu_ms(const Event& event) const { return Event::elapsed_ms(origin_, event); }
@@ -222,7 +252,9 @@ void Run::upload(Slot& slot, Stream& stream) {
     if (options_.inject) {
       options_.inject(Stage::h2d, slot.frame);
     }
-    slot.h2d_begin.record(stream);
+    if (measuring()) {
+      slot.h2d_begin.record(stream);
+    }
     stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_bytes_);
     slot.h2d_end.record(stream);
   });
@@ -242,7 +274,9 @@ void Run::compute(Slot& slot, Lane& lane) {
       options_.inject(Stage::pre, slot.frame);
     }
     lane.stream.wait(slot.h2d_end);
-    slot.compute_begin.record(lane.stream);
+    if (measuring()) {
+      slot.compute_begin.record(lane.stream);
+    }
     if (graph == nullptr) {
       frame_to_tensor(lane.stream, in_format_, slot.in_device.data(), tensor_in);
     }
@@ -276,7 +310,9 @@ void Run::download(Slot& slot, Stream& stream) {
       options_.inject(Stage::d2h, slot.frame);
     }
     stream.wait(slot.compute_end);
-    slot.d2h_begin.record(stream);
+    if (measuring()) {
+      slot.d2h_begin.record(stream);
+    }
     stream.copy_async(slot.out_host.data(), slot.out_device.data(), out_bytes_);
     slot.d2h_end.record(stream);
   });
@@ -298,6 +334,13 @@ void Run::deliver(Slot& slot) {
     sink_.write(std::span<const std::byte>(slot.out_host.bytes()), slot.frame);
   });
   record.sink_end = host_ms();
+  if (delivered_++ == 0) {
+    first_source_begin_ = slot.source_begin;
+  }
+  last_sink_end_ = record.sink_end;
+  if (!measuring()) {
+    return;
+  }
   record.frame = slot.frame;
   record.lane = slot.lane;
   record.source_begin = slot.source_begin;
@@ -398,9 +441,16 @@ RunReport Run::finish(Strategy strategy, int streams, Layout layout) {
   report.cuda_graph = options_.cuda_graph;
   report.interrupted = interrupted_;
   report.vram_bytes = device_.memory().peak + engine_.workspace_bytes();
-  report.stages = stages_;
-  report.records = std::move(records_);
-  summarize(report, options_.warmup, in_bytes_, out_bytes_);
+  if (measuring()) {
+    report.stages = stages_;
+    report.records = std::move(records_);
+    summarize(report, options_.warmup, in_bytes_, out_bytes_);
+  } else {
+    report.frames = delivered_;
+    report.measured_frames = delivered_;
+    report.wall_s = (last_sink_end_ - first_source_begin_) / 1000.0;
+    report.fps = report.wall_s > 0 ? static_cast<double>(delivered_) / report.wall_s : 0.0;
+  }
   return report;
 }
 

@@ -3,10 +3,11 @@
 // built from. A strategy only decides which thread runs which step on which stream.
 
 #include <chrono>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -34,6 +35,7 @@ struct Slot {
   HostBuffer out_host;
   DeviceBuffer in_device;
   DeviceBuffer out_device;
+  // The *_end events order the stages; the *_begin ones are recorded only in measured runs.
   Event h2d_begin, h2d_end, compute_begin, compute_end, d2h_begin, d2h_end;
 };
 
@@ -60,6 +62,16 @@ class Run {
   Run(Run&&) = delete;
   Run& operator=(Run&&) = delete;
   ~Run();
+
+  // --- start -----------------------------------------------------------------------------------
+  // Prepares the engine on `lane` (and captures its graphs): called first by the one thread that
+  // runs the lane, since engines keep per-thread state (LibTorch's autotune caches) that a warm-up
+  // on another thread would not fill.
+  void prepare_lane(Lane& lane);
+  // Called once by the thread that fills slots, before the first fill: waits until every lane is
+  // prepared, then (measured runs) times each stage alone and starts the clocks. False where a lane
+  // failed to prepare.
+  bool start();
 
   // --- stage steps -----------------------------------------------------------------------------
   // Fills the slot with the next frame; false at the end of the source, at max_frames, or on stop.
@@ -96,14 +108,17 @@ class Run {
   [[nodiscard]] double host_ms() const;
   // host_ms() when tracing, else 0: the clock is read only when someone will look.
   [[nodiscard]] double trace_ms() const { return options_.trace ? host_ms() : 0.0; }
+  [[nodiscard]] bool measuring() const noexcept { return options_.measure || options_.trace; }
   [[nodiscard]] double gpu_ms(const Event& event) const;
   void drain() noexcept;
   // Pre + engine + post of one slot through one lane, as compute() enqueues them without graphs.
   void enqueue_compute(const Slot& slot, Lane& lane);
-  void capture_graphs();
+  void capture_graphs(Lane& lane);
   StageTimes measure_alone();
 
   const Device& device_;
+  // The caller's thread sets the run up and tears it down, on this device, and gets its own back.
+  DeviceGuard device_guard_;
   Engine& engine_;
   Source& source_;
   Sink& sink_;
@@ -122,7 +137,13 @@ class Run {
   Event origin_;
   std::chrono::steady_clock::time_point host_origin_;
   std::int64_t next_frame_ = 0;
-  std::vector<FrameRecord> records_;
+  std::mutex prepare_mutex_;
+  std::latch lanes_ready_;
+  std::vector<FrameRecord> records_;  // measured runs only
+  // Every run: what frames, wall time and fps need, without a record per frame.
+  std::int64_t delivered_ = 0;
+  double first_source_begin_ = 0;
+  double last_sink_end_ = 0;
   bool interrupted_ = false;
   StageTimes stages_;
 

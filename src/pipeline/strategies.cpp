@@ -12,6 +12,10 @@ RunReport run_serial(Run& run, Strategy strategy) {
   run.spawn([&run] {
     Slot& slot = run.slots().front();
     Lane& lane = run.lanes().front();
+    run.prepare_lane(lane);
+    if (!run.start()) {
+      return;
+    }
     while (run.fill(slot)) {
       run.upload(slot, lane.stream);
       run.compute(slot, lane);
@@ -24,12 +28,17 @@ RunReport run_serial(Run& run, Strategy strategy) {
 
 namespace {
 
-// A source thread fills free slots; a sink thread delivers them in order and frees them.
+// A source thread fills free slots once every lane is prepared; a sink thread delivers them in
+// order and frees them.
 void spawn_source_and_sink(Run& run, Queue& free, Queue& filled, Queue& done) {
   for (Slot& slot : run.slots()) {
     free.push(&slot);
   }
   run.spawn([&run, &free, &filled] {
+    if (!run.start()) {
+      filled.close();
+      return;
+    }
     while (Slot* slot = free.pop()) {
       if (!run.fill(*slot)) {
         break;
@@ -59,6 +68,7 @@ RunReport run_worker_streams(Run& run) {
   for (Lane& lane : run.lanes()) {
     // Each worker takes a whole frame through its own stream and waits for it before the next.
     run.spawn([&run, &lane, &filled, &done, live] {
+      run.prepare_lane(lane);
       while (Slot* slot = filled.pop()) {
         run.upload(*slot, lane.stream);
         run.compute(*slot, lane);
@@ -97,6 +107,7 @@ RunReport run_split_streams(Run& run, Strategy strategy) {
   auto live = std::make_shared<std::atomic<int>>(static_cast<int>(run.lanes().size()));
   for (Lane& lane : run.lanes()) {
     run.spawn([&run, &lane, &uploaded, &computed, live] {
+      run.prepare_lane(lane);
       while (Slot* slot = uploaded.pop()) {
         run.compute(*slot, lane);
         computed.push(slot);

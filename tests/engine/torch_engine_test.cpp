@@ -306,13 +306,13 @@ TEST(TorchEngine, NoCudaGraphOnTheHostBackend) {
   const auto engine = open_torch_engine(device, path, {DType::f32, false});
   Stream stream = device.make_stream();
   expect_one_line_error([&] { (void)engine->capture(stream, [] {}); },
-                        "--cuda-graph needs a CUDA device");
+                        "CUDA graphs need a CUDA device, not the host backend");
   SyntheticSource source(ImageDesc{8, 8, PixelType::u8, ChannelOrder::rgb}, 2);
   HashSink sink;
   PipelineOptions options = options_for(Strategy::split_streams);
   options.cuda_graph = true;
   expect_one_line_error([&] { (void)run_pipeline(device, *engine, source, sink, options); },
-                        "--cuda-graph needs a CUDA device");
+                        "PipelineOptions::cuda_graph needs a CUDA device, not the host backend");
 }
 
 // --- bad input: one clear line, nothing written ---------------------------------------------
@@ -648,6 +648,7 @@ TEST(TorchEngineGpu, DISABLED_FiguresOfEveryStrategy) {
     SyntheticSource source(ImageDesc{960, 540, PixelType::u8, ChannelOrder::rgb}, 200);
     NullSink sink;
     PipelineOptions options = options_for(strategy);
+    options.measure = true;
     options.warmup = 20;
     const RunReport r =
         within(120s, [&] { return run_pipeline(device, *engine, source, sink, options); });

@@ -110,6 +110,7 @@ TEST(GpuGraphRuns, TwoRunsOfOneEngineMatchTheCpuReference) {
         [&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
     PipelineOptions options = options_for(strategy);
     options.cuda_graph = true;
+    options.measure = true;
     options.slots = 5;
     const RunReport report =
         within(120s, [&] { return run_pipeline(device, engine, source, sink, options); });
@@ -151,6 +152,7 @@ TEST(GpuCalibration, SyntheticEngineHitsItsCost) {
     SyntheticSource source(ImageDesc{960, 540, PixelType::u8, ChannelOrder::rgb}, 40);
     NullSink sink;
     PipelineOptions options = options_for(Strategy::serial_pinned);
+    options.measure = true;
     options.warmup = 5;
     const RunReport r = within(120s, [&] { return run_pipeline(device, engine, source, sink, options); });
     // compute = pre + engine + post; pre and post of these sizes are well under 0.1 ms.

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include "run_helpers.hpp"
@@ -25,7 +28,8 @@ test::Hashed run_hashed(const Device& device, const Workload& w, const PipelineO
   SyntheticEngine engine(device, {w.compute_ms, w.scale, w.dtype});
   SyntheticSource source(w.image, w.frames);
   HashSink sink;
-  const RunReport report = within(60s, [&] { return run_pipeline(device, engine, source, sink, options); });
+  const RunReport report =
+      within(60s, [&] { return run_pipeline(device, engine, source, sink, options); });
   EXPECT_EQ(report.frames, w.frames);
   return {sink.hashes(), sink.indices(), sink.format()};
 }
@@ -38,8 +42,10 @@ const Workload kWorkloads[] = {
     {ImageDesc{20, 9, PixelType::u16, ChannelOrder::bgr}, 3, DType::bf16, 12, 0.0},
     {ImageDesc{1, 1, PixelType::u8, ChannelOrder::rgb}, 4, DType::f16, 9, 0.0},
     // planar YUV, as video decoders give it: converted on the device, odd sizes included
-    {YuvDesc{35, 19, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited}, 2, DType::f16, 11, 0.0},
-    {YuvDesc{18, 10, ChromaLayout::yuv444, 10, ColorMatrix::bt601, ColorRange::full}, 1, DType::f32, 10, 0.1},
+    {YuvDesc{35, 19, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited}, 2,
+     DType::f16, 11, 0.0},
+    {YuvDesc{18, 10, ChromaLayout::yuv444, 10, ColorMatrix::bt601, ColorRange::full}, 1, DType::f32,
+     10, 0.1},
 };
 
 TEST_P(EveryStrategy, GivesTheFramesOfSerialPageableInOrder) {
@@ -58,7 +64,8 @@ TEST_P(EveryStrategy, GivesTheFramesOfSerialPageableInOrder) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, EveryStrategy,
-                         ::testing::Combine(::testing::ValuesIn(kAllStrategies), ::testing::Range(0, 6)),
+                         ::testing::Combine(::testing::ValuesIn(kAllStrategies),
+                                            ::testing::Range(0, 6)),
                          [](const auto& p) {
                            std::string name(to_string(std::get<0>(p.param)));
                            for (char& c : name) {
@@ -69,14 +76,17 @@ INSTANTIATE_TEST_SUITE_P(Strategies, EveryStrategy,
 
 TEST(SerialPageable, MatchesTheCpuReferenceFrameByFrame) {
   const Device device = host();
-  for (const Workload& w : {Workload{ImageDesc{29, 13, PixelType::u8, ChannelOrder::bgr}, 2, DType::f16, 6, 0.0},
-                            Workload{YuvDesc{29, 13, ChromaLayout::yuv420, 10, ColorMatrix::bt709,
-                                             ColorRange::limited},
-                                     2, DType::f16, 5, 0.0}}) {
+  for (const Workload& w :
+       {Workload{ImageDesc{29, 13, PixelType::u8, ChannelOrder::bgr}, 2, DType::f16, 6, 0.0},
+        Workload{YuvDesc{29, 13, ChromaLayout::yuv420, 10, ColorMatrix::bt709, ColorRange::limited},
+                 2, DType::f16, 5, 0.0}}) {
     SyntheticEngine engine(device, {0.0, w.scale, w.dtype});
     SyntheticSource source(w.image, w.frames);
-    CheckingSink sink([&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
-    (void)within(60s, [&] { return run_pipeline(device, engine, source, sink, options_for(Strategy::serial_pageable)); });
+    CheckingSink sink(
+        [&](std::int64_t i) { return expected_synthetic_output(source, i, w.dtype, w.scale); });
+    (void)within(60s, [&] {
+      return run_pipeline(device, engine, source, sink, options_for(Strategy::serial_pageable));
+    });
     EXPECT_EQ(sink.checked(), w.frames) << to_string(w.image);
   }
 }
@@ -121,8 +131,9 @@ TEST_P(FaultAtEveryStage, StopsTheRunWithOneErrorNamingStageAndFrame) {
 
 INSTANTIATE_TEST_SUITE_P(Strategies, FaultAtEveryStage,
                          ::testing::Combine(::testing::ValuesIn(kAllStrategies),
-                                            ::testing::Values(Stage::source, Stage::h2d, Stage::pre, Stage::engine,
-                                                              Stage::post, Stage::d2h, Stage::sink)),
+                                            ::testing::Values(Stage::source, Stage::h2d, Stage::pre,
+                                                              Stage::engine, Stage::post,
+                                                              Stage::d2h, Stage::sink)),
                          [](const auto& p) {
                            std::string name = std::string(to_string(std::get<0>(p.param))) + "_" +
                                               std::string(to_string(std::get<1>(p.param)));
@@ -150,7 +161,8 @@ TEST(Failure, ARealSinkErrorNamesTheSinkAndFrame) {
     SyntheticSource source(ImageDesc{16, 16, PixelType::u8, ChannelOrder::rgb}, 50);
     FailingSink sink;
     try {
-      (void)within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+      (void)within(
+          30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
       FAIL() << to_string(strategy);
     } catch (const StageError& e) {
       EXPECT_EQ(e.stage(), Stage::sink);
@@ -209,7 +221,8 @@ TEST(Stop, MaxFramesEndsTheRunThere) {
   HashSink sink;
   PipelineOptions options = options_for(Strategy::split_streams);
   options.max_frames = 13;
-  const RunReport report = within(30s, [&] { return run_pipeline(device, engine, source, sink, options); });
+  const RunReport report =
+      within(30s, [&] { return run_pipeline(device, engine, source, sink, options); });
   EXPECT_EQ(report.frames, 13);
   EXPECT_FALSE(report.interrupted);
 }
@@ -223,8 +236,10 @@ TEST(Report, MeasuresEveryStrategy) {
     SyntheticSource source(ImageDesc{32, 32, PixelType::u8, ChannelOrder::rgb}, 30);
     NullSink sink;
     PipelineOptions options = options_for(strategy);
+    options.measure = true;
     options.warmup = 5;
-    const RunReport r = within(30s, [&] { return run_pipeline(device, engine, source, sink, options); });
+    const RunReport r =
+        within(30s, [&] { return run_pipeline(device, engine, source, sink, options); });
     EXPECT_EQ(r.frames, 30);
     EXPECT_EQ(r.measured_frames, 25);
     EXPECT_GT(r.fps, 0.0);
@@ -242,6 +257,135 @@ TEST(Report, MeasuresEveryStrategy) {
       EXPECT_LE(f.compute_end, f.d2h_begin + 1e-3);
       EXPECT_LE(f.source_end, f.h2d_end + 1e-3);
     }
+  }
+}
+
+// The product path: no measuring pass and no per-frame records, yet frames, wall time and fps.
+// Its events carry no timing, and the host backend throws where elapsed time is asked of them, so
+// a run that measured anyway would fail here.
+TEST(Report, AnUnmeasuredRunKeepsNoRecords) {
+  const Device device = host();
+  for (Strategy strategy : kAllStrategies) {
+    SyntheticEngine engine(device, {0.2, 2, DType::f16});
+    SyntheticSource source(ImageDesc{16, 8, PixelType::u8, ChannelOrder::rgb}, 20);
+    HashSink sink;
+    const RunReport r = within(
+        30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+    EXPECT_EQ(r.frames, 20) << to_string(strategy);
+    EXPECT_EQ(sink.hashes().size(), 20U);
+    EXPECT_TRUE(r.records.empty()) << to_string(strategy);
+    EXPECT_EQ(r.stages.slowest_ms(), 0.0) << "no stage was timed alone";
+    EXPECT_GT(r.wall_s, 0.0);
+    EXPECT_NEAR(r.fps, 20.0 / r.wall_s, 1e-6 * r.fps);
+  }
+}
+
+// Engines keep per-thread state (LibTorch's autotune caches): each stream's engine is prepared on
+// the thread that later runs it, and no frame is read before every stream is prepared.
+class ThreadRecordingEngine final : public Engine {
+ public:
+  explicit ThreadRecordingEngine(const Device& device) : inner_(device, {0.0, 1, DType::f16}) {}
+  [[nodiscard]] std::string name() const override { return "thread-recording"; }
+  [[nodiscard]] DType dtype() const override { return inner_.dtype(); }
+  [[nodiscard]] TensorShape output_shape(const TensorShape& input) const override {
+    return inner_.output_shape(input);
+  }
+  void prepare(Stream& stream, const TensorShape& input) override {
+    EXPECT_EQ(preparing_.fetch_add(1), 0) << "two prepare() calls overlap";
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a window another call would hit
+    {
+      const std::lock_guard lock(mutex_);
+      prepared_on_[static_cast<const void*>(&stream.impl())] = std::this_thread::get_id();
+    }
+    inner_.prepare(stream, input);
+    preparing_.fetch_sub(1);
+  }
+  void run(Stream& stream, const TensorView& in, const TensorView& out) override {
+    {
+      const std::lock_guard lock(mutex_);
+      const auto it = prepared_on_.find(static_cast<const void*>(&stream.impl()));
+      if (it == prepared_on_.end()) {
+        ++unprepared_runs_;
+      } else if (it->second != std::this_thread::get_id()) {
+        ++runs_off_their_thread_;
+      }
+      ++runs_;
+    }
+    inner_.run(stream, in, out);
+  }
+  std::mutex mutex_;
+  std::map<const void*, std::thread::id> prepared_on_;
+  std::atomic<int> preparing_{0};
+  int runs_ = 0;
+  int unprepared_runs_ = 0;
+  int runs_off_their_thread_ = 0;
+
+ private:
+  SyntheticEngine inner_;
+};
+
+TEST(Lanes, EachIsPreparedOnTheThreadThatRunsIt) {
+  const Device device = host();
+  for (Strategy strategy : kAllStrategies) {
+    for (bool measure : {false, true}) {
+      ThreadRecordingEngine engine(device);
+      SyntheticSource source(ImageDesc{12, 6, PixelType::u8, ChannelOrder::rgb}, 15);
+      NullSink sink;
+      PipelineOptions options = options_for(strategy);
+      options.measure = measure;
+      (void)within(30s, [&] { return run_pipeline(device, engine, source, sink, options); });
+      const std::lock_guard lock(engine.mutex_);
+      EXPECT_GE(engine.runs_, 15) << to_string(strategy);
+      EXPECT_EQ(engine.unprepared_runs_, 0) << to_string(strategy);
+      if (!measure) {  // the measuring pass runs lane 0 from the source's thread, before any frame
+        EXPECT_EQ(engine.runs_off_their_thread_, 0) << to_string(strategy);
+      }
+      const std::size_t lanes = strategy == Strategy::worker_streams  ? 3
+                                : strategy == Strategy::multi_compute ? 3
+                                                                      : 1;
+      EXPECT_EQ(engine.prepared_on_.size(), lanes) << to_string(strategy);
+    }
+  }
+}
+
+// A lane that fails to prepare fails the run with that error, before any frame is read.
+TEST(Lanes, AFailedPrepareFailsTheRunBeforeAnyFrame) {
+  class FailingPrepare final : public Engine {
+   public:
+    [[nodiscard]] std::string name() const override { return "failing-prepare"; }
+    [[nodiscard]] DType dtype() const override { return DType::f32; }
+    [[nodiscard]] TensorShape output_shape(const TensorShape& input) const override {
+      return input;
+    }
+    void prepare(Stream& /*stream*/, const TensorShape& /*input*/) override {
+      throw UsageError("this engine refuses the stream");
+    }
+    void run(Stream& /*stream*/, const TensorView& /*in*/, const TensorView& /*out*/) override {}
+  };
+  class CountingSource final : public Source {
+   public:
+    [[nodiscard]] FrameFormat format() const override {
+      return ImageDesc{4, 4, PixelType::u8, ChannelOrder::rgb};
+    }
+    bool read(std::span<std::byte> /*slot*/, std::int64_t /*index*/) override {
+      ++reads;
+      return true;
+    }
+    std::atomic<int> reads{0};
+  };
+  const Device device = host();
+  for (Strategy strategy : kAllStrategies) {
+    FailingPrepare engine;
+    CountingSource source;
+    NullSink sink;
+    try {
+      (void)within(
+          30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+      ADD_FAILURE() << to_string(strategy) << ": no error";
+    } catch (const UsageError& e) {
+      EXPECT_STREQ(e.what(), "this engine refuses the stream") << to_string(strategy);
+    }
+    EXPECT_EQ(source.reads.load(), 0) << to_string(strategy);
   }
 }
 
@@ -280,7 +424,9 @@ TEST(Options, CudaGraphNeedsACudaDevice) {
       (void)run_pipeline(device, engine, source, sink, options);
       ADD_FAILURE() << to_string(strategy) << ": no error";
     } catch (const UsageError& e) {
-      EXPECT_STREQ(e.what(), "--cuda-graph needs a CUDA device") << to_string(strategy);
+      EXPECT_STREQ(e.what(),
+                   "PipelineOptions::cuda_graph needs a CUDA device, not the host backend")
+          << to_string(strategy);
     }
     EXPECT_FALSE(sink.opened) << to_string(strategy);
   }

@@ -28,8 +28,10 @@ class Engine {
   [[nodiscard]] virtual DType dtype() const = 0;
   // Throws UsageError when the engine cannot take this input.
   [[nodiscard]] virtual TensorShape output_shape(const TensorShape& input) const = 0;
-  // Called once before the first frame with every stream the pipeline will run the engine on, so
-  // per-stream state (workspaces, warm-up, calibration) stays out of the per-frame path.
+  // Called once before the first frame for every stream the pipeline will run the engine on, from
+  // the thread that will run it there (LibTorch keeps per-thread state that a warm-up must fill),
+  // so per-stream state (workspaces, warm-up, calibration) stays out of the per-frame path. Calls
+  // for different streams never overlap.
   virtual void prepare(Stream& stream, const TensorShape& input) = 0;
   // Enqueue one inference on `stream`. Safe to call concurrently on different streams.
   virtual void run(Stream& stream, const TensorView& in, const TensorView& out) = 0;

@@ -19,9 +19,14 @@ struct PipelineOptions {
   // The layout, sample type and colour of output frames, if not the input's (e.g. RGB in, YUV out):
   // post-processing converts on the device. Its size is ignored: the network decides it.
   std::optional<FrameFormat> output_format;
-  std::int64_t warmup = 0;  // first frames left out of fps and stage medians
   std::int64_t max_frames = -1;  // stop after this many frames (-1: until the source ends)
-  // Record the host threads' enqueue spans too (for timelines); off costs nothing.
+  // Measurement (bench, study, run --measure): each stage is timed alone before the first frame
+  // (the basis of the bound), events carry timing, and every frame's spans are kept in the report.
+  // Off (the product path): no measuring pass, events without timing, no per-frame records, so
+  // memory stays flat however long the run; the report then holds frames, wall time and fps only.
+  bool measure = false;
+  std::int64_t warmup = 0;  // measured runs: first frames left out of fps and stage medians
+  // Record the host threads' enqueue spans too (for timelines); implies measure.
   bool trace = false;
   // Capture pre + engine + post once per (slot, compute stream) as a CUDA graph before the run,
   // and launch that graph per frame instead of each kernel. CUDA devices only (UsageError on the
