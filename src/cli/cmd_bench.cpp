@@ -8,6 +8,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "engine_choice.hpp"
+#include "pipeline_flags.hpp"
 #include "common.hpp"
 #include "pynference/device/error.hpp"
 #include "pynference/engine/synthetic.hpp"
@@ -145,15 +146,10 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
     for (long long run = 0; run < repeat && !stop.load(); ++run) {
       std::fprintf(stderr, "running %s (%lld of %lld) ...\n", std::string(to_string(strategy)).c_str(), run + 1,
                    repeat);
-      PipelineOptions options;
-      options.strategy = strategy;
-      options.workers = static_cast<int>(args.integer("workers", 1, 64));
-      options.compute_streams = static_cast<int>(args.integer("compute-streams", 1, 64));
-      options.slots = static_cast<int>(args.integer("slots", 0, 1024));
+      PipelineOptions options = pipeline_flags(args, strategy, device);
+      options.measure = true;
       options.warmup = warmup;
       options.stop = &stop;
-      options.trace = args.has("trace");
-      options.cuda_graph = args.flag("cuda-graph");
       SyntheticSource source(image, frames);
       std::unique_ptr<Sink> sink;
       if (args.flag("check")) {

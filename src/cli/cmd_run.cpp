@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "engine_choice.hpp"
+#include "pipeline_flags.hpp"
 #include "progress.hpp"
 #include "pynference/device/error.hpp"
 #include "pynference/pipeline/pipeline.hpp"
@@ -48,7 +49,9 @@ const std::vector<OptionSpec>& run_options() {
       {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
       {"cuda-graph", "", "capture pre + network + post per slot as CUDA graphs (TorchScript and the synthetic "
                          "engine)", ""},
-      {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace", ""},
+      {"measure", "", "time each stage alone before the first frame and report the run's efficiency "
+                      "(fps over the bound); off, the run measures nothing", ""},
+      {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace (implies --measure)", ""},
       {"y", "", "-y: overwrite the output if it exists", ""},
       {"quiet", "", "no progress line and no summary (errors still go to stderr)", ""},
       {"help", "", "show this help", ""},
@@ -138,16 +141,10 @@ int cmd_run(const std::vector<std::string_view>& argv) {
       throw UsageError(out_file + " exists: add -y to overwrite it");
     }
   }
-  PipelineOptions options;
-  options.strategy = parse_strategies(args.str("strategy")).front();
+  const Strategy strategy = parse_strategies(args.str("strategy")).front();
   if (args.str("strategy").find(',') != std::string::npos || args.str("strategy") == "all") {
     throw UsageError("run takes one strategy; `pynference bench` compares them");
   }
-  options.workers = static_cast<int>(args.integer("workers", 1, 64));
-  options.compute_streams = static_cast<int>(args.integer("compute-streams", 1, 64));
-  options.slots = static_cast<int>(args.integer("slots", 0, 1024));
-  options.trace = args.has("trace");
-  options.cuda_graph = args.flag("cuda-graph");
   const OutputOptions output{out_spec,
                              args.has("encoder") ? args.str("encoder") : "",
                              args.has("crf") ? std::optional<int>(static_cast<int>(args.integer("crf", 0, 63)))
@@ -158,6 +155,8 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   const bool quiet = args.flag("quiet");
 
   const Device device = open_device(args.str("device"));
+  PipelineOptions options = pipeline_flags(args, strategy, device);
+  options.measure = args.flag("measure");
   const std::unique_ptr<Input> input = open_input(in_spec, window);
   const FrameFormat in_format = input->source().format();
   if (!output.pix_fmt.empty()) {
@@ -187,10 +186,13 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     write_trace_files(args.str("trace"), report, std::string(to_string(options.strategy)) + " (" + engine->name() + ")");
   }
   if (!quiet) {
-    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps, %.2f of the bound)%s\n",
+    char bound[64] = "";
+    if (report.bound_fps > 0) {  // measured runs only
+      std::snprintf(bound, sizeof bound, ", %.2f of the bound", report.efficiency);
+    }
+    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps%s)%s\n",
                  report.interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
-                 report.wall_s, report.fps, report.efficiency,
-                 out_spec == "null" ? "" : (" to " + out_spec).c_str());
+                 report.wall_s, report.fps, bound, out_spec == "null" ? "" : (" to " + out_spec).c_str());
   }
   return report.interrupted ? 130 : 0;
 }

@@ -69,6 +69,7 @@ int cmd_study(const std::vector<std::string_view>& argv) {
     options.strategy = strategy;
     options.workers = static_cast<int>(args.integer("workers", 1, 64));
     options.compute_streams = static_cast<int>(args.integer("compute-streams", 1, 64));
+    options.measure = true;
     options.warmup = std::min<long long>(50, frames / 10);
     options.trace = true;
     options.stop = &stop;

@@ -202,6 +202,19 @@ TEST_F(RunCommand, ATruncatedInputFailsNamingTheFrameAndLeavesNoOutput) {
   EXPECT_FALSE(std::filesystem::exists(at("o.y4m.part")));
 }
 
+// A run measures nothing unless asked: its summary has no bound; with --measure it has one, from
+// the stages timed alone before the first frame.
+TEST_F(RunCommand, MeasuresOnlyWhenAsked) {
+  const Result plain = run("run -i synthetic:16x8:6 -o null -m synthetic:x2 --device cpu");
+  EXPECT_EQ(plain.code, 0) << plain.output;
+  EXPECT_NE(plain.output.find("wrote 6 frames"), std::string::npos) << plain.output;
+  EXPECT_EQ(plain.output.find("of the bound"), std::string::npos) << plain.output;
+  const Result measured = run("run -i synthetic:16x8:6 -o null -m synthetic:x2 --device cpu --measure");
+  EXPECT_EQ(measured.code, 0) << measured.output;
+  EXPECT_NE(measured.output.find("of the bound)"), std::string::npos) << measured.output;
+  EXPECT_NE(run("run --help").output.find("--measure"), std::string::npos);
+}
+
 TEST_F(RunCommand, CtrlCEndsWithAValidShorterFile) {
   // 100000 frames of 2 ms each would take minutes; SIGINT after a moment ends the run after the
   // frames in flight, with exit code 130 and only whole frames in the file.
