@@ -4,34 +4,13 @@
 #include <string>
 #include <utility>
 
+#include "guard.hpp"
 #include "pynference/device/error.hpp"
-#include "pynference/kernels/frame.hpp"
 #include "pynference/pipeline/stage.hpp"
 
 namespace pyn::detail {
 
 namespace {
-
-// Runs body as `stage` of `frame`: any exception leaves as a StageError naming both, except a
-// UsageError during setup (frame -1), which reaches the caller as it is.
-template <class Body>
-void guard(Stage stage, std::int64_t frame, Body&& body) {
-  try {
-    body();
-  } catch (const StageError&) {
-    throw;
-  } catch (const UsageError& e) {
-    if (frame < 0) {
-      throw;  // a setup the user asked for and cannot have (an odd size for 4:2:0, ...): theirs to
-              // fix
-    }
-    throw StageError(stage, frame, e.what());
-  } catch (const std::exception& e) {
-    throw StageError(stage, frame, e.what());
-  } catch (...) {
-    throw StageError(stage, frame, "unknown exception");
-  }
-}
 
 std::size_t expected_frames(const Source& source, const PipelineOptions& options) {
   std::int64_t frames = source.frame_count().value_or(1 << 14);
@@ -45,67 +24,31 @@ std::size_t expected_frames(const Source& source, const PipelineOptions& options
 
 Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
          const PipelineOptions& options, int lanes, HostMemory host_memory)
-    : device_(device),
-      device_guard_(device),
-      engine_(engine),
-      source_(source),
-      sink_(sink),
-      options_(options),
-      lanes_ready_(lanes) {
-  guard(Stage::source, -1, [&] { in_format_ = source_.format(); });
-  if (width_of(in_format_) < 1 || height_of(in_format_) < 1) {
-    throw StageError(Stage::source, -1, "the source gave an empty frame size");
-  }
-  in_shape_ = tensor_shape_of(in_format_);
-  guard(Stage::engine, -1, [&] { out_shape_ = engine_.output_shape(in_shape_); });
-  if (out_shape_.n != 1 || out_shape_.c != ImageDesc::channels) {
-    throw StageError(Stage::engine, -1, "the engine's output is not a 3-channel image");
-  }
-  out_format_ = with_size(options_.output_format.value_or(in_format_), out_shape_.w, out_shape_.h);
-  in_bytes_ = bytes_of(in_format_);
-  out_bytes_ = bytes_of(out_format_);
-
-  device_.reset_peak();
-  const DType dtype = engine_.dtype();
-  for (int i = 0; i < lanes; ++i) {
-    lanes_.push_back(Lane{i,
-                          device_.make_stream(),
-                          device_.alloc(in_shape_.elements() * bytes_of(dtype)),
-                          device_.alloc(out_shape_.elements() * bytes_of(dtype)),
-                          {}});
-  }
-  const int slot_count = options_.slots > 0 ? options_.slots : default_slots(options_);
-  slots_.resize(static_cast<std::size_t>(slot_count));
-  for (Slot& slot : slots_) {
-    slot.index = static_cast<int>(&slot - slots_.data());
-    slot.in_host = device_.alloc_host(in_bytes_, host_memory);
-    slot.out_host = device_.alloc_host(out_bytes_, host_memory);
-    slot.in_device = device_.alloc(in_bytes_);
-    slot.out_device = device_.alloc(out_bytes_);
-    // Product events carry no timing and let a waiting thread sleep instead of spinning a core.
-    for (Event* event : {&slot.h2d_begin, &slot.h2d_end, &slot.compute_begin, &slot.compute_end,
-                         &slot.d2h_begin, &slot.d2h_end}) {
-      *event = device_.make_event(measuring());
-    }
+    : device_(device), source_(source), sink_(sink), options_(options), injector_(options), lanes_ready_(lanes) {
+  FrameFormat in_format;
+  guard(Stage::source, -1, [&] { in_format = source_.format(); });
+  ProcessorOptions processor;
+  processor.lanes = lanes;
+  processor.slots = options_.slots > 0 ? options_.slots : default_slots(options_);
+  processor.host_memory = host_memory;
+  processor.output_format = options_.output_format;
+  processor.cuda_graph = options_.cuda_graph;
+  processor.measure = measuring();
+  processor.observer = options_.inject ? &injector_ : nullptr;
+  processor_ = std::make_unique<Processor>(device_, engine, in_format, processor);
+  spans_.resize(processor_->slots().size());
+  for (Slot& slot : slots()) {
     guard(Stage::source, -1, [&] { source_.prime(slot.in_host.bytes()); });
   }
   if (measuring()) {
     records_.reserve(expected_frames(source_, options_));
   }
-  guard(Stage::sink, -1, [&] { sink_.open(out_format_); });
+  guard(Stage::sink, -1, [&] { sink_.open(processor_->output_format()); });
 }
 
 void Run::prepare_lane(Lane& lane) {
   try {
-    // One lane at a time, as the engine's contract asks (the synthetic engine calibrates itself
-    // by timing a kernel, which another lane's warm-up beside it would slow).
-    const std::lock_guard lock(prepare_mutex_);
-    guard(Stage::engine, -1, [&] {
-      engine_.prepare(lane.stream, in_shape_);
-      if (options_.cuda_graph) {
-        capture_graphs(lane);
-      }
-    });
+    processor_->prepare(lane);
   } catch (...) {
     // The failure is the run's before start() can look, so no frame is read after it.
     fail(std::current_exception());
@@ -121,89 +64,13 @@ bool Run::start() {
     return false;
   }
   if (measuring()) {
-    stages_ = measure_alone();
+    stages_ = processor_->measure_alone();
     origin_ = device_.make_event();
-    origin_.record(lanes_.front().stream);
+    origin_.record(lanes().front().stream);
     origin_.synchronize();
   }
   host_origin_ = std::chrono::steady_clock::now();
   return true;
-}
-
-void Run::enqueue_compute(const Slot& slot, Lane& lane) {
-  const DType dtype = engine_.dtype();
-  const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
-  const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
-  frame_to_tensor(lane.stream, in_format_, slot.in_device.data(), tensor_in);
-  engine_.run(lane.stream, tensor_in, tensor_out);
-  tensor_to_frame(lane.stream, tensor_out, out_format_, slot.out_device.data());
-}
-
-void Run::capture_graphs(Lane& lane) {
-  // Any slot may pass through any lane (worker-streams, multi-compute), so every pair gets one.
-  // The waits and event records around the work stay outside: they tie the graph to the frame.
-  lane.graphs.reserve(slots_.size());
-  for (const Slot& slot : slots_) {
-    lane.graphs.push_back(engine_.capture(lane.stream, [&] { enqueue_compute(slot, lane); }));
-  }
-}
-
-StageTimes Run::measure_alone() {
-  // Each stage on its own, nothing else running, cycling through the slots as the run will (copy
-  // speed can depend on which pinned buffer is used): the basis of the bound.
-  constexpr int kWarmup = 2;
-  constexpr int kRepeats = 15;
-  Lane& lane = lanes_.front();
-  Stream other = device_.make_stream();
-  Event begin = device_.make_event();
-  Event other_done = device_.make_event();
-  std::vector<double> h2d;
-  std::vector<double> inference;
-  std::vector<double> d2h;
-  std::vector<double> duplex;
-  auto median = [](std::vector<double>& v) {
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    return v[v.size() / 2];
-  };
-  auto slot_at = [this](std::size_t i) -> Slot& { return slots_[i % slots_.size()]; };
-  for (int i = 0; i < kWarmup + kRepeats; ++i) {
-    Slot& slot = slot_at(static_cast<std::size_t>(i));
-    upload(slot, lane.stream);
-    slot.h2d_end.synchronize();
-    compute(slot, lane);
-    slot.compute_end.synchronize();
-    download(slot, lane.stream);
-    slot.d2h_end.synchronize();
-    if (i >= kWarmup) {
-      h2d.push_back(Event::elapsed_ms(slot.h2d_begin, slot.h2d_end));
-      inference.push_back(Event::elapsed_ms(slot.compute_begin, slot.compute_end));
-      d2h.push_back(Event::elapsed_ms(slot.d2h_begin, slot.d2h_end));
-    }
-  }
-  // Both directions streaming at once, as a perfect overlap runs them: the link shares its
-  // bandwidth between them, so this, not each copy alone, can be the bound of a copy-heavy load.
-  // Streams long enough that the first copy's start-up is amortised (with 8 pairs the figure moved
-  // between 0.51 and 0.65 ms per 4K frame pair from run to run on an H100), median of several.
-  const std::size_t streamed = std::max<std::size_t>(32, slots_.size());
-  constexpr int kDuplexRepeats = 5;
-  Event& end = slots_.front().d2h_end;
-  for (int i = 0; i <= kDuplexRepeats; ++i) {
-    begin.record(lane.stream);
-    other.wait(begin);
-    for (std::size_t k = 0; k < streamed; ++k) {
-      Slot& slot = slot_at(k);
-      lane.stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_bytes_);
-      other.copy_async(slot.out_host.data(), slot.out_device.data(), out_bytes_);
-    }
-    other_done.record(other);
-    lane.stream.wait(other_done);
-    end.record(lane.stream);
-    end.synchronize();
-    if (i > 0) {
-      duplex.push_back(Event::elapsed_ms(begin, end) / static_cast<double>(streamed));
-    }
-  }
-  return {median(h2d), median(inference), median(d2h), median(duplex)};
 }
 
 Run::~Run() {
@@ -231,7 +98,8 @@ bool Run::fill(Slot& slot) {
   }
   const std::int64_t frame = next_frame_;
   slot.frame = frame;
-  slot.source_begin = host_ms();
+  Spans& s = spans(slot);
+  s.source_begin = host_ms();
   bool got = false;
   guard(Stage::source, frame, [&] {
     if (options_.inject) {
@@ -239,7 +107,7 @@ bool Run::fill(Slot& slot) {
     }
     got = source_.read(slot.in_host.bytes(), frame);
   });
-  slot.source_end = host_ms();
+  s.source_end = host_ms();
   if (got) {
     ++next_frame_;
   }
@@ -247,81 +115,27 @@ bool Run::fill(Slot& slot) {
 }
 
 void Run::upload(Slot& slot, Stream& stream) {
-  slot.issue[0] = trace_ms();
-  guard(Stage::h2d, slot.frame, [&] {
-    if (options_.inject) {
-      options_.inject(Stage::h2d, slot.frame);
-    }
-    if (measuring()) {
-      slot.h2d_begin.record(stream);
-    }
-    stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_bytes_);
-    slot.h2d_end.record(stream);
-  });
-  slot.issue[1] = trace_ms();
+  Spans& s = spans(slot);
+  s.issue[0] = trace_ms();
+  processor_->upload(slot, stream);
+  s.issue[1] = trace_ms();
 }
 
 void Run::compute(Slot& slot, Lane& lane) {
-  const DType dtype = engine_.dtype();
-  const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
-  const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
-  // With graphs, pre + engine + post are one launch, issued in the engine's step.
-  Graph* graph = lane.graphs.empty() ? nullptr : &lane.graphs[static_cast<std::size_t>(slot.index)];
-  slot.lane = lane.index;
-  slot.issue[2] = trace_ms();
-  guard(Stage::pre, slot.frame, [&] {
-    if (options_.inject) {
-      options_.inject(Stage::pre, slot.frame);
-    }
-    lane.stream.wait(slot.h2d_end);
-    if (measuring()) {
-      slot.compute_begin.record(lane.stream);
-    }
-    if (graph == nullptr) {
-      frame_to_tensor(lane.stream, in_format_, slot.in_device.data(), tensor_in);
-    }
-  });
-  guard(Stage::engine, slot.frame, [&] {
-    if (options_.inject) {
-      options_.inject(Stage::engine, slot.frame);
-    }
-    if (graph != nullptr) {
-      graph->launch(lane.stream);
-    } else {
-      engine_.run(lane.stream, tensor_in, tensor_out);
-    }
-  });
-  guard(Stage::post, slot.frame, [&] {
-    if (options_.inject) {
-      options_.inject(Stage::post, slot.frame);
-    }
-    if (graph == nullptr) {
-      tensor_to_frame(lane.stream, tensor_out, out_format_, slot.out_device.data());
-    }
-    slot.compute_end.record(lane.stream);
-  });
-  slot.issue[3] = trace_ms();
+  Spans& s = spans(slot);
+  s.issue[2] = trace_ms();
+  processor_->compute(slot, lane);
+  s.issue[3] = trace_ms();
 }
 
 void Run::download(Slot& slot, Stream& stream) {
-  slot.issue[4] = trace_ms();
-  guard(Stage::d2h, slot.frame, [&] {
-    if (options_.inject) {
-      options_.inject(Stage::d2h, slot.frame);
-    }
-    stream.wait(slot.compute_end);
-    if (measuring()) {
-      slot.d2h_begin.record(stream);
-    }
-    stream.copy_async(slot.out_host.data(), slot.out_device.data(), out_bytes_);
-    slot.d2h_end.record(stream);
-  });
-  slot.issue[5] = trace_ms();
+  Spans& s = spans(slot);
+  s.issue[4] = trace_ms();
+  processor_->download(slot, stream);
+  s.issue[5] = trace_ms();
 }
 
-void Run::await_download(Slot& slot) {
-  guard(Stage::d2h, slot.frame, [&] { slot.d2h_end.synchronize(); });
-}
+void Run::await_download(Slot& slot) { processor_->await_download(slot); }
 
 void Run::deliver(Slot& slot) {
   await_download(slot);
@@ -334,8 +148,9 @@ void Run::deliver(Slot& slot) {
     sink_.write(std::span<const std::byte>(slot.out_host.bytes()), slot.frame);
   });
   record.sink_end = host_ms();
+  const Spans& s = spans(slot);
   if (delivered_++ == 0) {
-    first_source_begin_ = slot.source_begin;
+    first_source_begin_ = s.source_begin;
   }
   last_sink_end_ = record.sink_end;
   if (!measuring()) {
@@ -343,14 +158,14 @@ void Run::deliver(Slot& slot) {
   }
   record.frame = slot.frame;
   record.lane = slot.lane;
-  record.source_begin = slot.source_begin;
-  record.source_end = slot.source_end;
-  record.issue_h2d_begin = slot.issue[0];
-  record.issue_h2d_end = slot.issue[1];
-  record.issue_compute_begin = slot.issue[2];
-  record.issue_compute_end = slot.issue[3];
-  record.issue_d2h_begin = slot.issue[4];
-  record.issue_d2h_end = slot.issue[5];
+  record.source_begin = s.source_begin;
+  record.source_end = s.source_end;
+  record.issue_h2d_begin = s.issue[0];
+  record.issue_h2d_end = s.issue[1];
+  record.issue_compute_begin = s.issue[2];
+  record.issue_compute_end = s.issue[3];
+  record.issue_d2h_begin = s.issue[4];
+  record.issue_d2h_end = s.issue[5];
   guard(Stage::d2h, slot.frame, [&] {
     record.h2d_begin = gpu_ms(slot.h2d_begin);
     record.h2d_end = gpu_ms(slot.h2d_end);
@@ -383,7 +198,7 @@ void Run::join() {
 }
 
 Queue& Run::make_queue() {
-  queues_.push_back(std::make_unique<Queue>(slots_.size()));
+  queues_.push_back(std::make_unique<Queue>(slots().size()));
   return *queues_.back();
 }
 
@@ -413,7 +228,7 @@ void Run::drain() noexcept {
     } catch (...) {  // the run's first error is what the caller hears about
     }
   };
-  for (Lane& lane : lanes_) {
+  for (Lane& lane : lanes()) {
     quietly(lane.stream);
   }
   for (Stream& stream : copy_streams_) {
@@ -436,15 +251,15 @@ RunReport Run::finish(Strategy strategy, int streams, Layout layout) {
   report.strategy = strategy;
   report.layout = layout;
   report.streams = streams;
-  report.compute_lanes = static_cast<int>(lanes_.size());
-  report.slots = static_cast<int>(slots_.size());
+  report.compute_lanes = static_cast<int>(lanes().size());
+  report.slots = static_cast<int>(slots().size());
   report.cuda_graph = options_.cuda_graph;
   report.interrupted = interrupted_;
-  report.vram_bytes = device_.memory().peak + engine_.workspace_bytes();
+  report.vram_bytes = processor_->vram_bytes();
   if (measuring()) {
     report.stages = stages_;
     report.records = std::move(records_);
-    summarize(report, options_.warmup, in_bytes_, out_bytes_);
+    summarize(report, options_.warmup, processor_->input_bytes(), processor_->output_bytes());
   } else {
     report.frames = delivered_;
     report.measured_frames = delivered_;

@@ -1,6 +1,8 @@
 #pragma once
-// The state one pipeline run shares between its threads, and the stage steps every strategy is
-// built from. A strategy only decides which thread runs which step on which stream.
+// run_pipeline's driver: a Source pushed through a Processor into a Sink. It holds what one run's
+// threads share (the queues, the failure, the records) and the stage steps every strategy is built
+// from, each the Processor's step with the driver's measurement and fault hooks around it. A
+// strategy only decides which thread runs which step on which stream.
 
 #include <chrono>
 #include <cstdint>
@@ -17,39 +19,15 @@
 #include "pynference/device/device.hpp"
 #include "pynference/engine/engine.hpp"
 #include "pynference/pipeline/options.hpp"
+#include "pynference/pipeline/processor.hpp"
 #include "pynference/pipeline/report.hpp"
 #include "pynference/pipeline/source.hpp"
 #include "slot_queue.hpp"
 
 namespace pyn::detail {
 
-// One frame's buffers and events. A slot carries one frame from the source to the sink.
-struct Slot {
-  int index = 0;  // in Run::slots()
-  std::int64_t frame = -1;
-  int lane = 0;
-  double source_begin = 0;
-  double source_end = 0;
-  double issue[6] = {};  // host enqueue spans of h2d, compute, d2h (begin, end); when tracing
-  HostBuffer in_host;
-  HostBuffer out_host;
-  DeviceBuffer in_device;
-  DeviceBuffer out_device;
-  // The *_end events order the stages; the *_begin ones are recorded only in measured runs.
-  Event h2d_begin, h2d_end, compute_begin, compute_end, d2h_begin, d2h_end;
-};
-
-// A compute stream and the tensors only it touches: one stream runs one inference at a time, so
-// its tensors are shared by all slots that pass through it.
-struct Lane {
-  int index = 0;
-  Stream stream;
-  DeviceBuffer tensor_in;
-  DeviceBuffer tensor_out;
-  // With PipelineOptions::cuda_graph: pre + engine + post of each slot through this lane's
-  // tensors, indexed by Slot::index. Declared last, so they go before the buffers they use.
-  std::vector<Graph> graphs;
-};
+using Slot = Processor::Slot;
+using Lane = Processor::Lane;
 
 using Queue = SlotQueue<Slot>;
 
@@ -97,47 +75,50 @@ class Run {
   // Rethrows the first failure, or completes the report.
   RunReport finish(Strategy strategy, int streams, Layout layout);
 
-  [[nodiscard]] std::vector<Lane>& lanes() { return lanes_; }
-  [[nodiscard]] std::vector<Slot>& slots() { return slots_; }
-  [[nodiscard]] const Device& device() const { return device_; }
+  [[nodiscard]] std::deque<Lane>& lanes() { return processor_->lanes(); }
+  [[nodiscard]] std::deque<Slot>& slots() { return processor_->slots(); }
   // In-order delivery of slots that may complete out of order (several streams).
   class Reorder;
 
  private:
+  // PipelineOptions::inject as the Processor's observer.
+  class Injector final : public StageObserver {
+   public:
+    explicit Injector(const PipelineOptions& options) : options_(options) {}
+    void on_stage(Stage stage, std::int64_t frame) override { options_.inject(stage, frame); }
+
+   private:
+    const PipelineOptions& options_;
+  };
+  // The driver's spans of a frame in a slot: the source, and the host's enqueue of each stage.
+  struct Spans {
+    double source_begin = 0;
+    double source_end = 0;
+    double issue[6] = {};  // h2d, compute, d2h (begin, end); when tracing
+  };
+
   void fail(std::exception_ptr error);
   [[nodiscard]] double host_ms() const;
   // host_ms() when tracing, else 0: the clock is read only when someone will look.
   [[nodiscard]] double trace_ms() const { return options_.trace ? host_ms() : 0.0; }
   [[nodiscard]] bool measuring() const noexcept { return options_.measure || options_.trace; }
   [[nodiscard]] double gpu_ms(const Event& event) const;
+  [[nodiscard]] Spans& spans(const Slot& slot) { return spans_[static_cast<std::size_t>(slot.index)]; }
   void drain() noexcept;
-  // Pre + engine + post of one slot through one lane, as compute() enqueues them without graphs.
-  void enqueue_compute(const Slot& slot, Lane& lane);
-  void capture_graphs(Lane& lane);
-  StageTimes measure_alone();
 
   const Device& device_;
-  // The caller's thread sets the run up and tears it down, on this device, and gets its own back.
-  DeviceGuard device_guard_;
-  Engine& engine_;
   Source& source_;
   Sink& sink_;
   const PipelineOptions& options_;
-  FrameFormat in_format_;
-  FrameFormat out_format_;
-  std::size_t in_bytes_ = 0;
-  std::size_t out_bytes_ = 0;
-  TensorShape in_shape_;
-  TensorShape out_shape_;
-  std::vector<Slot> slots_;
-  std::vector<Lane> lanes_;
+  Injector injector_;
+  std::unique_ptr<Processor> processor_;
+  std::vector<Spans> spans_;  // by Slot::index
   std::deque<Stream> copy_streams_;
   std::vector<std::unique_ptr<Queue>> queues_;
   std::vector<std::jthread> threads_;
   Event origin_;
   std::chrono::steady_clock::time_point host_origin_;
   std::int64_t next_frame_ = 0;
-  std::mutex prepare_mutex_;
   std::latch lanes_ready_;
   std::vector<FrameRecord> records_;  // measured runs only
   // Every run: what frames, wall time and fps need, without a record per frame.

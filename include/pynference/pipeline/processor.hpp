@@ -1,0 +1,163 @@
+#pragma once
+// One device's frame processor: the slots (host and device buffers of frames in flight), the lanes
+// (compute streams with their tensors), the engine's preparation, and the stage steps a frame goes
+// through: upload, compute (pre + engine + post), download.
+//
+// It has no threads. Two faces:
+//   - per frame, for front ends that are asked for frames (a frame server, a Python loop):
+//     acquire() a free slot (never blocks), fill its input, submit() it under the caller's frame
+//     number, wait() or ready() for its output, release() it. Callable from several threads at
+//     once; frames complete in any order.
+//   - the stage steps, for the schedules (src/pipeline/strategies.cpp), which decide which thread
+//     runs which step on which stream. A lane is then driven by one thread at a time.
+// Errors leave as StageError naming the stage and the frame; a UsageError during setup (frame -1)
+// comes out as it is.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "pynference/device/device.hpp"
+#include "pynference/engine/engine.hpp"
+#include "pynference/kernels/frame.hpp"
+#include "pynference/pipeline/report.hpp"
+#include "pynference/pipeline/stage.hpp"
+
+namespace pyn {
+
+// Told of each stage of each frame as it starts. An exception it throws fails that stage exactly
+// as a real failure would (the tests inject faults through it).
+class StageObserver {
+ public:
+  StageObserver() = default;
+  StageObserver(const StageObserver&) = delete;
+  StageObserver& operator=(const StageObserver&) = delete;
+  virtual ~StageObserver() = default;
+  virtual void on_stage(Stage stage, std::int64_t frame) = 0;
+};
+
+struct ProcessorOptions {
+  int lanes = 1;  // compute streams, each with its own tensors
+  int slots = 6;  // frames in flight
+  HostMemory host_memory = HostMemory::pinned;
+  // The layout, sample type and colour of output frames, if not the input's; its size is the
+  // network's.
+  std::optional<FrameFormat> output_format;
+  // Capture pre + engine + post per (slot, lane) as a CUDA graph when a lane is prepared.
+  bool cuda_graph = false;
+  // Events with timing and the *_begin events recorded, so stages can be timed.
+  bool measure = false;
+  StageObserver* observer = nullptr;
+};
+
+class Processor {
+ public:
+  // One frame's buffers and events. A slot carries one frame through the device.
+  struct Slot {
+    int index = 0;  // in slots()
+    std::int64_t frame = -1;
+    int lane = 0;  // the lane that computed it
+    HostBuffer in_host;
+    HostBuffer out_host;
+    DeviceBuffer in_device;
+    DeviceBuffer out_device;
+    // The *_end events order the stages; the *_begin ones are recorded only when measuring.
+    Event h2d_begin, h2d_end, compute_begin, compute_end, d2h_begin, d2h_end;
+  };
+
+  // A compute stream and the tensors only it touches: one stream runs one inference at a time, so
+  // its tensors serve every slot that passes through it.
+  struct Lane {
+    int index = 0;
+    Stream stream;
+    DeviceBuffer tensor_in;
+    DeviceBuffer tensor_out;
+    // With cuda_graph: pre + engine + post of each slot through this lane's tensors, indexed by
+    // Slot::index. Declared last, so they go before the buffers they use.
+    std::vector<Graph> graphs;
+  };
+
+  // Allocates every buffer; asks the engine for the output shape (UsageError where it refuses).
+  Processor(const Device& device, Engine& engine, const FrameFormat& input,
+            const ProcessorOptions& options);
+  Processor(const Processor&) = delete;
+  Processor& operator=(const Processor&) = delete;
+  Processor(Processor&&) = delete;
+  Processor& operator=(Processor&&) = delete;
+  ~Processor();
+
+  [[nodiscard]] const FrameFormat& input_format() const noexcept { return in_format_; }
+  [[nodiscard]] const FrameFormat& output_format() const noexcept { return out_format_; }
+  [[nodiscard]] std::size_t input_bytes() const noexcept { return in_bytes_; }
+  [[nodiscard]] std::size_t output_bytes() const noexcept { return out_bytes_; }
+  [[nodiscard]] std::deque<Slot>& slots() noexcept { return slots_; }
+  [[nodiscard]] std::deque<Lane>& lanes() noexcept { return lanes_; }
+  [[nodiscard]] const Device& device() const noexcept { return device_; }
+  [[nodiscard]] bool measuring() const noexcept { return options_.measure; }
+  // Peak device memory of the buffers plus the engine's workspace.
+  [[nodiscard]] std::size_t vram_bytes() const;
+
+  // --- preparation -------------------------------------------------------------------------------
+  // Warms the engine up on `lane` (and captures its graphs), from the thread that will run it:
+  // engines keep per-thread state. Calls for different lanes are serialised here.
+  void prepare(Lane& lane);
+  // Each lane in turn from this thread (the per-frame face).
+  void prepare_all();
+
+  // --- per frame ---------------------------------------------------------------------------------
+  // A free slot, or null where every slot is in flight.
+  [[nodiscard]] Slot* acquire();
+  // The slot's input: input_bytes() to fill before submit().
+  [[nodiscard]] static std::span<std::byte> input(Slot& slot) { return slot.in_host.bytes(); }
+  // Enqueues upload, compute and download of the frame in `slot` on the next lane's stream.
+  void submit(Slot& slot, std::int64_t frame);
+  [[nodiscard]] bool ready(const Slot& slot) const;
+  // Blocks until the slot's output is in host memory.
+  void wait(Slot& slot);
+  // The frame's output, after wait() or ready().
+  [[nodiscard]] static std::span<const std::byte> output(const Slot& slot) {
+    return slot.out_host.bytes();
+  }
+  void release(Slot& slot);
+
+  // --- stage steps (the schedules) ---------------------------------------------------------------
+  void upload(Slot& slot, Stream& stream);
+  void compute(Slot& slot, Lane& lane);
+  void download(Slot& slot, Stream& stream);
+  void await_download(Slot& slot);
+
+  // --- measurement -------------------------------------------------------------------------------
+  // Each stage on its own, nothing else running, cycling through the slots: the basis of the
+  // bound. Needs measure; no frame may be in flight.
+  [[nodiscard]] StageTimes measure_alone();
+
+ private:
+  void notify(Stage stage, std::int64_t frame) const;
+  void enqueue_compute(const Slot& slot, Lane& lane);
+  void capture_graphs(Lane& lane);
+
+  const Device& device_;
+  DeviceGuard device_guard_;  // set up and torn down on the caller's thread, which keeps its device
+  Engine& engine_;
+  ProcessorOptions options_;
+  FrameFormat in_format_;
+  FrameFormat out_format_;
+  std::size_t in_bytes_ = 0;
+  std::size_t out_bytes_ = 0;
+  TensorShape in_shape_;
+  TensorShape out_shape_;
+  std::deque<Slot> slots_;
+  std::deque<Lane> lanes_;
+  std::deque<std::mutex> lane_mutexes_;  // the per-frame face: one submit at a time on a lane
+  std::mutex prepare_mutex_;
+  std::mutex free_mutex_;
+  std::vector<Slot*> free_;
+  std::size_t next_lane_ = 0;  // under free_mutex_
+};
+
+}  // namespace pyn

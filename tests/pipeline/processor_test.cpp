@@ -1,0 +1,116 @@
+// The Processor's per-frame face, as a frame server drives it: several threads at once, frames
+// asked for in any order, each submitted under the caller's number and checked against the CPU
+// reference when it completes.
+
+#include "pynference/pipeline/processor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "run_helpers.hpp"
+
+namespace pyn {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Processor, ServesFourThreadsAskingForFramesInAnyOrder) {
+  const Device device = Device::open(DeviceSpec::parse("cpu"));
+  constexpr std::int64_t kFrames = 96;
+  constexpr int kThreads = 4;
+  for (const FrameFormat format : {FrameFormat{ImageDesc{21, 11, PixelType::u8, ChannelOrder::bgr}},
+                                   FrameFormat{YuvDesc{18, 10, ChromaLayout::yuv420, 10,
+                                                       ColorMatrix::bt709, ColorRange::limited}}}) {
+    SyntheticEngine engine(device, {0.05, 2, DType::f16});
+    SyntheticSource source(format, kFrames);
+    ProcessorOptions options;
+    options.lanes = 2;
+    options.slots = 5;  // fewer than the threads can ask for: acquire() must say "none free"
+    Processor processor(device, engine, format, options);
+    processor.prepare_all();
+
+    std::vector<std::int64_t> order(kFrames);
+    for (std::int64_t i = 0; i < kFrames; ++i) {
+      order[static_cast<std::size_t>(i)] = i;
+    }
+    std::mt19937 rng(std::random_device{}());
+    std::shuffle(order.begin(), order.end(), rng);
+
+    std::atomic<std::size_t> next{0};
+    std::atomic<int> right{0};
+    std::atomic<int> wrong{0};
+    std::atomic<int> none_free{0};
+    auto serve = [&] {
+      device.bind_thread();
+      for (std::size_t k = next++; k < order.size(); k = next++) {
+        const std::int64_t frame = order[k];
+        Processor::Slot* slot = nullptr;
+        while ((slot = processor.acquire()) == nullptr) {
+          ++none_free;
+          std::this_thread::yield();
+        }
+        source.render(Processor::input(*slot), frame);
+        processor.submit(*slot, frame);
+        processor.wait(*slot);
+        EXPECT_TRUE(processor.ready(*slot));
+        const std::vector<std::byte> expected =
+            expected_synthetic_output(source, frame, DType::f16, 2);
+        const std::span<const std::byte> got = Processor::output(*slot);
+        const bool same = got.size() == expected.size() &&
+                          std::memcmp(got.data(), expected.data(), got.size()) == 0;
+        ++(same ? right : wrong);
+        processor.release(*slot);
+      }
+    };
+    (void)test::within(120s, [&] {
+      std::vector<std::jthread> threads;
+      for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back(serve);
+      }
+      return 0;
+    });
+    EXPECT_EQ(right.load(), kFrames) << to_string(format);
+    EXPECT_EQ(wrong.load(), 0) << to_string(format);
+  }
+}
+
+TEST(Processor, AcquireNeverBlocksAndReleaseGivesTheSlotBack) {
+  const Device device = Device::open(DeviceSpec::parse("cpu"));
+  SyntheticEngine engine(device, {0.0, 1, DType::f32});
+  ProcessorOptions options;
+  options.slots = 2;
+  Processor processor(device, engine, ImageDesc{4, 4, PixelType::u8, ChannelOrder::rgb}, options);
+  Processor::Slot* a = processor.acquire();
+  Processor::Slot* b = processor.acquire();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(processor.acquire(), nullptr);
+  processor.release(*b);
+  EXPECT_EQ(processor.acquire(), b);
+}
+
+TEST(Processor, MeasuringAloneNeedsMeasure) {
+  const Device device = Device::open(DeviceSpec::parse("cpu"));
+  SyntheticEngine engine(device, {0.0, 1, DType::f32});
+  Processor plain(device, engine, ImageDesc{4, 4, PixelType::u8, ChannelOrder::rgb},
+                  ProcessorOptions{});
+  plain.prepare_all();
+  EXPECT_THROW((void)plain.measure_alone(), Error);
+  ProcessorOptions options;
+  options.measure = true;
+  Processor measured(device, engine, ImageDesc{4, 4, PixelType::u8, ChannelOrder::rgb}, options);
+  measured.prepare_all();
+  const StageTimes times = measured.measure_alone();
+  EXPECT_GT(times.h2d_ms, 0.0);
+  EXPECT_GT(times.duplex_ms, 0.0);
+}
+
+}  // namespace
+}  // namespace pyn
