@@ -190,9 +190,10 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     if (report.bound_fps > 0) {  // measured runs only
       std::snprintf(bound, sizeof bound, ", %.2f of the bound", report.efficiency);
     }
-    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps%s)%s\n",
+    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms)%s\n",
                  report.interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
-                 report.wall_s, report.fps, bound, out_spec == "null" ? "" : (" to " + out_spec).c_str());
+                 report.wall_s, report.fps, bound, report.first_frame_ms,
+                 out_spec == "null" ? "" : (" to " + out_spec).c_str());
   }
   return report.interrupted ? 130 : 0;
 }

@@ -131,6 +131,7 @@ std::string report_json(const DeviceInfo& device, const WorkloadInfo& workload,
         .field("frames", static_cast<long long>(r.frames))
         .field("measured_frames", static_cast<long long>(r.measured_frames))
         .field("fps", r.fps)
+        .field("first_frame_ms", r.first_frame_ms)
         .field("h2d_ms", r.stages.h2d_ms)
         .field("compute_ms", r.stages.compute_ms)
         .field("d2h_ms", r.stages.d2h_ms)

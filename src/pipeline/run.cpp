@@ -151,6 +151,7 @@ void Run::deliver(Slot& slot) {
   const Spans& s = spans(slot);
   if (delivered_++ == 0) {
     first_source_begin_ = s.source_begin;
+    first_frame_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - created_).count();
   }
   last_sink_end_ = record.sink_end;
   if (!measuring()) {
@@ -256,6 +257,7 @@ RunReport Run::finish(Strategy strategy, int streams, Layout layout) {
   report.cuda_graph = options_.cuda_graph;
   report.interrupted = interrupted_;
   report.vram_bytes = processor_->vram_bytes();
+  report.first_frame_ms = first_frame_ms_;
   if (measuring()) {
     report.stages = stages_;
     report.records = std::move(records_);

@@ -118,6 +118,8 @@ class Run {
   std::vector<std::jthread> threads_;
   Event origin_;
   std::chrono::steady_clock::time_point host_origin_;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+  double first_frame_ms_ = 0;
   std::int64_t next_frame_ = 0;
   std::latch lanes_ready_;
   std::vector<FrameRecord> records_;  // measured runs only

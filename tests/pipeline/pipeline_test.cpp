@@ -277,6 +277,7 @@ TEST(Report, AnUnmeasuredRunKeepsNoRecords) {
     EXPECT_EQ(r.stages.slowest_ms(), 0.0) << "no stage was timed alone";
     EXPECT_GT(r.wall_s, 0.0);
     EXPECT_NEAR(r.fps, 20.0 / r.wall_s, 1e-6 * r.fps);
+    EXPECT_GT(r.first_frame_ms, 0.0);
   }
 }
 

@@ -73,6 +73,9 @@ struct RunReport {
   double h2d_gbps = 0;  // bytes of one input frame / median H2D time during the run
   double d2h_gbps = 0;
   std::size_t vram_bytes = 0;
+  // From the start of the run (the engine loaded, nothing allocated yet) to the first frame handed
+  // to the sink: buffers, the engine's warm-up on its threads, the measuring pass where asked.
+  double first_frame_ms = 0;
   bool interrupted = false;
   std::vector<FrameRecord> records;
 };
