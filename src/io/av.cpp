@@ -286,10 +286,20 @@ AVPixelFormat pix_fmt_of(const FrameFormat& format) noexcept {
 }
 
 int sws_colorspace_of(ColorMatrix matrix) noexcept {
-  return matrix == ColorMatrix::bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601;
+  switch (matrix) {
+    case ColorMatrix::bt709:
+      return SWS_CS_ITU709;
+    case ColorMatrix::bt2020:
+      return SWS_CS_BT2020;
+    case ColorMatrix::smpte240m:
+      return SWS_CS_SMPTE240M;
+    case ColorMatrix::bt601:
+      break;
+  }
+  return SWS_CS_ITU601;
 }
 
-ColorMatrix matrix_of(int colorspace, int width, int height) noexcept {
+ColorMatrix matrix_of(int colorspace, int width, int height, int primaries) noexcept {
   switch (colorspace) {
     case AVCOL_SPC_BT709:
       return ColorMatrix::bt709;
@@ -297,9 +307,36 @@ ColorMatrix matrix_of(int colorspace, int width, int height) noexcept {
     case AVCOL_SPC_SMPTE170M:
     case AVCOL_SPC_FCC:
       return ColorMatrix::bt601;
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL:
+      return ColorMatrix::bt2020;
+    case AVCOL_SPC_SMPTE240M:
+      return ColorMatrix::smpte240m;
     default:
-      return width >= 1280 || height > 576 ? ColorMatrix::bt709 : ColorMatrix::bt601;
+      break;
   }
+  // An untagged matrix goes with the primaries where they say more than the size does.
+  if (primaries == AVCOL_PRI_BT2020) {
+    return ColorMatrix::bt2020;
+  }
+  if (primaries == AVCOL_PRI_SMPTE240M) {
+    return ColorMatrix::smpte240m;
+  }
+  return width >= 1280 || height > 576 ? ColorMatrix::bt709 : ColorMatrix::bt601;
+}
+
+int colorspace_tag_of(ColorMatrix matrix) noexcept {
+  switch (matrix) {
+    case ColorMatrix::bt709:
+      return AVCOL_SPC_BT709;
+    case ColorMatrix::bt2020:
+      return AVCOL_SPC_BT2020_NCL;
+    case ColorMatrix::smpte240m:
+      return AVCOL_SPC_SMPTE240M;
+    case ColorMatrix::bt601:
+      break;
+  }
+  return AVCOL_SPC_SMPTE170M;
 }
 
 bool is_rgb(AVPixelFormat format) noexcept {

@@ -141,8 +141,13 @@ struct Planes {
 // yuv420p, yuv444p, yuv420p10le, yuv444p10le, rgb24/bgr24, rgb48/bgr48 (host order).
 [[nodiscard]] AVPixelFormat pix_fmt_of(const FrameFormat& format) noexcept;
 [[nodiscard]] int sws_colorspace_of(ColorMatrix matrix) noexcept;
-// The pipeline's matrix for an FFmpeg colour space tag; unspecified and others by frame size.
-[[nodiscard]] ColorMatrix matrix_of(int colorspace, int width, int height) noexcept;
+// The pipeline's matrix for an FFmpeg colour space tag (BT.2020 constant luminance as its
+// non-constant matrix: the reader warns); unspecified and others by the primaries where they are
+// BT.2020 or SMPTE 240M, else by frame size.
+[[nodiscard]] ColorMatrix matrix_of(int colorspace, int width, int height,
+                                    int primaries = AVCOL_PRI_UNSPECIFIED) noexcept;
+// The colour space tag that names a matrix: bt709, bt2020nc, smpte240m, smpte170m for BT.601.
+[[nodiscard]] int colorspace_tag_of(ColorMatrix matrix) noexcept;
 [[nodiscard]] bool is_rgb(AVPixelFormat format) noexcept;
 [[nodiscard]] std::string name_of(AVPixelFormat format);
 

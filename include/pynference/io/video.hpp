@@ -37,6 +37,7 @@
 // (moov, at the end unless faststart) does not open. H.264/HEVC damage is reported where FFmpeg's
 // decoder notices it, which is not always: some damage decodes concealed.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -80,6 +81,10 @@ struct VideoInfo {
   ColorTags color;
   std::optional<std::int64_t> frame_count;  // an estimate within the -ss/-t/-to window, where known
   std::string description;                  // "h264 yuv420p 1920x1080 23.976 fps", for messages
+  // FFmpeg's display matrix (3x3, 16.16 and 2.30 fixed point, as libavutil/display.h): how a
+  // player rotates or flips the frames (phone videos). The writer stores it where the container
+  // can (MP4, MOV); absent where the stream has none.
+  std::optional<std::array<std::int32_t, 9>> display_matrix;
 };
 
 struct FrameTime {
