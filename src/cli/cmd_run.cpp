@@ -15,6 +15,7 @@
 #include "engine_choice.hpp"
 #include "progress.hpp"
 #include "pynference/device/error.hpp"
+#include "pynference/io/video.hpp"
 #include "pynference/pipeline/pipeline.hpp"
 #include "run_io.hpp"
 #include "trace_files.hpp"
@@ -51,6 +52,7 @@ const std::vector<OptionSpec>& run_options() {
       {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace", ""},
       {"y", "", "-y: overwrite the output if it exists", ""},
       {"quiet", "", "no progress line and no summary (errors still go to stderr)", ""},
+      {"verbose", "", "FFmpeg's own warnings and errors on stderr too", ""},
       {"help", "", "show this help", ""},
   });
   return specs;
@@ -156,6 +158,7 @@ int cmd_run(const std::vector<std::string_view>& argv) {
                              args.has("pix-fmt") ? args.str("pix-fmt") : "",
                              !args.flag("no-audio")};
   const bool quiet = args.flag("quiet");
+  set_ffmpeg_verbose(args.flag("verbose"));
 
   const Device device = open_device(args.str("device"));
   const std::unique_ptr<Input> input = open_input(in_spec, window);

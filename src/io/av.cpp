@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -35,6 +36,8 @@ std::map<std::int64_t, DamageLog*>& registry() {
   return logs;
 }
 std::int64_t last_id = 0;  // under registry_mutex
+// --verbose: FFmpeg's own lines on stderr; otherwise the tool says what failed, in one line.
+std::atomic<bool> verbose_log{false};
 std::map<const AVFormatContext*, DemuxLog*>& demuxers() {
   static std::map<const AVFormatContext*, DemuxLog*> logs;
   return logs;
@@ -73,7 +76,9 @@ void log_callback(void* object, int level, const char* format, va_list args) {
       found->second->add(format_message(format, args));
     }
   }
-  av_log_default_callback(object, level, format, args);
+  if (verbose_log.load(std::memory_order_relaxed)) {
+    av_log_default_callback(object, level, format, args);
+  }
 }
 
 }  // namespace
@@ -167,10 +172,24 @@ std::string error_text(int code) {
 void quiet_log() {
   static std::once_flag once;
   std::call_once(once, [] {
-    av_log_set_level(AV_LOG_ERROR);
+    av_log_set_level(verbose_log.load() ? AV_LOG_WARNING : AV_LOG_ERROR);
     av_log_set_callback(log_callback);
   });
 }
+
+}  // namespace pyn::av
+
+namespace pyn {
+
+void set_ffmpeg_verbose(bool verbose) {
+  av::verbose_log.store(verbose);
+  av::quiet_log();
+  av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_ERROR);
+}
+
+}  // namespace pyn
+
+namespace pyn::av {
 
 Window window_of(const VideoInputOptions& options) {
   Window w;

@@ -98,7 +98,7 @@ class DemuxLog {
 // av_strerror's text: "Invalid data found when processing input".
 [[nodiscard]] std::string error_text(int code);
 // FFmpeg's log at AV_LOG_ERROR, once per process, through a callback that feeds DamageLogs and
-// then prints as FFmpeg's default does.
+// prints nothing, unless set_ffmpeg_verbose(true) asked for FFmpeg's lines (warnings too).
 void quiet_log();
 
 [[nodiscard]] inline AVRational to_av(Rational r) noexcept { return AVRational{r.num, r.den}; }

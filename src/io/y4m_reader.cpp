@@ -131,6 +131,27 @@ void wait_readable(int fd) {
 
 std::span<const Y4mColorspace> y4m_colorspaces() noexcept { return kColorspaces; }
 
+int y4m_chroma_location(std::string_view colorspace) noexcept {
+  constexpr int kLeft = 1;
+  constexpr int kCenter = 2;
+  constexpr int kTopLeft = 3;
+  if (colorspace == "420mpeg2") {
+    return kLeft;
+  }
+  if (colorspace == "420paldv") {
+    return kTopLeft;
+  }
+  return colorspace == "420jpeg" || colorspace == "420" ? kCenter : 0;
+}
+
+std::string_view y4m_420_colorspace(int chroma_location) noexcept {
+  constexpr int kLeft = 1;
+  constexpr int kTopLeft = 3;
+  return chroma_location == kLeft      ? "420mpeg2"
+         : chroma_location == kTopLeft ? "420paldv"
+                                       : "420jpeg";
+}
+
 Y4mReader::Y4mReader(const std::string& path)
     : name_(path == "-" ? "stdin" : path), buffer_(kBufferBytes) {
   open_path(path);

@@ -1,6 +1,12 @@
 #include "run.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -32,6 +38,36 @@ void guard(Stage stage, std::int64_t frame, Body&& body) {
   }
 }
 
+// Bytes this process may still take: the kernel's MemAvailable, less where an address-space or
+// data limit (ulimit -v, -d) says so. 0 where neither is known.
+double host_memory_available() {
+  double available = 0;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemAvailable:") {
+      available = kib * 1024;
+      break;
+    }
+    meminfo.ignore(256, '\n');
+  }
+  for (const int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    rlimit limit{};
+    if (::getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+      const auto cap = static_cast<double>(limit.rlim_cur);
+      available = available > 0 ? std::min(available, cap) : cap;
+    }
+  }
+  return available;
+}
+
+std::string gib(double bytes) {
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.1f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return text.data();
+}
+
 std::size_t expected_frames(const Source& source, const PipelineOptions& options) {
   std::int64_t frames = source.frame_count().value_or(1 << 14);
   if (options.max_frames >= 0) {
@@ -61,25 +97,39 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   device_.bind_thread();
   device_.reset_peak();
   const DType dtype = engine_.dtype();
-  for (int i = 0; i < lanes; ++i) {
-    lanes_.push_back(Lane{i,
-                          device_.make_stream(),
-                          device_.alloc(in_shape_.elements() * bytes_of(dtype)),
-                          device_.alloc(out_shape_.elements() * bytes_of(dtype)),
-                          {}});
-  }
   const int slot_count = options_.slots > 0 ? options_.slots : default_slots(options_);
-  slots_.resize(static_cast<std::size_t>(slot_count));
+  // Refused before anything is taken, rather than growing until the kernel kills the process (a
+  // 4 KB Y4M file may claim 16384x16384 frames).
+  const double tensors =
+      static_cast<double>(lanes) *
+      static_cast<double>((in_shape_.elements() + out_shape_.elements()) * bytes_of(dtype));
+  const double frames =
+      static_cast<double>(slot_count) * static_cast<double>(in_bytes_ + out_bytes_);
+  const bool host = device_.info().backend == Backend::host;
+  const double host_bytes = frames + (host ? frames + tensors : 0.0);
+  const std::string sizes =
+      "frames of " + to_string(in_format_) + " in and " + to_string(out_format_) + " out";
+  if (const double available = host_memory_available(); available > 0 && host_bytes > available) {
+    throw UsageError(sizes + " need " + gib(host_bytes) + " of host memory (" +
+                     std::to_string(slot_count) + " slots, " + std::to_string(lanes) + " lanes); " +
+                     gib(available) + " is available");
+  }
+  if (const double device_bytes = frames + tensors;
+      !host && device_.info().total_memory > 0 &&
+      device_bytes > static_cast<double>(device_.info().total_memory)) {
+    throw UsageError(sizes + " need " + gib(device_bytes) + " of GPU memory (" +
+                     std::to_string(slot_count) + " slots, " + std::to_string(lanes) +
+                     " lanes); the GPU has " +
+                     gib(static_cast<double>(device_.info().total_memory)));
+  }
+  try {
+    allocate(lanes, slot_count, host_memory);
+  } catch (const std::bad_alloc&) {
+    throw Error("out of host memory while allocating " + std::to_string(slot_count) +
+                " slots and " + std::to_string(lanes) + " lanes for " + sizes + " (" +
+                gib(host_bytes) + ")");
+  }
   for (Slot& slot : slots_) {
-    slot.index = static_cast<int>(&slot - slots_.data());
-    slot.in_host = device_.alloc_host(in_bytes_, host_memory);
-    slot.out_host = device_.alloc_host(out_bytes_, host_memory);
-    slot.in_device = device_.alloc(in_bytes_);
-    slot.out_device = device_.alloc(out_bytes_);
-    for (Event* event : {&slot.h2d_begin, &slot.h2d_end, &slot.compute_begin, &slot.compute_end,
-                         &slot.d2h_begin, &slot.d2h_end}) {
-      *event = device_.make_event();
-    }
     guard(Stage::source, -1, [&] { source_.prime(slot.in_host.bytes()); });
   }
   for (Lane& lane : lanes_) {
@@ -97,6 +147,29 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   origin_.record(lanes_.front().stream);
   origin_.synchronize();
   host_origin_ = std::chrono::steady_clock::now();
+}
+
+void Run::allocate(int lanes, int slot_count, HostMemory host_memory) {
+  const DType dtype = engine_.dtype();
+  for (int i = 0; i < lanes; ++i) {
+    lanes_.push_back(Lane{i,
+                          device_.make_stream(),
+                          device_.alloc(in_shape_.elements() * bytes_of(dtype)),
+                          device_.alloc(out_shape_.elements() * bytes_of(dtype)),
+                          {}});
+  }
+  slots_.resize(static_cast<std::size_t>(slot_count));
+  for (Slot& slot : slots_) {
+    slot.index = static_cast<int>(&slot - slots_.data());
+    slot.in_host = device_.alloc_host(in_bytes_, host_memory);
+    slot.out_host = device_.alloc_host(out_bytes_, host_memory);
+    slot.in_device = device_.alloc(in_bytes_);
+    slot.out_device = device_.alloc(out_bytes_);
+    for (Event* event : {&slot.h2d_begin, &slot.h2d_end, &slot.compute_begin, &slot.compute_end,
+                         &slot.d2h_begin, &slot.d2h_end}) {
+      *event = device_.make_event();
+    }
+  }
 }
 
 void Run::enqueue_compute(const Slot& slot, Lane& lane) {

@@ -100,6 +100,8 @@ class Run {
   void drain() noexcept;
   // Pre + engine + post of one slot through one lane, as compute() enqueues them without graphs.
   void enqueue_compute(const Slot& slot, Lane& lane);
+  // The lanes (stream, tensors) and slots (host and device frames, events).
+  void allocate(int lanes, int slot_count, HostMemory host_memory);
   void capture_graphs();
   StageTimes measure_alone();
 

@@ -26,8 +26,8 @@
 // blocks while the encoder works when its threads are busy.
 //
 // Logging: the first reader or writer sets FFmpeg's log level to errors and installs a log
-// callback for the whole process (it prints as FFmpeg's default does, and watches for the damage
-// below).
+// callback for the whole process: it watches for the damage below and prints nothing unless
+// set_ffmpeg_verbose(true).
 //
 // Damage: decoders run with AV_EF_EXPLODE | AV_EF_CRCCHECK, and read_frame() throws Error naming
 // the frame where a decoder fails, flags a frame as damaged, or logs an error about it while
@@ -44,6 +44,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "pynference/io/rational.hpp"
 #include "pynference/kernels/frame.hpp"
@@ -52,6 +53,11 @@ namespace pyn {
 
 // False in a build without FFmpeg, where VideoReader and VideoWriter throw UsageError.
 [[nodiscard]] bool ffmpeg_available() noexcept;
+
+// FFmpeg's own log lines (its warnings and errors, and the encoders' that log through it) on
+// stderr as FFmpeg prints them: for `run --verbose`. Off by default: errors reach the caller as
+// exceptions of one line, and FFmpeg's lines are only read for the damage they report.
+void set_ffmpeg_verbose(bool verbose);
 
 struct VideoInputOptions {
   // A file, "-" for standard input, or an image-sequence pattern ("frames/%04d.png").
@@ -85,6 +91,9 @@ struct VideoInfo {
   // player rotates or flips the frames (phone videos). The writer stores it where the container
   // can (MP4, MOV); absent where the stream has none.
   std::optional<std::array<std::int32_t, 9>> display_matrix;
+  // Conversions the reader makes that change what the frames hold (4:2:2 to 4:4:4, 12 to 10 bit,
+  // alpha dropped, grey to RGB, ...), one phrase each, for a warning.
+  std::vector<std::string> conversions;
 };
 
 struct FrameTime {
@@ -110,6 +119,9 @@ class VideoReader {
   // its end. Throws Error where a later frame changes size.
   bool read_frame(std::span<std::byte> dst, FrameTime* time = nullptr);
   [[nodiscard]] std::int64_t frames_read() const noexcept { return frames_read_; }
+  // Frames left out because their time was not after the frame before them (two Matroska frames
+  // in one millisecond, say), as ffmpeg leaves them out; read_frame() warns of them at the end.
+  [[nodiscard]] std::int64_t frames_dropped() const noexcept;
 
   struct State;
 
