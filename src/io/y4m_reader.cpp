@@ -173,8 +173,10 @@ Y4mReader::Y4mReader(const std::string& path, const Y4mHeader& raw)
   }
   if (d.width < 1 || d.height < 1 || d.width > kY4mMaxSide || d.height > kY4mMaxSide ||
       d.bytes() > kY4mMaxFrameBytes || (d.bits != 8 && d.bits != 10)) {
+    // Spelt out rather than with to_string(YuvDesc), so the fuzz target needs no kernels.
     throw UsageError("raw frames must be 1x1 to " + std::to_string(kY4mMaxSide) + "x" +
-                     std::to_string(kY4mMaxSide) + ", 8 or 10 bit, got " + to_string(d));
+                     std::to_string(kY4mMaxSide) + ", 8 or 10 bit, got " + std::to_string(d.width) +
+                     "x" + std::to_string(d.height) + " " + std::to_string(d.bits) + "-bit");
   }
   open_path(path);
 }
