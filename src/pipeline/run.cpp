@@ -107,26 +107,24 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
       static_cast<double>(slot_count) * static_cast<double>(in_bytes_ + out_bytes_);
   const bool host = device_.info().backend == Backend::host;
   const double host_bytes = frames + (host ? frames + tensors : 0.0);
+  const std::string counts = std::to_string(slot_count) + " slots, " + std::to_string(lanes) +
+                             (lanes == 1 ? " lane" : " lanes");
   const std::string sizes =
       "frames of " + to_string(in_format_) + " in and " + to_string(out_format_) + " out";
   if (const double available = host_memory_available(); available > 0 && host_bytes > available) {
-    throw UsageError(sizes + " need " + gib(host_bytes) + " of host memory (" +
-                     std::to_string(slot_count) + " slots, " + std::to_string(lanes) + " lanes); " +
+    throw UsageError(sizes + " need " + gib(host_bytes) + " of host memory (" + counts + "); " +
                      gib(available) + " is available");
   }
   if (const double device_bytes = frames + tensors;
       !host && device_.info().total_memory > 0 &&
       device_bytes > static_cast<double>(device_.info().total_memory)) {
-    throw UsageError(sizes + " need " + gib(device_bytes) + " of GPU memory (" +
-                     std::to_string(slot_count) + " slots, " + std::to_string(lanes) +
-                     " lanes); the GPU has " +
-                     gib(static_cast<double>(device_.info().total_memory)));
+    throw UsageError(sizes + " need " + gib(device_bytes) + " of GPU memory (" + counts +
+                     "); the GPU has " + gib(static_cast<double>(device_.info().total_memory)));
   }
   try {
     allocate(lanes, slot_count, host_memory);
   } catch (const std::bad_alloc&) {
-    throw Error("out of host memory while allocating " + std::to_string(slot_count) +
-                " slots and " + std::to_string(lanes) + " lanes for " + sizes + " (" +
+    throw Error("out of host memory while allocating " + counts + " for " + sizes + " (" +
                 gib(host_bytes) + ")");
   }
   for (Slot& slot : slots_) {
