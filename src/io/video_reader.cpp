@@ -5,10 +5,6 @@
 #include <optional>
 #include <utility>
 
-extern "C" {
-#include <libavutil/display.h>
-}
-
 #include "av.hpp"
 #include "pynference/device/error.hpp"
 

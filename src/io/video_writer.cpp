@@ -457,6 +457,16 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
       throw std::bad_alloc();
     }
     std::copy(input.display_matrix->begin(), input.display_matrix->end(), side);
+    // The muxers of the MP4/MOV family write it into the track header; FFmpeg 5.1's others drop it.
+    constexpr std::array<std::string_view, 8> kKeepRotation{"mov", "mp4",  "3gp",  "3g2",
+                                                            "psp", "ipod", "ismv", "f4v"};
+    if (std::ranges::find(kKeepRotation, std::string_view(container->name)) ==
+        kKeepRotation.end()) {
+      std::cerr << "warning: " << s.name << ": the " << container->name
+                << " container does not keep the input's rotation ("
+                << av_display_rotation_get(input.display_matrix->data())
+                << " degrees): players will show the frames as they are coded\n";
+    }
   }
 
   const bool stdin_source = options.copy_from.path == "-";

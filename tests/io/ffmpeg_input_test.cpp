@@ -61,6 +61,16 @@ TEST(FfmpegInput, RotationIsCarriedToTheOutput) {
     EXPECT_NEAR(v->rotation, angle, 1e-6) << name;
   }
 
+  // Matroska (FFmpeg 5.1) cannot keep it: a warning says so.
+  VideoOutputOptions mkv;
+  mkv.path = dir / "out.mkv";
+  mkv.encoder = "ffv1";
+  ::testing::internal::CaptureStderr();
+  reencode(input_of(spec.path), mkv);
+  const std::string said = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("matroska container does not keep the input's rotation"), std::string::npos)
+      << said;
+
   // An upright input gets no matrix.
   spec.path = dir / "upright.mp4";
   spec.rotation = 0;
