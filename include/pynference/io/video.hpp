@@ -11,9 +11,11 @@
 // (planar YUV, or interleaved RGB with packed rows). Decoded pixel formats map to the nearest of
 // yuv420p, yuv444p, yuv420p10le, yuv444p10le (4:2:0 stays 4:2:0, other subsamplings go to 4:4:4,
 // depths above 8 go to 10 bit), rgb24 and rgb48 (RGB, palette, Bayer and grey sources, rgb48 for
-// depths above 8). Full range comes from the stream or from
-// yuvj*; the matrix from the stream, else BT.709 for HD (width >= 1280 or height > 576) and BT.601
-// for SD, as Y4M guesses.
+// depths above 8); VideoInfo::conversions names what such a conversion changes (and the reader
+// warns of it on stderr). Full range comes from the stream or from yuvj*; the matrix (BT.601,
+// BT.709, BT.2020 or SMPTE 240M) from the stream's tag, else from BT.2020 or SMPTE 240M
+// primaries, else BT.709 for HD (width >= 1280 or height > 576) and BT.601 for SD, as Y4M guesses.
+// The display matrix (rotation) is carried in VideoInfo for the writer.
 //
 // Time: FrameTime counts in VideoInfo::time_base (the stream's). The writer shifts the first frame
 // it gets to 0 and the copied audio and subtitles by the same amount, so they stay in sync. It
@@ -35,7 +37,12 @@
 // reading on (Matroska skipping a damaged element). Files cut short: Matroska and NUT give the
 // whole frames before the cut, then Error ("File ended prematurely"); an MP4 cut before its index
 // (moov, at the end unless faststart) does not open. H.264/HEVC damage is reported where FFmpeg's
-// decoder notices it, which is not always: some damage decodes concealed.
+// decoder notices it, which is not always: some damage decodes concealed. Codecs with prediction
+// between frames decode with slice threads only, so that what is noticed does not depend on the
+// timing of frame threads: a damaged file gives the same frames and error every time.
+//
+// Repeated times: a frame whose time is not after the frame before it is dropped, as ffmpeg does
+// for variable-rate outputs; frames_dropped() counts them and read_frame() warns at the end.
 
 #include <array>
 #include <cstddef>
