@@ -30,7 +30,7 @@ struct VideoReader::State {
   std::int64_t next_pts = 0;
   std::int64_t frame_duration = 1;
   FrameTime time;  // of `frame`
-  // Frames whose time is not after the one before (Matroska may give two frames one
+  // Frames whose time is not after the one before (Matroska may give two frames the same
   // millisecond): dropped as ffmpeg drops them for variable-rate outputs, and counted.
   std::optional<std::int64_t> last_pts;
   std::int64_t dropped = 0;
@@ -452,8 +452,7 @@ bool VideoReader::read_frame(std::span<std::byte> dst, FrameTime* time) {
     if (s.dropped > 0 && !std::exchange(s.dropped_told, true)) {
       std::cerr << "warning: " << s.input.name << ": dropped " << s.dropped << " frame"
                 << (s.dropped == 1 ? "" : "s")
-                << " whose time repeats or goes back before the frame"
-                << " before (as ffmpeg does)\n";
+                << " whose time was not after the frame before it, as ffmpeg drops them\n";
     }
     return false;
   }
