@@ -16,6 +16,7 @@
 #include "pipeline_flags.hpp"
 #include "progress.hpp"
 #include "pynference/device/error.hpp"
+#include "pynference/io/video.hpp"
 #include "pynference/pipeline/pipeline.hpp"
 #include "run_io.hpp"
 #include "trace_files.hpp"
@@ -54,6 +55,7 @@ const std::vector<OptionSpec>& run_options() {
       {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace (implies --measure)", ""},
       {"y", "", "-y: overwrite the output if it exists", ""},
       {"quiet", "", "no progress line and no summary (errors still go to stderr)", ""},
+      {"verbose", "", "FFmpeg's own warnings and errors on stderr too", ""},
       {"help", "", "show this help", ""},
   });
   return specs;
@@ -153,6 +155,7 @@ int cmd_run(const std::vector<std::string_view>& argv) {
                              args.has("pix-fmt") ? args.str("pix-fmt") : "",
                              !args.flag("no-audio")};
   const bool quiet = args.flag("quiet");
+  set_ffmpeg_verbose(args.flag("verbose"));
 
   const Device device = open_device(args.str("device"));
   PipelineOptions options = pipeline_flags(args, strategy, device);

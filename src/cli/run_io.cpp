@@ -251,6 +251,8 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
     Y4mHeader header;
     if (const auto* y4m = dynamic_cast<Y4mInput*>(&input)) {
       header = y4m->header();
+    } else if (const auto* container = dynamic_cast<VideoInput*>(&input)) {
+      header.colorspace = y4m_420_colorspace(container->video().info().color.chroma_location);
     }
     header.framing = Framing::y4m;  // whatever the input was (raw, say)
     header.frame_rate = input.frame_rate();
@@ -269,8 +271,12 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
     return std::make_unique<VideoSink>(video, container->video().info(), container->video().times());
   }
   video.copy_streams = false;  // Y4M and synthetic inputs have no other streams
+  const auto* y4m = dynamic_cast<Y4mInput*>(&input);
   return std::make_unique<VideoSink>(
-      video, video_info_for(input.source().format(), input.frame_rate(), input.aspect()), nullptr);
+      video,
+      video_info_for(input.source().format(), input.frame_rate(), input.aspect(),
+                     y4m != nullptr ? y4m_chroma_location(y4m->header().colorspace) : 0),
+      nullptr);
 }
 
 }  // namespace pyn::cli

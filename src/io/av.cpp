@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -35,6 +36,8 @@ std::map<std::int64_t, DamageLog*>& registry() {
   return logs;
 }
 std::int64_t last_id = 0;  // under registry_mutex
+// --verbose: FFmpeg's own lines on stderr; otherwise the tool says what failed, in one line.
+std::atomic<bool> verbose_log{false};
 std::map<const AVFormatContext*, DemuxLog*>& demuxers() {
   static std::map<const AVFormatContext*, DemuxLog*> logs;
   return logs;
@@ -73,7 +76,9 @@ void log_callback(void* object, int level, const char* format, va_list args) {
       found->second->add(format_message(format, args));
     }
   }
-  av_log_default_callback(object, level, format, args);
+  if (verbose_log.load(std::memory_order_relaxed)) {
+    av_log_default_callback(object, level, format, args);
+  }
 }
 
 }  // namespace
@@ -167,10 +172,24 @@ std::string error_text(int code) {
 void quiet_log() {
   static std::once_flag once;
   std::call_once(once, [] {
-    av_log_set_level(AV_LOG_ERROR);
+    av_log_set_level(verbose_log.load() ? AV_LOG_WARNING : AV_LOG_ERROR);
     av_log_set_callback(log_callback);
   });
 }
+
+}  // namespace pyn::av
+
+namespace pyn {
+
+void set_ffmpeg_verbose(bool verbose) {
+  av::verbose_log.store(verbose);
+  av::quiet_log();
+  av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_ERROR);
+}
+
+}  // namespace pyn
+
+namespace pyn::av {
 
 Window window_of(const VideoInputOptions& options) {
   Window w;
@@ -286,10 +305,20 @@ AVPixelFormat pix_fmt_of(const FrameFormat& format) noexcept {
 }
 
 int sws_colorspace_of(ColorMatrix matrix) noexcept {
-  return matrix == ColorMatrix::bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601;
+  switch (matrix) {
+    case ColorMatrix::bt709:
+      return SWS_CS_ITU709;
+    case ColorMatrix::bt2020:
+      return SWS_CS_BT2020;
+    case ColorMatrix::smpte240m:
+      return SWS_CS_SMPTE240M;
+    case ColorMatrix::bt601:
+      break;
+  }
+  return SWS_CS_ITU601;
 }
 
-ColorMatrix matrix_of(int colorspace, int width, int height) noexcept {
+ColorMatrix matrix_of(int colorspace, int width, int height, int primaries) noexcept {
   switch (colorspace) {
     case AVCOL_SPC_BT709:
       return ColorMatrix::bt709;
@@ -297,9 +326,36 @@ ColorMatrix matrix_of(int colorspace, int width, int height) noexcept {
     case AVCOL_SPC_SMPTE170M:
     case AVCOL_SPC_FCC:
       return ColorMatrix::bt601;
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL:
+      return ColorMatrix::bt2020;
+    case AVCOL_SPC_SMPTE240M:
+      return ColorMatrix::smpte240m;
     default:
-      return width >= 1280 || height > 576 ? ColorMatrix::bt709 : ColorMatrix::bt601;
+      break;
   }
+  // An untagged matrix goes with the primaries where they say more than the size does.
+  if (primaries == AVCOL_PRI_BT2020) {
+    return ColorMatrix::bt2020;
+  }
+  if (primaries == AVCOL_PRI_SMPTE240M) {
+    return ColorMatrix::smpte240m;
+  }
+  return width >= 1280 || height > 576 ? ColorMatrix::bt709 : ColorMatrix::bt601;
+}
+
+int colorspace_tag_of(ColorMatrix matrix) noexcept {
+  switch (matrix) {
+    case ColorMatrix::bt709:
+      return AVCOL_SPC_BT709;
+    case ColorMatrix::bt2020:
+      return AVCOL_SPC_BT2020_NCL;
+    case ColorMatrix::smpte240m:
+      return AVCOL_SPC_SMPTE240M;
+    case ColorMatrix::bt601:
+      break;
+  }
+  return AVCOL_SPC_SMPTE170M;
 }
 
 bool is_rgb(AVPixelFormat format) noexcept {

@@ -6,6 +6,7 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
@@ -98,7 +99,7 @@ class DemuxLog {
 // av_strerror's text: "Invalid data found when processing input".
 [[nodiscard]] std::string error_text(int code);
 // FFmpeg's log at AV_LOG_ERROR, once per process, through a callback that feeds DamageLogs and
-// then prints as FFmpeg's default does.
+// prints nothing, unless set_ffmpeg_verbose(true) asked for FFmpeg's lines (warnings too).
 void quiet_log();
 
 [[nodiscard]] inline AVRational to_av(Rational r) noexcept { return AVRational{r.num, r.den}; }
@@ -141,8 +142,13 @@ struct Planes {
 // yuv420p, yuv444p, yuv420p10le, yuv444p10le, rgb24/bgr24, rgb48/bgr48 (host order).
 [[nodiscard]] AVPixelFormat pix_fmt_of(const FrameFormat& format) noexcept;
 [[nodiscard]] int sws_colorspace_of(ColorMatrix matrix) noexcept;
-// The pipeline's matrix for an FFmpeg colour space tag; unspecified and others by frame size.
-[[nodiscard]] ColorMatrix matrix_of(int colorspace, int width, int height) noexcept;
+// The pipeline's matrix for an FFmpeg colour space tag (BT.2020 constant luminance as its
+// non-constant matrix: the reader warns); unspecified and others by the primaries where they are
+// BT.2020 or SMPTE 240M, else by frame size.
+[[nodiscard]] ColorMatrix matrix_of(int colorspace, int width, int height,
+                                    int primaries = AVCOL_PRI_UNSPECIFIED) noexcept;
+// The colour space tag that names a matrix: bt709, bt2020nc, smpte240m, smpte170m for BT.601.
+[[nodiscard]] int colorspace_tag_of(ColorMatrix matrix) noexcept;
 [[nodiscard]] bool is_rgb(AVPixelFormat format) noexcept;
 [[nodiscard]] std::string name_of(AVPixelFormat format);
 

@@ -14,9 +14,11 @@ struct VideoReader::State {};
 struct VideoWriter::State {};
 
 bool ffmpeg_available() noexcept { return false; }
+void set_ffmpeg_verbose(bool /*verbose*/) {}
 
 VideoReader::VideoReader(const VideoInputOptions& /*options*/) { no_ffmpeg(); }
 VideoReader::~VideoReader() = default;
+std::int64_t VideoReader::frames_dropped() const noexcept { return 0; }
 bool VideoReader::read_frame(std::span<std::byte> /*dst*/, FrameTime* /*time*/) { no_ffmpeg(); }
 
 VideoWriter::VideoWriter(const VideoOutputOptions& /*options*/, const FrameFormat& /*format*/,

@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
+#include <optional>
 #include <utility>
 
 #include "av.hpp"
@@ -27,6 +30,11 @@ struct VideoReader::State {
   std::int64_t next_pts = 0;
   std::int64_t frame_duration = 1;
   FrameTime time;  // of `frame`
+  // Frames whose time is not after the one before (Matroska may give two frames the same
+  // millisecond): dropped as ffmpeg drops them for variable-rate outputs, and counted.
+  std::optional<std::int64_t> last_pts;
+  std::int64_t dropped = 0;
+  bool dropped_told = false;
   // Packets sent, numbered for the damage log; it is set where the codec conceals damage.
   std::int64_t packets_sent = 0;
   std::unique_ptr<av::DamageLog> damage;
@@ -118,12 +126,18 @@ bool next_in_window(State& s, std::int64_t index) {
       return false;
     }
     s.time = time_of(s);
+    if (s.last_pts && s.time.pts <= *s.last_pts) {
+      ++s.dropped;
+      av_frame_unref(s.frame.get());
+      continue;
+    }
     const double t = seconds_of(s, s.time);
     if (t >= s.window.end - 1e-9) {
       s.ended = true;
       return false;
     }
     if (t >= s.window.start - 1e-9) {
+      s.last_pts = s.time.pts;
       return true;
     }
     av_frame_unref(s.frame.get());
@@ -145,6 +159,46 @@ AVPixelFormat target_of(AVPixelFormat decoded) {
     return y420 ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV444P10LE;
   }
   return y420 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_YUV444P;
+}
+
+// What turning `decoded` into `target` changes in the pictures, one phrase each.
+std::vector<std::string> conversions_of(AVPixelFormat decoded, AVPixelFormat target) {
+  std::vector<std::string> out;
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(decoded);
+  const AVPixFmtDescriptor* t = av_pix_fmt_desc_get(target);
+  if (d == nullptr || t == nullptr) {
+    return out;
+  }
+  const std::string name = av::name_of(decoded);
+  if ((d->flags & AV_PIX_FMT_FLAG_ALPHA) != 0) {
+    out.push_back("the alpha channel of " + name + " is dropped");
+  }
+  const bool rgb = av::is_rgb(decoded);
+  if (!rgb && d->nb_components <= 2) {
+    out.push_back("grey (" + name + ") becomes " + av::name_of(target));
+  } else if (!rgb &&
+             (d->log2_chroma_w != t->log2_chroma_w || d->log2_chroma_h != t->log2_chroma_h)) {
+    const auto layout = [](const AVPixFmtDescriptor* p) {
+      if (p->log2_chroma_w == 0 && p->log2_chroma_h == 0) {
+        return std::string("4:4:4");
+      }
+      if (p->log2_chroma_w == 1 && p->log2_chroma_h == 1) {
+        return std::string("4:2:0");
+      }
+      if (p->log2_chroma_w == 1 && p->log2_chroma_h == 0) {
+        return std::string("4:2:2");
+      }
+      return "1/" + std::to_string(1 << p->log2_chroma_w) + " x 1/" +
+             std::to_string(1 << p->log2_chroma_h) + " chroma";
+    };
+    out.push_back(layout(d) + " (" + name + ") becomes " + layout(t) + " (" + av::name_of(target) +
+                  ")");
+  }
+  if (d->comp[0].depth > t->comp[0].depth) {
+    out.push_back(std::to_string(d->comp[0].depth) + "-bit samples (" + name + ") become " +
+                  std::to_string(t->comp[0].depth) + "-bit");
+  }
+  return out;
 }
 
 bool same_layout(AVPixelFormat decoded, AVPixelFormat target) {
@@ -220,6 +274,28 @@ std::optional<std::int64_t> estimate_count(const av::OpenedInput& in, const AVSt
   return std::max<std::int64_t>(0, static_cast<std::int64_t>(last - first));
 }
 
+// The display matrix of the stream, else of its first frame (H.264's display orientation SEI);
+// null where neither has one or it is the identity.
+const std::int32_t* display_matrix_of(const AVStream& stream, const AVFrame* first) {
+  const std::int32_t* m = nullptr;
+  std::size_t size = 0;
+  if (const std::uint8_t* side = av_stream_get_side_data(&stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+      side != nullptr && size >= 9 * sizeof(std::int32_t)) {
+    m = reinterpret_cast<const std::int32_t*>(side);
+  } else if (first != nullptr) {
+    if (const AVFrameSideData* fs = av_frame_get_side_data(first, AV_FRAME_DATA_DISPLAYMATRIX);
+        fs != nullptr && fs->size >= 9 * sizeof(std::int32_t)) {
+      m = reinterpret_cast<const std::int32_t*>(fs->data);
+    }
+  }
+  if (m == nullptr) {
+    return nullptr;
+  }
+  std::array<std::int32_t, 9> identity{};
+  av_display_rotation_set(identity.data(), 0);
+  return std::equal(identity.begin(), identity.end(), m) ? nullptr : m;
+}
+
 }  // namespace
 
 bool ffmpeg_available() noexcept { return true; }
@@ -261,12 +337,18 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   avcodec_parameters_to_context(&dec, s.stream->codecpar);
   dec.pkt_timebase = s.stream->time_base;
   dec.thread_count = 0;
-  dec.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  // Frame threads decode a frame that predicts from a damaged one before or after that damage is
+  // found, as their timing falls: a damaged H.264 file then gave a different count of frames, and
+  // an error or none, from run to run. Codecs with prediction between frames get slice threads
+  // only, so damage is found and reported the same way every time; intra-only codecs keep both.
+  const AVCodecDescriptor* described = avcodec_descriptor_get(codec->id);
+  const bool intra_only =
+      described != nullptr && (described->props & AV_CODEC_PROP_INTRA_ONLY) != 0;
+  dec.thread_type = intra_only ? FF_THREAD_FRAME | FF_THREAD_SLICE : FF_THREAD_SLICE;
   // Report damage (slice CRCs, bitstream errors) as errors instead of concealing it.
   dec.err_recognition |= AV_EF_EXPLODE | AV_EF_CRCCHECK;
   // Lossless and intra-only codecs (ffv1) may log damage and conceal it. Lossy codecs with
   // prediction log benign errors too (h264 after a seek); EXPLODE makes them return real damage.
-  const AVCodecDescriptor* described = avcodec_descriptor_get(codec->id);
   if (described != nullptr && (described->props & AV_CODEC_PROP_LOSSY) == 0 &&
       (described->props & (AV_CODEC_PROP_INTRA_ONLY | AV_CODEC_PROP_LOSSLESS)) != 0) {
     s.damage = std::make_unique<av::DamageLog>();
@@ -319,8 +401,14 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
                                      par.chroma_location, AVCHROMA_LOC_UNSPECIFIED);
 
   s.target = target_of(s.decoded);
+  info_.conversions = conversions_of(s.decoded, s.target);
+  if (info_.color.matrix == AVCOL_SPC_BT2020_CL) {
+    info_.conversions.emplace_back(
+        "BT.2020 constant-luminance YUV is converted with the non-constant-luminance matrix");
+  }
   const bool full = is_full_range(s.decoded, static_cast<AVColorRange>(info_.color.range));
-  const ColorMatrix matrix = av::matrix_of(info_.color.matrix, width, height);
+  const ColorMatrix matrix =
+      av::matrix_of(info_.color.matrix, width, height, info_.color.primaries);
   info_.format = format_of(s.target, width, height, matrix, full);
   s.direct = same_layout(s.decoded, s.target);
   if (!s.direct) {
@@ -333,12 +421,25 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
                                      av::is_rgb(s.target) || full);
   }
   info_.frame_count = estimate_count(s.input, *s.stream, s.window, info_.frame_rate);
+  if (const std::int32_t* m = display_matrix_of(*s.stream, first)) {
+    info_.display_matrix.emplace();
+    std::copy(m, m + 9, info_.display_matrix->begin());
+  }
+  if (!info_.conversions.empty()) {
+    std::string text;
+    for (const std::string& c : info_.conversions) {
+      text += (text.empty() ? "" : "; ") + c;
+    }
+    std::cerr << "warning: " << s.input.name << ": " << text << "\n";
+  }
   info_.description = std::string(codec->name) + " " + av::name_of(s.decoded) + " " +
                       std::to_string(width) + "x" + std::to_string(height) + " " +
                       fps_text(info_.frame_rate);
 }
 
 VideoReader::~VideoReader() = default;
+
+std::int64_t VideoReader::frames_dropped() const noexcept { return state_->dropped; }
 
 bool VideoReader::read_frame(std::span<std::byte> dst, FrameTime* time) {
   State& s = *state_;
@@ -348,6 +449,11 @@ bool VideoReader::read_frame(std::span<std::byte> dst, FrameTime* time) {
                      " bytes, not " + std::to_string(dst.size()));
   }
   if (!std::exchange(s.pending, false) && !next_in_window(s, frames_read_)) {
+    if (s.dropped > 0 && !std::exchange(s.dropped_told, true)) {
+      std::cerr << "warning: " << s.input.name << ": dropped " << s.dropped << " frame"
+                << (s.dropped == 1 ? "" : "s")
+                << " whose time was not after the frame before it, as ffmpeg drops them\n";
+    }
     return false;
   }
   const AVFrame& f = *s.frame;

@@ -12,8 +12,24 @@ namespace {
 constexpr int kMatrixBt709 = 1;
 constexpr int kMatrixUnspecified = 2;
 constexpr int kMatrixSmpte170m = 6;
+constexpr int kMatrixSmpte240m = 7;
+constexpr int kMatrixBt2020Ncl = 9;
 constexpr int kRangeMpeg = 1;
 constexpr int kRangeJpeg = 2;
+
+int matrix_tag(ColorMatrix matrix) {
+  switch (matrix) {
+    case ColorMatrix::bt709:
+      return kMatrixBt709;
+    case ColorMatrix::bt2020:
+      return kMatrixBt2020Ncl;
+    case ColorMatrix::smpte240m:
+      return kMatrixSmpte240m;
+    case ColorMatrix::bt601:
+      break;
+  }
+  return kMatrixSmpte170m;
+}
 
 }  // namespace
 
@@ -55,7 +71,7 @@ void VideoSink::open(const FrameFormat& format) {
   if (const auto* yuv = std::get_if<YuvDesc>(&format); yuv != nullptr && input.color.matrix == kMatrixUnspecified) {
     // The frames' matrix was a guess from the input's size; the output's size may lead a player to
     // another guess, so say it.
-    input.color.matrix = yuv->matrix == ColorMatrix::bt709 ? kMatrixBt709 : kMatrixSmpte170m;
+    input.color.matrix = matrix_tag(yuv->matrix);
   }
   writer_ = std::make_unique<VideoWriter>(options_, format, input);
 }
@@ -71,14 +87,16 @@ void VideoSink::close() {
   }
 }
 
-VideoInfo video_info_for(const FrameFormat& format, Rational frame_rate, Rational aspect) {
+VideoInfo video_info_for(const FrameFormat& format, Rational frame_rate, Rational aspect,
+                         int chroma_location) {
   VideoInfo info;
   info.format = format;
   info.frame_rate = frame_rate.num > 0 && frame_rate.den > 0 ? frame_rate : Rational{25, 1};
   info.time_base = {info.frame_rate.den, info.frame_rate.num};
   info.sample_aspect = aspect;
+  info.color.chroma_location = chroma_location;
   if (const auto* yuv = std::get_if<YuvDesc>(&format)) {
-    info.color.matrix = yuv->matrix == ColorMatrix::bt709 ? kMatrixBt709 : kMatrixSmpte170m;
+    info.color.matrix = matrix_tag(yuv->matrix);
     info.color.range = yuv->range == ColorRange::full ? kRangeJpeg : kRangeMpeg;
   }
   return info;

@@ -68,10 +68,6 @@ bool is_full(AVPixelFormat format) {
          format == AV_PIX_FMT_YUVJ444P;
 }
 
-int matrix_tag(ColorMatrix m) {
-  return m == ColorMatrix::bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
-}
-
 // The family of a colour-space tag, where it is one of the pipeline's matrices.
 std::optional<ColorMatrix> family_of(int tag) {
   switch (tag) {
@@ -81,6 +77,10 @@ std::optional<ColorMatrix> family_of(int tag) {
     case AVCOL_SPC_SMPTE170M:
     case AVCOL_SPC_FCC:
       return ColorMatrix::bt601;
+    case AVCOL_SPC_BT2020_NCL:
+      return ColorMatrix::bt2020;
+    case AVCOL_SPC_SMPTE240M:
+      return ColorMatrix::smpte240m;
     default:
       return std::nullopt;
   }
@@ -384,7 +384,8 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   // Range and matrix say what the encoded samples are: the frames', or the conversion's.
   const auto* yuv = std::get_if<YuvDesc>(&format);
   const ColorMatrix matrix =
-      yuv != nullptr ? yuv->matrix : av::matrix_of(input.color.matrix, width, height);
+      yuv != nullptr ? yuv->matrix
+                     : av::matrix_of(input.color.matrix, width, height, input.color.primaries);
   const bool frames_full = yuv != nullptr && yuv->range == ColorRange::full;
   if (av::is_rgb(pix_fmt)) {
     enc.colorspace = AVCOL_SPC_RGB;
@@ -392,7 +393,8 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   } else {
     const bool keep = yuv != nullptr && (input.color.matrix == AVCOL_SPC_UNSPECIFIED ||
                                          family_of(input.color.matrix) == matrix);
-    enc.colorspace = static_cast<AVColorSpace>(keep ? input.color.matrix : matrix_tag(matrix));
+    enc.colorspace =
+        static_cast<AVColorSpace>(keep ? input.color.matrix : av::colorspace_tag_of(matrix));
     const bool full = is_full(pix_fmt) || (yuv != nullptr && frames_full);
     enc.color_range = full ? AVCOL_RANGE_JPEG
                       : (yuv != nullptr && input.color.range == AVCOL_RANGE_UNSPECIFIED)
@@ -447,6 +449,25 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   s.video->avg_frame_rate = enc.framerate;
   s.video->r_frame_rate = enc.framerate;
   s.video->sample_aspect_ratio = enc.sample_aspect_ratio;
+  if (input.display_matrix) {
+    // The input's rotation (and flip), for the containers that store it (MP4, MOV).
+    auto* side = reinterpret_cast<std::int32_t*>(
+        av_stream_new_side_data(s.video, AV_PKT_DATA_DISPLAYMATRIX, sizeof(*input.display_matrix)));
+    if (side == nullptr) {
+      throw std::bad_alloc();
+    }
+    std::copy(input.display_matrix->begin(), input.display_matrix->end(), side);
+    // The muxers of the MP4/MOV family write it into the track header; FFmpeg 5.1's others drop it.
+    constexpr std::array<std::string_view, 8> kKeepRotation{"mov", "mp4",  "3gp",  "3g2",
+                                                            "psp", "ipod", "ismv", "f4v"};
+    if (std::ranges::find(kKeepRotation, std::string_view(container->name)) ==
+        kKeepRotation.end()) {
+      std::cerr << "warning: " << s.name << ": the " << container->name
+                << " container does not keep the input's rotation ("
+                << av_display_rotation_get(input.display_matrix->data())
+                << " degrees): players will show the frames as they are coded\n";
+    }
+  }
 
   const bool stdin_source = options.copy_from.path == "-";
   if (options.copy_streams && !options.copy_from.path.empty() && !stdin_source) {

@@ -131,6 +131,27 @@ void wait_readable(int fd) {
 
 std::span<const Y4mColorspace> y4m_colorspaces() noexcept { return kColorspaces; }
 
+int y4m_chroma_location(std::string_view colorspace) noexcept {
+  constexpr int kLeft = 1;
+  constexpr int kCenter = 2;
+  constexpr int kTopLeft = 3;
+  if (colorspace == "420mpeg2") {
+    return kLeft;
+  }
+  if (colorspace == "420paldv") {
+    return kTopLeft;
+  }
+  return colorspace == "420jpeg" || colorspace == "420" ? kCenter : 0;
+}
+
+std::string_view y4m_420_colorspace(int chroma_location) noexcept {
+  constexpr int kLeft = 1;
+  constexpr int kTopLeft = 3;
+  return chroma_location == kLeft      ? "420mpeg2"
+         : chroma_location == kTopLeft ? "420paldv"
+                                       : "420jpeg";
+}
+
 Y4mReader::Y4mReader(const std::string& path)
     : name_(path == "-" ? "stdin" : path), buffer_(kBufferBytes) {
   open_path(path);
@@ -152,8 +173,10 @@ Y4mReader::Y4mReader(const std::string& path, const Y4mHeader& raw)
   }
   if (d.width < 1 || d.height < 1 || d.width > kY4mMaxSide || d.height > kY4mMaxSide ||
       d.bytes() > kY4mMaxFrameBytes || (d.bits != 8 && d.bits != 10)) {
+    // Spelt out rather than with to_string(YuvDesc), so the fuzz target needs no kernels.
     throw UsageError("raw frames must be 1x1 to " + std::to_string(kY4mMaxSide) + "x" +
-                     std::to_string(kY4mMaxSide) + ", 8 or 10 bit, got " + to_string(d));
+                     std::to_string(kY4mMaxSide) + ", 8 or 10 bit, got " + std::to_string(d.width) +
+                     "x" + std::to_string(d.height) + " " + std::to_string(d.bits) + "-bit");
   }
   open_path(path);
 }

@@ -29,11 +29,16 @@ constexpr NameTable<ChromaLayout, 4> chroma_names{{
     {"444", ChromaLayout::yuv444},
 }};
 
-constexpr NameTable<ColorMatrix, 4> matrix_names{{
+constexpr NameTable<ColorMatrix, 9> matrix_names{{
     {"bt601", ColorMatrix::bt601},
     {"bt709", ColorMatrix::bt709},
+    {"bt2020", ColorMatrix::bt2020},
+    {"smpte240m", ColorMatrix::smpte240m},
     {"601", ColorMatrix::bt601},
     {"709", ColorMatrix::bt709},
+    {"bt2020nc", ColorMatrix::bt2020},
+    {"2020", ColorMatrix::bt2020},
+    {"240m", ColorMatrix::smpte240m},
 }};
 
 constexpr NameTable<ColorRange, 6> range_names{{
@@ -112,7 +117,8 @@ void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType 
   if (desc.bits != 8 && desc.bits != 10) {
     fail(std::to_string(desc.bits) + "-bit samples are not supported (8 or 10)");
   }
-  if (desc.matrix != ColorMatrix::bt601 && desc.matrix != ColorMatrix::bt709) {
+  if (desc.matrix != ColorMatrix::bt601 && desc.matrix != ColorMatrix::bt709 &&
+      desc.matrix != ColorMatrix::bt2020 && desc.matrix != ColorMatrix::smpte240m) {
     fail("unknown colour matrix " + std::to_string(static_cast<int>(desc.matrix)));
   }
   if (desc.range != ColorRange::limited && desc.range != ColorRange::full) {

@@ -1,6 +1,12 @@
 #include "pynference/pipeline/processor.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <new>
 #include <string>
 
 #include "guard.hpp"
@@ -8,6 +14,40 @@
 namespace pyn {
 
 using detail::guard;
+
+namespace {
+
+// Bytes this process may still take: the kernel's MemAvailable, less where an address-space or
+// data limit (ulimit -v, -d) says so. 0 where neither is known.
+double host_memory_available() {
+  double available = 0;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemAvailable:") {
+      available = kib * 1024;
+      break;
+    }
+    meminfo.ignore(256, '\n');
+  }
+  for (const int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    rlimit limit{};
+    if (::getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+      const auto cap = static_cast<double>(limit.rlim_cur);
+      available = available > 0 ? std::min(available, cap) : cap;
+    }
+  }
+  return available;
+}
+
+std::string gib(double bytes) {
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.1f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return text.data();
+}
+
+}  // namespace
 
 Processor::Processor(const Device& device, Engine& engine, const FrameFormat& input,
                      const ProcessorOptions& options)
@@ -32,7 +72,46 @@ Processor::Processor(const Device& device, Engine& engine, const FrameFormat& in
   in_bytes_ = bytes_of(in_format_);
   out_bytes_ = bytes_of(out_format_);
 
+  check_memory();
   device_.reset_peak();
+  try {
+    allocate();
+  } catch (const std::bad_alloc&) {
+    throw Error("out of host memory while allocating " + std::to_string(options_.slots) +
+                " slots and " + std::to_string(options_.lanes) +
+                (options_.lanes == 1 ? " lane" : " lanes") + " for frames of " +
+                to_string(in_format_) + " in and " + to_string(out_format_) + " out");
+  }
+}
+
+void Processor::check_memory() const {
+  // Refused before anything is taken, rather than growing until the kernel kills the process (a
+  // 4 KB Y4M file may claim 16384x16384 frames).
+  const double tensors = static_cast<double>(options_.lanes) *
+                         static_cast<double>((in_shape_.elements() + out_shape_.elements()) *
+                                             bytes_of(engine_.dtype()));
+  const double frames =
+      static_cast<double>(options_.slots) * static_cast<double>(in_bytes_ + out_bytes_);
+  const bool host = device_.info().backend == Backend::host;
+  const double host_bytes = frames + (host ? frames + tensors : 0.0);
+  const std::string counts = std::to_string(options_.slots) + " slots, " +
+                             std::to_string(options_.lanes) +
+                             (options_.lanes == 1 ? " lane" : " lanes");
+  const std::string sizes =
+      "frames of " + to_string(in_format_) + " in and " + to_string(out_format_) + " out";
+  if (const double available = host_memory_available(); available > 0 && host_bytes > available) {
+    throw UsageError(sizes + " need " + gib(host_bytes) + " of host memory (" + counts + "); " +
+                     gib(available) + " is available");
+  }
+  if (const double device_bytes = frames + tensors;
+      !host && device_.info().total_memory > 0 &&
+      device_bytes > static_cast<double>(device_.info().total_memory)) {
+    throw UsageError(sizes + " need " + gib(device_bytes) + " of GPU memory (" + counts +
+                     "); the GPU has " + gib(static_cast<double>(device_.info().total_memory)));
+  }
+}
+
+void Processor::allocate() {
   const DType dtype = engine_.dtype();
   for (int i = 0; i < options_.lanes; ++i) {
     lanes_.push_back(Lane{i,

@@ -2,6 +2,7 @@
 
 extern "C" {
 #include <libavutil/channel_layout.h>
+#include <libavutil/display.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 }
@@ -171,6 +172,14 @@ void make_clip(const ClipSpec& spec) {
   video.stream->time_base = video.ctx->time_base;
   video.stream->avg_frame_rate = spec.rate;
   video.stream->sample_aspect_ratio = spec.sar;
+  if (spec.rotation != 0) {
+    auto* matrix = reinterpret_cast<std::int32_t*>(
+        av_stream_new_side_data(video.stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(std::int32_t)));
+    if (matrix == nullptr) {
+      throw std::runtime_error("make_clip: no memory for the display matrix");
+    }
+    av_display_rotation_set(matrix, spec.rotation);
+  }
 
   Encoder audio;
   if (!spec.audio_encoder.empty()) {
@@ -219,7 +228,7 @@ void make_clip(const ClipSpec& spec) {
   for (int i = 0; i < spec.frames; ++i) {
     check(av_frame_make_writable(vf), "frame");
     fill_video(vf, i);
-    vf->pts = i;
+    vf->pts = spec.pts.empty() ? i : spec.pts.at(static_cast<std::size_t>(i));
     drain(out, video, vf);
     const std::int64_t until =
         av_rescale_q(i + 1, av_inv_q(spec.rate), AVRational{1, spec.sample_rate});
@@ -300,6 +309,12 @@ std::vector<StreamProbe> probe(const std::string& path) {
     p.matrix = par.color_space;
     p.range = par.color_range;
     p.chroma_location = par.chroma_location;
+    std::size_t size = 0;
+    if (const std::uint8_t* side = av_stream_get_side_data(&st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+        side != nullptr && size >= 9 * sizeof(std::int32_t)) {
+      p.has_display_matrix = true;
+      p.rotation = av_display_rotation_get(reinterpret_cast<const std::int32_t*>(side));
+    }
     p.first_s = 1e30;
     p.end_s = -1e30;
   }

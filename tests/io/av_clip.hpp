@@ -29,6 +29,11 @@ struct ClipSpec {
   AVColorSpace matrix = AVCOL_SPC_UNSPECIFIED;
   AVColorRange range = AVCOL_RANGE_UNSPECIFIED;
   AVChromaLocation chroma_location = AVCHROMA_LOC_UNSPECIFIED;
+  // Degrees anticlockwise a player turns the picture (the display matrix side data); 0 for none.
+  double rotation = 0;
+  // Frame i's pts in 1/rate units where given (one per frame; repeats allowed where the container
+  // takes them), else i.
+  std::vector<std::int64_t> pts;
   std::string audio_encoder;  // "" for none; "flac", "pcm_s16le", "aac"
   int sample_rate = 48000;
   // SubRip lines "line <i>" at these seconds, 0.1 s each.
@@ -55,6 +60,8 @@ struct StreamProbe {
   AVColorSpace matrix = AVCOL_SPC_UNSPECIFIED;
   AVColorRange range = AVCOL_RANGE_UNSPECIFIED;
   AVChromaLocation chroma_location = AVCHROMA_LOC_UNSPECIFIED;
+  bool has_display_matrix = false;
+  double rotation = 0;  // av_display_rotation_get of the display matrix
   std::int64_t packets = 0;
   double first_s = 0;             // the earliest packet's pts, seconds
   double end_s = 0;               // the latest pts + duration, seconds

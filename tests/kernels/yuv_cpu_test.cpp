@@ -24,10 +24,11 @@ namespace {
 
 constexpr ChromaLayout all_layouts[] = {ChromaLayout::yuv420, ChromaLayout::yuv444};
 constexpr int all_bits[] = {8, 10};
-constexpr ColorMatrix all_matrices[] = {ColorMatrix::bt601, ColorMatrix::bt709};
+constexpr ColorMatrix all_matrices[] = {ColorMatrix::bt601, ColorMatrix::bt709, ColorMatrix::bt2020,
+                                        ColorMatrix::smpte240m};
 constexpr ColorRange all_ranges[] = {ColorRange::limited, ColorRange::full};
 
-// All 16 formats of one size.
+// All 32 formats of one size.
 std::vector<YuvDesc> every_format(int width, int height) {
   std::vector<YuvDesc> formats;
   for (const auto chroma : all_layouts) {
@@ -125,8 +126,18 @@ Levels levels_of(const YuvDesc& desc) {
   return {0, top, 128 * scale, top, 0, top, 0, top};
 }
 
+// Kr and Kb as ITU-R BT.601, BT.709, BT.2020 (non-constant luminance) and SMPTE 240M give them.
 std::pair<double, double> kr_kb(const YuvDesc& desc) {
-  return desc.matrix == ColorMatrix::bt601 ? std::pair{0.299, 0.114} : std::pair{0.2126, 0.0722};
+  switch (desc.matrix) {
+    case ColorMatrix::bt601:
+      return {0.299, 0.114};
+    case ColorMatrix::bt2020:
+      return {0.2627, 0.0593};
+    case ColorMatrix::smpte240m:
+      return {0.212, 0.087};
+    default:
+      return {0.2126, 0.0722};
+  }
 }
 
 using Rgb = std::array<double, 3>;
@@ -366,7 +377,9 @@ TEST(YuvDesc, NamesParseAndPrint) {
   EXPECT_EQ(parse_color_range("tv"), ColorRange::limited);
   EXPECT_EQ(parse_color_range("JPEG"), ColorRange::full);
   EXPECT_THROW((void)parse_chroma_layout("yuv422"), UsageError);
-  EXPECT_THROW((void)parse_color_matrix("bt2020"), UsageError);
+  EXPECT_EQ(parse_color_matrix("bt2020nc"), ColorMatrix::bt2020);
+  EXPECT_EQ(parse_color_matrix("240M"), ColorMatrix::smpte240m);
+  EXPECT_THROW((void)parse_color_matrix("bt2020c"), UsageError);
   EXPECT_THROW((void)parse_color_range(""), UsageError);
   EXPECT_EQ(to_string(static_cast<ColorMatrix>(9)), "unknown");
 }
@@ -403,7 +416,7 @@ TEST(YuvCpu, ToTensorMatchesTheFloat64Model) {
   // The large odd size once per layout and depth, matrix and range taking turns.
   int turn = 0;
   for (auto desc : every_format(1919, 1079)) {
-    if (desc.matrix == static_cast<ColorMatrix>(turn % 2) &&
+    if (desc.matrix == static_cast<ColorMatrix>(turn % 4) &&
         desc.range == static_cast<ColorRange>(turn / 2 % 2)) {
       expect_tensor_matches_model(desc, random_yuv(desc, rng));
       ++turn;
@@ -423,7 +436,7 @@ TEST(YuvCpu, ToYuvMatchesTheFloat64Model) {
   }
   int turn = 0;
   for (auto desc : every_format(1919, 1079)) {
-    if (desc.matrix == static_cast<ColorMatrix>(turn % 2) &&
+    if (desc.matrix == static_cast<ColorMatrix>(turn % 4) &&
         desc.range == static_cast<ColorRange>(turn / 2 % 2)) {
       const DType dtype = all_dtypes[turn % 3];
       expect_yuv_matches_model(desc, random_unit_tensor(desc, dtype, rng), dtype);
@@ -635,7 +648,7 @@ TEST(YuvCpu, RejectsBadArguments) {
                UsageError);
   EXPECT_THROW(
       tensor_to_yuv_cpu(DType::f16, p,
-                        YuvDesc{2, 2, ChromaLayout::yuv444, 8, static_cast<ColorMatrix>(3)}, p),
+                        YuvDesc{2, 2, ChromaLayout::yuv444, 8, static_cast<ColorMatrix>(4)}, p),
       UsageError);
   EXPECT_THROW(tensor_to_yuv_cpu(DType::f16, p,
                                  YuvDesc{2, 2, ChromaLayout::yuv444, 8, ColorMatrix::bt601,

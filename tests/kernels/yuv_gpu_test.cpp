@@ -22,7 +22,8 @@ namespace {
 
 constexpr ChromaLayout all_layouts[] = {ChromaLayout::yuv420, ChromaLayout::yuv444};
 constexpr int all_bits[] = {8, 10};
-constexpr ColorMatrix all_matrices[] = {ColorMatrix::bt601, ColorMatrix::bt709};
+constexpr ColorMatrix all_matrices[] = {ColorMatrix::bt601, ColorMatrix::bt709, ColorMatrix::bt2020,
+                                        ColorMatrix::smpte240m};
 constexpr ColorRange all_ranges[] = {ColorRange::limited, ColorRange::full};
 
 std::vector<YuvDesc> every_format(int width, int height) {
@@ -39,14 +40,14 @@ std::vector<YuvDesc> every_format(int width, int height) {
   return formats;
 }
 
-// One format per layout and depth, matrix and range taking turns: for sizes too large for all 16.
+// One format per layout and depth, matrix and range taking turns: for sizes too large for all 32.
 std::vector<YuvDesc> some_formats(int width, int height) {
   std::vector<YuvDesc> formats;
   int turn = 0;
   for (const auto chroma : all_layouts) {
     for (const int bits : all_bits) {
       formats.push_back(
-          YuvDesc{width, height, chroma, bits, all_matrices[turn % 2], all_ranges[turn / 2 % 2]});
+          YuvDesc{width, height, chroma, bits, all_matrices[turn % 4], all_ranges[turn / 2 % 2]});
       ++turn;
     }
   }
@@ -179,9 +180,11 @@ TEST(YuvGpu, UhdFramesMatchTheReference) {
   SCOPED_TRACE(rng.trace());
   const YuvDesc uhd{3840, 2160, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited};
   const YuvDesc deep{3840, 2160, ChromaLayout::yuv444, 10, ColorMatrix::bt601, ColorRange::full};
-  const YuvDesc hdr{3840, 2160, ChromaLayout::yuv420, 10, ColorMatrix::bt709, ColorRange::full};
-  for (const auto& [desc, dtype] :
-       {std::pair{uhd, DType::f16}, std::pair{deep, DType::f32}, std::pair{hdr, DType::bf16}}) {
+  const YuvDesc hdr{3840, 2160, ChromaLayout::yuv420, 10, ColorMatrix::bt2020, ColorRange::limited};
+  const YuvDesc studio{
+      3840, 2160, ChromaLayout::yuv420, 8, ColorMatrix::smpte240m, ColorRange::full};
+  for (const auto& [desc, dtype] : {std::pair{uhd, DType::f16}, std::pair{deep, DType::f32},
+                                    std::pair{hdr, DType::bf16}, std::pair{studio, DType::f16}}) {
     expect_to_tensor_matches(desc, random_yuv(desc, rng), dtype);
     expect_to_yuv_matches(desc, random_unit_tensor(desc, dtype, rng), dtype);
   }

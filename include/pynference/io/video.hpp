@@ -11,9 +11,11 @@
 // (planar YUV, or interleaved RGB with packed rows). Decoded pixel formats map to the nearest of
 // yuv420p, yuv444p, yuv420p10le, yuv444p10le (4:2:0 stays 4:2:0, other subsamplings go to 4:4:4,
 // depths above 8 go to 10 bit), rgb24 and rgb48 (RGB, palette, Bayer and grey sources, rgb48 for
-// depths above 8). Full range comes from the stream or from
-// yuvj*; the matrix from the stream, else BT.709 for HD (width >= 1280 or height > 576) and BT.601
-// for SD, as Y4M guesses.
+// depths above 8); VideoInfo::conversions names what such a conversion changes (and the reader
+// warns of it on stderr). Full range comes from the stream or from yuvj*; the matrix (BT.601,
+// BT.709, BT.2020 or SMPTE 240M) from the stream's tag, else from BT.2020 or SMPTE 240M
+// primaries, else BT.709 for HD (width >= 1280 or height > 576) and BT.601 for SD, as Y4M guesses.
+// The display matrix (rotation) is carried in VideoInfo for the writer.
 //
 // Time: FrameTime counts in VideoInfo::time_base (the stream's). The writer shifts the first frame
 // it gets to 0 and the copied audio and subtitles by the same amount, so they stay in sync. It
@@ -26,8 +28,8 @@
 // blocks while the encoder works when its threads are busy.
 //
 // Logging: the first reader or writer sets FFmpeg's log level to errors and installs a log
-// callback for the whole process (it prints as FFmpeg's default does, and watches for the damage
-// below).
+// callback for the whole process: it watches for the damage below and prints nothing unless
+// set_ffmpeg_verbose(true).
 //
 // Damage: decoders run with AV_EF_EXPLODE | AV_EF_CRCCHECK, and read_frame() throws Error naming
 // the frame where a decoder fails, flags a frame as damaged, or logs an error about it while
@@ -35,14 +37,21 @@
 // reading on (Matroska skipping a damaged element). Files cut short: Matroska and NUT give the
 // whole frames before the cut, then Error ("File ended prematurely"); an MP4 cut before its index
 // (moov, at the end unless faststart) does not open. H.264/HEVC damage is reported where FFmpeg's
-// decoder notices it, which is not always: some damage decodes concealed.
+// decoder notices it, which is not always: some damage decodes concealed. Codecs with prediction
+// between frames decode with slice threads only, so that what is noticed does not depend on the
+// timing of frame threads: a damaged file gives the same frames and error every time.
+//
+// Repeated times: a frame whose time is not after the frame before it is dropped, as ffmpeg does
+// for variable-rate outputs; frames_dropped() counts them and read_frame() warns at the end.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "pynference/io/rational.hpp"
 #include "pynference/kernels/frame.hpp"
@@ -51,6 +60,11 @@ namespace pyn {
 
 // False in a build without FFmpeg, where VideoReader and VideoWriter throw UsageError.
 [[nodiscard]] bool ffmpeg_available() noexcept;
+
+// FFmpeg's own log lines (its warnings and errors, and the encoders' that log through it) on
+// stderr as FFmpeg prints them: for `run --verbose`. Off by default: errors reach the caller as
+// exceptions of one line, and FFmpeg's lines are only read for the damage they report.
+void set_ffmpeg_verbose(bool verbose);
 
 struct VideoInputOptions {
   // A file, "-" for standard input, or an image-sequence pattern ("frames/%04d.png").
@@ -80,6 +94,13 @@ struct VideoInfo {
   ColorTags color;
   std::optional<std::int64_t> frame_count;  // an estimate within the -ss/-t/-to window, where known
   std::string description;                  // "h264 yuv420p 1920x1080 23.976 fps", for messages
+  // FFmpeg's display matrix (3x3, 16.16 and 2.30 fixed point, as libavutil/display.h): how a
+  // player rotates or flips the frames (phone videos). The writer stores it where the container
+  // can (MP4, MOV); absent where the stream has none.
+  std::optional<std::array<std::int32_t, 9>> display_matrix;
+  // Conversions the reader makes that change what the frames hold (4:2:2 to 4:4:4, 12 to 10 bit,
+  // alpha dropped, grey to RGB, ...), one phrase each, for a warning.
+  std::vector<std::string> conversions;
 };
 
 struct FrameTime {
@@ -105,6 +126,9 @@ class VideoReader {
   // its end. Throws Error where a later frame changes size.
   bool read_frame(std::span<std::byte> dst, FrameTime* time = nullptr);
   [[nodiscard]] std::int64_t frames_read() const noexcept { return frames_read_; }
+  // Frames left out because their time was not after the frame before them (two Matroska frames
+  // in one millisecond, say), as ffmpeg leaves them out; read_frame() warns of them at the end.
+  [[nodiscard]] std::int64_t frames_dropped() const noexcept;
 
   struct State;
 

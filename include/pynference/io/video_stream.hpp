@@ -66,7 +66,9 @@ class VideoSink final : public Sink {
 };
 
 // A VideoInfo for frames that come with a rate but no container (Y4M, synthetic): time base
-// 1/rate, so frame i is at tick i; colour tags from the format.
-[[nodiscard]] VideoInfo video_info_for(const FrameFormat& format, Rational frame_rate, Rational aspect);
+// 1/rate, so frame i is at tick i; colour tags from the format; the chroma siting as given
+// (FFmpeg's AVChromaLocation, from the Y4M colour space: y4m_chroma_location()).
+[[nodiscard]] VideoInfo video_info_for(const FrameFormat& format, Rational frame_rate,
+                                       Rational aspect, int chroma_location = 0);
 
 }  // namespace pyn

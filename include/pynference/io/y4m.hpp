@@ -60,6 +60,14 @@ struct Y4mColorspace {
 };
 [[nodiscard]] std::span<const Y4mColorspace> y4m_colorspaces() noexcept;
 
+// Chroma siting, as FFmpeg's AVChromaLocation numbers it: C420mpeg2 is MPEG-2's "left" (1),
+// C420paldv PAL DV's "top left" (3), C420jpeg and C420 "center" (2); 0 (unspecified) for the
+// other colour spaces, which have no chroma to site or say nothing of it.
+[[nodiscard]] int y4m_chroma_location(std::string_view colorspace) noexcept;
+// The C tag of 8-bit 4:2:0 frames sited so: 420mpeg2 for left, 420paldv for top left, else
+// 420jpeg (as FFmpeg writes it).
+[[nodiscard]] std::string_view y4m_420_colorspace(int chroma_location) noexcept;
+
 // The limits the reader enforces before a caller sizes a buffer from the header.
 inline constexpr int kY4mMaxSide = 16384;
 inline constexpr std::size_t kY4mMaxFrameBytes = std::size_t{1} << 30U;

@@ -14,7 +14,8 @@
 //   full range y_offset 0, y_range = c_range = 255 (1023), c_offset 128 (512); then
 //   R = Y' + 2(1-Kr) Cr, B = Y' + 2(1-Kb) Cb, G = (Y' - Kr R - Kb B) / Kg, each clamped to [0, 1]
 //   and rounded to the dtype to nearest even. BT.601: Kr 0.299, Kb 0.114; BT.709: Kr 0.2126,
-//   Kb 0.0722; Kg = 1 - Kr - Kb.
+//   Kb 0.0722; BT.2020 (non-constant luminance): Kr 0.2627, Kb 0.0593; SMPTE 240M: Kr 0.212,
+//   Kb 0.087; Kg = 1 - Kr - Kb.
 //   4:2:0 pixel (x, y) takes the chroma sample (x / 2, y / 2): no interpolation, the nearest
 //   sample for MPEG-2 "left" siting (chroma on the even columns, between the two rows).
 // RGB -> YUV (tensor_to_yuv):
@@ -57,14 +58,15 @@ namespace pyn {
 class Stream;
 
 enum class ChromaLayout : std::uint8_t { yuv420, yuv444 };
-enum class ColorMatrix : std::uint8_t { bt601, bt709 };
+// BT.2020 is its non-constant-luminance matrix ("bt2020nc"); constant luminance is no matrix.
+enum class ColorMatrix : std::uint8_t { bt601, bt709, bt2020, smpte240m };
 enum class ColorRange : std::uint8_t { limited, full };
 
 [[nodiscard]] std::string_view to_string(ChromaLayout layout) noexcept;
 [[nodiscard]] std::string_view to_string(ColorMatrix matrix) noexcept;
 [[nodiscard]] std::string_view to_string(ColorRange range) noexcept;
 // Case-insensitive; besides the to_string names they take FFmpeg's: "420"/"444", "601"/"709",
-// "tv"/"mpeg" and "pc"/"jpeg". Throw UsageError on unknown names.
+// "bt2020nc"/"2020", "240m", "tv"/"mpeg" and "pc"/"jpeg". Throw UsageError on unknown names.
 [[nodiscard]] ChromaLayout parse_chroma_layout(std::string_view name);
 [[nodiscard]] ColorMatrix parse_color_matrix(std::string_view name);
 [[nodiscard]] ColorRange parse_color_range(std::string_view name);
@@ -151,8 +153,24 @@ struct LumaWeights {
 };
 
 [[nodiscard]] constexpr LumaWeights luma_weights(ColorMatrix matrix) noexcept {
-  const double kr = matrix == ColorMatrix::bt601 ? 0.299 : 0.2126;
-  const double kb = matrix == ColorMatrix::bt601 ? 0.114 : 0.0722;
+  double kr = 0.2126;
+  double kb = 0.0722;
+  switch (matrix) {
+    case ColorMatrix::bt601:
+      kr = 0.299;
+      kb = 0.114;
+      break;
+    case ColorMatrix::bt2020:
+      kr = 0.2627;
+      kb = 0.0593;
+      break;
+    case ColorMatrix::smpte240m:
+      kr = 0.212;
+      kb = 0.087;
+      break;
+    case ColorMatrix::bt709:
+      break;
+  }
   return {kr, 1.0 - kr - kb, kb};
 }
 

@@ -137,6 +137,9 @@ class Processor {
   [[nodiscard]] StageTimes measure_alone();
 
  private:
+  // Refuses, in one line naming sizes and memory, buffers that cannot fit host or device memory.
+  void check_memory() const;
+  void allocate();
   void notify(Stage stage, std::int64_t frame) const;
   void enqueue_compute(const Slot& slot, Lane& lane);
   void capture_graphs(Lane& lane);
