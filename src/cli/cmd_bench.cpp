@@ -14,6 +14,7 @@
 #include "pynference/engine/synthetic.hpp"
 #include "pynference/io/sinks.hpp"
 #include "pynference/io/synthetic.hpp"
+#include "pynference/io/synthetic_reference.hpp"
 #include "pynference/pipeline/pipeline.hpp"
 #include "trace_files.hpp"
 

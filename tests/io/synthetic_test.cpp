@@ -5,6 +5,7 @@
 #include "pynference/device/error.hpp"
 #include "pynference/io/sinks.hpp"
 #include "pynference/io/synthetic.hpp"
+#include "pynference/io/synthetic_reference.hpp"
 
 namespace pyn {
 namespace {

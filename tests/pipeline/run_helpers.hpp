@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <future>
 
+#include "pynference/engine/synthetic.hpp"
 #include "pynference/io/sinks.hpp"
 #include "pynference/io/synthetic.hpp"
+#include "pynference/io/synthetic_reference.hpp"
 #include "pynference/pipeline/pipeline.hpp"
 
 namespace pyn::test {

@@ -11,6 +11,7 @@
 
 #include "json_check.hpp"
 #include "pynference/io/sinks.hpp"
+#include "pynference/engine/synthetic.hpp"
 #include "pynference/io/synthetic.hpp"
 #include "pynference/pipeline/pipeline.hpp"
 #include "pynference/trace/timeline.hpp"

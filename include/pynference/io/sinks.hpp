@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "pynference/pipeline/source.hpp"
+#include "pynference/core/source.hpp"
 
 namespace pyn {
 

@@ -11,8 +11,7 @@
 #include <span>
 #include <vector>
 
-#include "pynference/engine/synthetic.hpp"
-#include "pynference/pipeline/source.hpp"
+#include "pynference/core/source.hpp"
 
 namespace pyn {
 
@@ -32,11 +31,5 @@ class SyntheticSource final : public Source {
   FrameFormat format_;
   std::int64_t frames_;
 };
-
-// What the synthetic engine must turn frame `index` of `source` into, computed on the CPU with the
-// kernels' reference functions: pre (or YUV -> RGB), the engine's function, post (or RGB -> YUV).
-[[nodiscard]] std::vector<std::byte> expected_synthetic_output(const SyntheticSource& source,
-                                                               std::int64_t index, DType dtype,
-                                                               int scale);
 
 }  // namespace pyn

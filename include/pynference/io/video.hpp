@@ -54,7 +54,7 @@
 #include <vector>
 
 #include "pynference/io/rational.hpp"
-#include "pynference/kernels/frame.hpp"
+#include "pynference/core/frame_format.hpp"
 
 namespace pyn {
 

@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "pynference/io/video.hpp"
-#include "pynference/pipeline/source.hpp"
+#include "pynference/core/source.hpp"
 
 namespace pyn {
 

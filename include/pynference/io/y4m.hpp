@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "pynference/io/rational.hpp"
-#include "pynference/kernels/yuv.hpp"
+#include "pynference/core/yuv_format.hpp"
 
 namespace pyn {
 

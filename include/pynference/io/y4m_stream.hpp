@@ -9,7 +9,7 @@
 #include <string>
 
 #include "pynference/io/y4m.hpp"
-#include "pynference/pipeline/source.hpp"
+#include "pynference/core/source.hpp"
 
 namespace pyn {
 

@@ -1,4 +1,4 @@
-#include "pynference/kernels/image.hpp"
+#include "pynference/core/types.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "name_table.hpp"
-#include "pynference/device/error.hpp"
+#include "pynference/core/error.hpp"
 
 namespace pyn {
 namespace {

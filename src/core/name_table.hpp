@@ -9,7 +9,7 @@
 #include <string_view>
 #include <utility>
 
-#include "pynference/device/error.hpp"
+#include "pynference/core/error.hpp"
 
 namespace pyn::detail {
 

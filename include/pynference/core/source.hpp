@@ -1,0 +1,50 @@
+#pragma once
+// Where frames come from and where they go. Both work directly in the pipeline's host slots (pinned
+// memory where the strategy uses it), so no frame is copied in user space on its way to the GPU.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "pynference/core/frame_format.hpp"
+
+namespace pyn {
+
+class Source {
+ public:
+  Source() = default;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+  Source(Source&&) = delete;
+  Source& operator=(Source&&) = delete;
+  virtual ~Source() = default;
+
+  [[nodiscard]] virtual FrameFormat format() const = 0;
+  // Frames to come, where known.
+  [[nodiscard]] virtual std::optional<std::int64_t> frame_count() const { return std::nullopt; }
+  // Called once for each host slot before the run: a source may lay down what all frames share.
+  virtual void prime(std::span<std::byte> /*slot*/) {}
+  // Fill `slot` (bytes_of(format()) long) with frame `index`; false at the end of the stream.
+  // Called from one thread at a time, with indices 0, 1, 2, ... in order.
+  virtual bool read(std::span<std::byte> slot, std::int64_t index) = 0;
+};
+
+class Sink {
+ public:
+  Sink() = default;
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+  Sink(Sink&&) = delete;
+  Sink& operator=(Sink&&) = delete;
+  virtual ~Sink() = default;
+
+  // Called once before the first frame with the output format.
+  virtual void open(const FrameFormat& format) = 0;
+  // Frames arrive in input order, from one thread at a time.
+  virtual void write(std::span<const std::byte> frame, std::int64_t index) = 0;
+  // After the last frame of a run that did not fail.
+  virtual void close() {}
+};
+
+}  // namespace pyn

@@ -1,0 +1,75 @@
+#pragma once
+// Pixel and tensor vocabulary shared by every layer (no CUDA here).
+//
+// A frame on the host is interleaved (HWC): height rows of width pixels of 3 channels, 8 or 16 bit,
+// rows packed with no padding. A tensor on the device is planar (NCHW, N = 1, C = 3, RGB order) in
+// fp32, fp16 or bf16 with values in [0, 1].
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace pyn {
+
+enum class PixelType : std::uint8_t { u8, u16 };
+enum class ChannelOrder : std::uint8_t { rgb, bgr };
+enum class DType : std::uint8_t { f32, f16, bf16 };
+
+[[nodiscard]] constexpr std::size_t bytes_of(PixelType t) noexcept {
+  return t == PixelType::u8 ? 1 : 2;
+}
+[[nodiscard]] constexpr std::size_t bytes_of(DType t) noexcept { return t == DType::f32 ? 4 : 2; }
+
+[[nodiscard]] std::string_view to_string(PixelType t) noexcept;
+[[nodiscard]] std::string_view to_string(ChannelOrder o) noexcept;
+[[nodiscard]] std::string_view to_string(DType t) noexcept;
+// Throw UsageError on unknown names.
+[[nodiscard]] DType parse_dtype(std::string_view name);
+[[nodiscard]] PixelType parse_pixel_type(std::string_view name);
+
+struct ImageDesc {
+  int width = 0;
+  int height = 0;
+  PixelType pixel = PixelType::u8;
+  ChannelOrder order = ChannelOrder::rgb;
+
+  static constexpr int channels = 3;
+  [[nodiscard]] constexpr std::size_t pixels() const noexcept {
+    return static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+  }
+  [[nodiscard]] constexpr std::size_t row_bytes() const noexcept {
+    return static_cast<std::size_t>(width) * channels * bytes_of(pixel);
+  }
+  [[nodiscard]] constexpr std::size_t bytes() const noexcept {
+    return row_bytes() * static_cast<std::size_t>(height);
+  }
+  friend constexpr bool operator==(const ImageDesc&, const ImageDesc&) = default;
+};
+
+struct TensorShape {
+  int n = 1;
+  int c = 3;
+  int h = 0;
+  int w = 0;
+  [[nodiscard]] constexpr std::size_t elements() const noexcept {
+    return static_cast<std::size_t>(n) * static_cast<std::size_t>(c) * static_cast<std::size_t>(h) *
+           static_cast<std::size_t>(w);
+  }
+  friend constexpr bool operator==(const TensorShape&, const TensorShape&) = default;
+};
+
+[[nodiscard]] constexpr TensorShape tensor_shape_of(const ImageDesc& image) noexcept {
+  return TensorShape{1, ImageDesc::channels, image.height, image.width};
+}
+
+// A tensor in device (or, on the host backend, host) memory; it does not own the data.
+struct TensorView {
+  void* data = nullptr;
+  TensorShape shape;
+  DType dtype = DType::f16;
+  [[nodiscard]] constexpr std::size_t bytes() const noexcept {
+    return shape.elements() * bytes_of(dtype);
+  }
+};
+
+}  // namespace pyn
