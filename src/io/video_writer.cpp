@@ -113,6 +113,8 @@ struct VideoWriter::State {
   std::int64_t last_pts = std::numeric_limits<std::int64_t>::min();
   bool closed = false;
   bool failed = false;
+  bool counts_frames = false;  // the encoder's time base is 1/frame rate (MPEG-1/2, MPEG-4)
+  bool single_image = false;   // one image file, not a pattern
 
   // Audio and subtitles, copied from a second demuxer of the input.
   av::OpenedInput source;
@@ -226,8 +228,25 @@ void encode(State& s, const AVFrame* frame) {
   }
 }
 
+// The image2 muxer's encoder for a file name: by its extension (.jpg mjpeg, .tif tiff, .webp
+// webp, ...), PNG where the extension names none.
+const AVCodec* image_encoder(const AVOutputFormat& container, const std::string& path) {
+  const AVCodecID id =
+      av_guess_codec(&container, nullptr, path.c_str(), nullptr, AVMEDIA_TYPE_VIDEO);
+  // libwebp_anim (found first for WebP) holds every frame back for one animation.
+  const AVCodec* codec = id == AV_CODEC_ID_WEBP   ? avcodec_find_encoder_by_name("libwebp")
+                         : id != AV_CODEC_ID_NONE ? avcodec_find_encoder(id)
+                                                  : nullptr;
+  return codec != nullptr ? codec : avcodec_find_encoder(AV_CODEC_ID_PNG);
+}
+
+bool is_deep(AVPixelFormat format) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
+  return d != nullptr && d->comp[0].depth > 8;
+}
+
 const AVCodec* pick_encoder(const VideoOutputOptions& options, const AVOutputFormat& container,
-                            bool sequence) {
+                            bool sequence, AVPixelFormat own) {
   if (!options.encoder.empty()) {
     const AVCodec* codec = avcodec_find_encoder_by_name(options.encoder.c_str());
     if (codec == nullptr) {
@@ -242,9 +261,15 @@ const AVCodec* pick_encoder(const VideoOutputOptions& options, const AVOutputFor
   const std::string_view name = container.name;
   const AVCodec* codec = nullptr;
   if (sequence || name == "image2") {
-    codec = avcodec_find_encoder(AV_CODEC_ID_PNG);
+    codec = image_encoder(container, options.path);
   } else if (name == "mp4" || name == "mov" || name == "matroska") {
-    codec = avcodec_find_encoder_by_name("libx264");
+    // Deeper than 8 bits: HEVC keeps the depth in a profile players decode (Main 10).
+    if (is_deep(own)) {
+      codec = avcodec_find_encoder_by_name("libx265");
+    }
+    if (codec == nullptr) {
+      codec = avcodec_find_encoder_by_name("libx264");
+    }
   }
   if (codec == nullptr && container.video_codec != AV_CODEC_ID_NONE) {
     codec = avcodec_find_encoder(container.video_codec);
@@ -270,10 +295,143 @@ AVPixelFormat pick_pix_fmt(const VideoOutputOptions& options, const AVCodec& cod
     }
     return wanted;
   }
+  const bool deep = is_deep(own);
+  if (codec.id == AV_CODEC_ID_H264 || codec.id == AV_CODEC_ID_HEVC) {
+    // What players decode: 4:2:0 (High, Main, Main 10), from YUV 4:4:4 and RGB sources too.
+    const AVPixelFormat common = deep ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV420P;
+    if (takes(codec.pix_fmts, common)) {
+      return common;
+    }
+  } else if (codec.id == AV_CODEC_ID_MJPEG) {
+    // JPEG viewers read full-range YUV only; 8 bits.
+    constexpr std::array<AVPixelFormat, 4> kFull{AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P,
+                                                 AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_NONE};
+    return avcodec_find_best_pix_fmt_of_list(kFull.data(), own, 0, nullptr);
+  } else if (codec.id == AV_CODEC_ID_TIFF && !av::is_rgb(own)) {
+    // Few TIFF readers take YUV.
+    const AVPixelFormat rgb = deep ? AV_PIX_FMT_RGB48LE : AV_PIX_FMT_RGB24;
+    if (takes(codec.pix_fmts, rgb)) {
+      return rgb;
+    }
+  }
   if (takes(codec.pix_fmts, own)) {
     return own;
   }
   return avcodec_find_best_pix_fmt_of_list(codec.pix_fmts, own, 0, nullptr);
+}
+
+// Encoders that take their frame rate from the time base, and only some rates (MPEG-1/2) or a
+// time base of at most 16 bits (MPEG-4 part 2, H.263): they count in frames.
+bool counts_frames(const AVCodec& codec) {
+  switch (codec.id) {
+    case AV_CODEC_ID_MPEG1VIDEO:
+    case AV_CODEC_ID_MPEG2VIDEO:
+    case AV_CODEC_ID_MPEG4:
+    case AV_CODEC_ID_H263:
+    case AV_CODEC_ID_H263P:
+    case AV_CODEC_ID_FLV1:
+    case AV_CODEC_ID_MSMPEG4V2:
+    case AV_CODEC_ID_MSMPEG4V3:
+    case AV_CODEC_ID_WMV1:
+    case AV_CODEC_ID_WMV2:
+      return true;
+    default:
+      return codec.supported_framerates != nullptr;
+  }
+}
+
+std::string rate_text(AVRational r) {
+  return r.den == 1 ? std::to_string(r.num) : std::to_string(r.num) + "/" + std::to_string(r.den);
+}
+
+// The rate an encoder that counts frames runs at: `rate` where it takes it, else the lowest rate it
+// takes above `rate` (each frame keeps its time, within half a frame; none shares a tick).
+AVRational frame_rate_for(const AVCodec& codec, AVRational rate, const std::string& path) {
+  // MPEG-1/2's own rates; their encoders' lists hold more (Xing's), which they refuse.
+  static constexpr std::array<AVRational, 9> kMpeg{AVRational{24000, 1001}, {24, 1}, {25, 1},
+                                                   {30000, 1001},           {30, 1}, {50, 1},
+                                                   {60000, 1001},           {60, 1}, {0, 0}};
+  const bool mpeg = codec.id == AV_CODEC_ID_MPEG1VIDEO || codec.id == AV_CODEC_ID_MPEG2VIDEO;
+  const AVRational* list = mpeg ? kMpeg.data() : codec.supported_framerates;
+  if (list == nullptr) {
+    return rate;
+  }
+  const AVRational* best = nullptr;
+  std::string names;
+  for (const AVRational* r = list; r->num != 0; ++r) {
+    names += (names.empty() ? "" : ", ") + rate_text(*r);
+    if (av_cmp_q(*r, rate) == 0) {
+      return rate;
+    }
+    if (av_cmp_q(*r, rate) > 0 && (best == nullptr || av_cmp_q(*r, *best) < 0)) {
+      best = r;
+    }
+  }
+  if (best == nullptr) {
+    throw UsageError(path + ": " + codec.name + " takes " + names + " fps, not " + rate_text(rate) +
+                     " (choose another encoder, e.g. --encoder libx264)");
+  }
+  std::cerr << "warning: " << path << ": " << codec.name << " takes " << names
+            << " fps; the frames of " << rate_text(rate) << " fps go out at " << rate_text(*best)
+            << " fps, each at its own time\n";
+  return *best;
+}
+
+// The range --crf may take: x264's option table says -1 to FLT_MAX, x264 itself 0 to 51 (plus 6
+// per bit above 8); others' tables are right.
+std::pair<double, double> crf_range(const AVCodecContext& encoder) {
+  const std::string_view name = encoder.codec->name;
+  if (name == "libx264") {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(encoder.pix_fmt);
+    return {0, 51 + 6 * (d != nullptr ? std::max(0, d->comp[0].depth - 8) : 0)};
+  }
+  if (name == "libx265") {
+    return {0, 51};
+  }
+  const AVOption* o = av_opt_find(encoder.priv_data, "crf", nullptr, 0, 0);
+  return o == nullptr ? std::pair{0.0, 51.0}
+                      : std::pair{std::max(0.0, o->min), std::min(o->max, 63.0)};
+}
+
+// Encoders whose default is a bit rate of 200 kb/s, whatever the size (blocks at 1080p): a fixed
+// quantiser instead, as good as their formats get without being wasteful.
+int fixed_quantiser(const AVCodec& codec) {
+  switch (codec.id) {
+    case AV_CODEC_ID_MJPEG:
+      return 2;
+    case AV_CODEC_ID_MPEG1VIDEO:
+    case AV_CODEC_ID_MPEG2VIDEO:
+    case AV_CODEC_ID_MPEG4:
+    case AV_CODEC_ID_H263:
+    case AV_CODEC_ID_H263P:
+    case AV_CODEC_ID_MSMPEG4V2:
+    case AV_CODEC_ID_MSMPEG4V3:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
+// "crf 23", "4000 kb/s" or "" (lossless encoders, image formats), for the summary.
+std::string quality_of(const AVCodecContext& encoder) {
+  double crf = 0;
+  if (av_opt_get_double(encoder.priv_data, "crf", 0, &crf) >= 0) {
+    // x264 and x265 leave the option at -1 for their own defaults.
+    const std::string_view name = encoder.codec->name;
+    crf = crf >= 0 ? crf : name == "libx264" ? 23 : name == "libx265" ? 28 : -1;
+  }
+  if (crf >= 0) {
+    char text[32];
+    std::snprintf(text, sizeof text, "crf %g", crf);
+    return text;
+  }
+  if ((encoder.flags & AV_CODEC_FLAG_QSCALE) != 0) {
+    return "q " + std::to_string(encoder.global_quality / FF_QP2LAMBDA);
+  }
+  if (encoder.bit_rate > 0 && encoder.codec_id != AV_CODEC_ID_FFV1) {
+    return std::to_string(encoder.bit_rate / 1000) + " kb/s";
+  }
+  return {};
 }
 
 void set_option(AVCodecContext& encoder, const char* key, const std::string& value) {
@@ -318,14 +476,14 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
                      " from its extension (try .mkv, .mp4, .mov, .webm, .avi, .nut, or a "
                      "pattern such as out/%04d.png)");
   }
-  const AVCodec* codec = pick_encoder(options, *container, s.sequence);
+  s.own = av::pix_fmt_of(format);
+  const AVCodec* codec = pick_encoder(options, *container, s.sequence, s.own);
   if (avformat_query_codec(container, codec->id, FF_COMPLIANCE_NORMAL) == 0) {
     throw UsageError("the " + std::string(container->name) + " container of " + s.name +
                      " cannot hold " + avcodec_get_name(codec->id) + " video");
   }
   const int width = width_of(format);
   const int height = height_of(format);
-  s.own = av::pix_fmt_of(format);
   const AVPixelFormat pix_fmt = pick_pix_fmt(options, *codec, s.own);
   const std::string what = std::string(codec->name) + " " + av::name_of(pix_fmt);
   const std::string size = std::to_string(width) + "x" + std::to_string(height);
@@ -358,7 +516,12 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
                                                                    : av_inv_q(av::to_av(rate));
   av_reduce(&s.time_base.num, &s.time_base.den, s.time_base.num, s.time_base.den, INT_MAX);
   AVRational encoder_tb = s.time_base;
-  {
+  AVRational encoder_rate = av::to_av(rate);
+  s.counts_frames = counts_frames(*codec);
+  if (s.counts_frames) {
+    encoder_rate = frame_rate_for(*codec, encoder_rate, s.name);
+    encoder_tb = av_inv_q(encoder_rate);
+  } else {
     AVRational frame{};
     av_reduce(&frame.num, &frame.den, rate.den, rate.num, INT_MAX);
     const std::int64_t d =
@@ -373,7 +536,7 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   enc.height = height;
   enc.pix_fmt = pix_fmt;
   enc.time_base = encoder_tb;
-  enc.framerate = av::to_av(rate);
+  enc.framerate = encoder_rate;
   enc.sample_aspect_ratio = input.sample_aspect.num > 0 && input.sample_aspect.den > 0
                                 ? av::to_av(input.sample_aspect)
                                 : AVRational{0, 1};
@@ -403,10 +566,20 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     enc.flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   }
   if (options.crf) {
+    const auto [low, high] = crf_range(enc);
+    if (*options.crf < low || *options.crf > high) {
+      throw UsageError("--crf " + std::to_string(*options.crf) + " is outside " + codec->name +
+                       "'s range " + std::to_string(static_cast<int>(low)) + " to " +
+                       std::to_string(static_cast<int>(high)));
+    }
     set_option(enc, "crf", std::to_string(*options.crf));
   }
   if (!options.preset.empty()) {
     set_option(enc, "preset", options.preset);
+  }
+  if (const int q = fixed_quantiser(*codec); q > 0) {
+    enc.flags |= AV_CODEC_FLAG_QSCALE;
+    enc.global_quality = FF_QP2LAMBDA * q;
   }
   if (std::string_view(codec->name) == "libx265") {
     set_option(enc, "x265-params", "log-level=error");
@@ -431,8 +604,13 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     throw Error("cannot allocate a frame: " + av::error_text(r));
   }
 
+  // A file's muxer is told the name of the file it writes (the .part): mp4's faststart reads it
+  // back.
+  const bool one_file = (container->flags & AVFMT_NOFILE) == 0;
+  const std::string part = s.name + ".part";
   AVFormatContext* raw = nullptr;
-  if (const int r = avformat_alloc_output_context2(&raw, container, nullptr, s.name.c_str());
+  if (const int r = avformat_alloc_output_context2(&raw, container, nullptr,
+                                                   (one_file ? part : s.name).c_str());
       r < 0) {
     throw Error("cannot set up " + s.name + ": " + av::error_text(r));
   }
@@ -497,8 +675,7 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   if (::stat(s.name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw UsageError("cannot write " + s.name + ": " + av::error_text(AVERROR(EISDIR)));
   }
-  if ((container->flags & AVFMT_NOFILE) == 0) {
-    const std::string part = s.name + ".part";
+  if (one_file) {
     if (const int r = avio_open(&out.pb, part.c_str(), AVIO_FLAG_WRITE); r < 0) {
       throw UsageError("cannot create " + part + ": " + av::error_text(r));
     }
@@ -507,15 +684,31 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     out.opaque = &s;
     out.io_open = open_part;
   }
+  AVDictionary* muxer_options = nullptr;
+  const std::string_view container_name = container->name;
+  if (container_name == "mp4" || container_name == "mov") {
+    // The index at the front, so that players start before the whole file has arrived.
+    av_dict_set(&muxer_options, "movflags", "+faststart", 0);
+  }
+  if (!s.sequence && container_name == "image2") {
+    // One file, not a pattern: each frame replaces the one before; close() says so.
+    av_dict_set(&muxer_options, "update", "1", 0);
+  }
   try {
-    if (const int r = avformat_write_header(&out, nullptr); r < 0) {
+    const int r = avformat_write_header(&out, &muxer_options);
+    av_dict_free(&muxer_options);
+    if (r < 0) {
       throw Error("cannot write " + s.name + ": " + av::error_text(r));
     }
   } catch (...) {
     s.discard();
     throw;
   }
+  s.single_image = !s.sequence && container_name == "image2";
   description_ = what;
+  if (const std::string quality = quality_of(enc); !quality.empty()) {
+    description_ += " " + quality;
+  }
 }
 
 VideoWriter::~VideoWriter() {
@@ -541,7 +734,9 @@ void VideoWriter::write_frame(std::span<const std::byte> frame, const FrameTime&
     s.started = true;
     s.offset = time.pts;
   }
-  const std::int64_t pts = s.snap((time.pts - s.offset) * s.tick);
+  const std::int64_t pts =
+      s.counts_frames ? av_rescale_q(time.pts - s.offset, s.time_base, s.encoder->time_base)
+                      : s.snap((time.pts - s.offset) * s.tick);
   if (pts <= s.last_pts) {
     throw UsageError(s.name + ": frame " + std::to_string(frames_written_) + " has time " +
                      std::to_string(time.pts) + ", not after the frame before it");
@@ -562,7 +757,10 @@ void VideoWriter::write_frame(std::span<const std::byte> frame, const FrameTime&
     }
   }
   f.pts = pts;
-  f.pkt_duration = s.snap(time.duration * s.tick);
+  f.pkt_duration = s.counts_frames
+                       ? std::max<std::int64_t>(
+                             1, av_rescale_q(time.duration, s.time_base, s.encoder->time_base))
+                       : s.snap(time.duration * s.tick);
   s.last_pts = pts;
   s.last_end = std::max(s.last_end, time.pts + time.duration);
   try {
@@ -589,6 +787,9 @@ void VideoWriter::close() {
   try {
     if (s.failed) {
       throw Error("cannot finish " + s.name + ": an earlier write failed");
+    }
+    if (!s.started) {
+      throw Error(s.name + ": no frames to write; nothing written");
     }
     encode(s, nullptr);
     if (!s.source_done && s.started) {
@@ -621,6 +822,11 @@ void VideoWriter::close() {
       }
     }
     s.parts.clear();
+    if (s.single_image && frames_written_ > 1) {
+      std::cerr << "warning: " << s.name << " holds one image: the last of " << frames_written_
+                << " frames (a pattern such as out/%04d"
+                << std::string_view(s.name).substr(s.name.rfind('.')) << " keeps them all)\n";
+    }
     s.closed = true;
     s.output.reset();
     s.encoder.reset();
