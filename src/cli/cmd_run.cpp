@@ -1,9 +1,14 @@
 // `pynference run`: frames from a video, a pipe or a synthetic source through a network into a
 // video or a pipe, with one of the study's strategies (split-streams by default).
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -15,6 +20,7 @@
 #include "engine_choice.hpp"
 #include "progress.hpp"
 #include "pynference/device/error.hpp"
+#include "pynference/io/video_stream.hpp"
 #include "pynference/pipeline/pipeline.hpp"
 #include "run_io.hpp"
 #include "trace_files.hpp"
@@ -72,6 +78,8 @@ std::vector<std::string_view> long_names(const std::vector<std::string_view>& ar
       arg = "--to";
     } else if (arg == "-y") {
       arg = "--y";
+    } else if (arg == "-h") {
+      arg = "--help";
     }
     out.push_back(arg);
   }
@@ -91,6 +99,46 @@ std::string file_of(const std::string& spec) {
   return spec;
 }
 
+// Holds OUT.part open under an exclusive lock for the whole run, so that a second run writing the
+// same output refuses at once instead of sharing the file. The writer opens the same path (the
+// same file) later; what it renames into place stays locked until this is gone. Removes the file
+// where it is still there, still this one: a run that failed before writing.
+class OutputLock {
+ public:
+  explicit OutputLock(const std::string& out) : part_(out + ".part") {
+    fd_ = ::open(part_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd_ < 0) {
+      throw UsageError("cannot create " + part_ + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0 || ::fstat(fd_, &st) != 0) {
+      const int error = errno;
+      ::close(fd_);
+      throw UsageError(error == EWOULDBLOCK
+                           ? out + " is being written by another run (" + part_ + " is locked)"
+                           : "cannot lock " + part_ + ": " + std::strerror(error));
+    }
+    device_ = st.st_dev;
+    inode_ = st.st_ino;
+  }
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+  ~OutputLock() {
+    struct stat st {};
+    if (::stat(part_.c_str(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_) {
+      ::unlink(part_.c_str());
+    }
+    ::close(fd_);
+  }
+  [[nodiscard]] const std::string& part() const { return part_; }
+
+ private:
+  std::string part_;
+  int fd_ = -1;
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
+};
+
 }  // namespace
 
 int cmd_run(const std::vector<std::string_view>& argv) {
@@ -105,6 +153,9 @@ int cmd_run(const std::vector<std::string_view>& argv) {
                 describe_options(run_options()).c_str());
     return 0;
   }
+  // From here a signal before the first frame exits at once: nothing worth keeping exists yet.
+  watch_output("");
+  const std::atomic<bool>& stop = install_stop_handler();
   for (const auto& [name, shown] : {std::pair{"input", "-i IN"}, {"output", "-o OUT"}, {"model", "-m MODEL"}}) {
     if (!args.has(name)) {
       throw UsageError(std::string("run needs ") + shown + " (see pynference run --help)");
@@ -128,15 +179,16 @@ int cmd_run(const std::vector<std::string_view>& argv) {
       throw UsageError("-to must be later than -ss");
     }
   }
+  std::unique_ptr<OutputLock> lock;
   if (const std::string out_file = file_of(out_spec); !out_file.empty()) {
-    std::error_code ec;
-    const std::string in_file = file_of(in_spec);
-    if (!in_file.empty() && std::filesystem::equivalent(in_file, out_file, ec)) {
-      throw UsageError("the output is the input file: choose another name for -o");
+    check_output_name(file_of(in_spec), out_file, args.flag("y"));
+    if (!is_pattern(out_file)) {
+      lock = std::make_unique<OutputLock>(out_file);
+      watch_output(lock->part());
     }
-    if (std::filesystem::exists(out_file, ec) && !args.flag("y")) {
-      throw UsageError(out_file + " exists: add -y to overwrite it");
-    }
+  }
+  if (args.has("trace")) {
+    check_writable_dir(args.str("trace"), "trace");
   }
   PipelineOptions options;
   options.strategy = parse_strategies(args.str("strategy")).front();
@@ -158,7 +210,7 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   const bool quiet = args.flag("quiet");
 
   const Device device = open_device(args.str("device"));
-  const std::unique_ptr<Input> input = open_input(in_spec, window);
+  std::unique_ptr<Input> input = open_input(in_spec, window);
   const FrameFormat in_format = input->source().format();
   if (!output.pix_fmt.empty()) {
     options.output_format = pixel_format(output.pix_fmt, in_format);
@@ -177,22 +229,60 @@ int cmd_run(const std::vector<std::string_view>& argv) {
                  std::string(to_string(options.strategy)).c_str(), device_line(device.info()).c_str());
   }
 
-  options.stop = &install_stop_handler();
+  options.stop = &stop;
   CountingSink counting(*sink);
   ProgressLine progress(counting, input->source().frame_count(), !quiet && isatty(STDERR_FILENO) == 1);
-  const RunReport report = run_pipeline(device, *engine, input->source(), counting, options);
+  std::optional<StoppableSource> stoppable;
+  if (input_may_stall(in_spec)) {
+    stoppable.emplace(input->source(), stop);
+  }
+  // A read abandoned at a stop may still be running in its thread: the input then lives on.
+  const auto keep_input = [&] {
+    if (stoppable && stoppable->abandoned()) {
+      (void)input.release();
+    }
+  };
+  RunReport report;
+  try {
+    report = run_pipeline(device, *engine,
+                          stoppable ? static_cast<Source&>(*stoppable) : input->source(), counting,
+                          options);
+    keep_input();
+  } catch (const std::exception&) {
+    keep_input();
+    if (stop_signal() != 0 && counting.written() == 0) {
+      progress.finish();
+      std::fprintf(stderr,
+                   "pynference: interrupted before the first frame was written; nothing written\n");
+      return stop_exit_code();
+    }
+    throw;
+  }
   progress.finish();
+  if (report.frames == 0) {
+    // -ss past the end, -t 0: a file output has refused to close by now; the others say so here.
+    throw Error(
+        "no frames in " + in_spec +
+        (window.start_s > 0 || window.duration_s || window.end_s ? " within -ss/-t/-to" : "") +
+        "; nothing written");
+  }
 
   if (args.has("trace")) {
     write_trace_files(args.str("trace"), report, std::string(to_string(options.strategy)) + " (" + engine->name() + ")");
   }
+  // A signal while the input blocked ends the run at the input's end, not as interrupted: the
+  // signal still decides the exit code.
+  const bool interrupted = report.interrupted || stop_signal() != 0;
   if (!quiet) {
-    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps, %.2f of the bound)%s\n",
-                 report.interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
+    const auto* video = dynamic_cast<const VideoSink*>(sink.get());
+    const std::string as =
+        video != nullptr && !video->description().empty() ? " as " + video->description() : "";
+    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps, %.2f of the bound)%s%s\n",
+                 interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
                  report.wall_s, report.fps, report.efficiency,
-                 out_spec == "null" ? "" : (" to " + out_spec).c_str());
+                 out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str());
   }
-  return report.interrupted ? 130 : 0;
+  return interrupted ? stop_exit_code() : 0;
 }
 
 }  // namespace pyn::cli

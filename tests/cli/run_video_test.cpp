@@ -277,6 +277,28 @@ TEST(RunVideoFiles, AWindowWithoutFramesFailsAndWritesNothing) {
   }
 }
 
+TEST(RunVideoFiles, SequencesKeepExistingFramesWithoutYAndNeverReplaceTheInput) {
+  ScratchDir dir;
+  fs::create_directories(dir / "seq");
+  const std::string pattern = dir / "seq/%04d.png";
+  ASSERT_EQ(
+      run("run -i synthetic:32x16:3 -o " + pattern + " -m synthetic:x1 --device cpu --quiet").code,
+      0);
+  const auto before = fs::last_write_time(dir / "seq/0002.png");
+  const Result again =
+      run("run -i synthetic:32x16:3 -o " + pattern + " -m synthetic:x1 --device cpu --quiet");
+  EXPECT_EQ(again.code, 2) << again.output;
+  EXPECT_NE(again.output.find("exists: add -y"), std::string::npos) << again.output;
+  const Result same =
+      run("run -i " + pattern + " -o " + pattern + " -m synthetic:x1 --device cpu --quiet -y");
+  EXPECT_EQ(same.code, 2) << same.output;
+  EXPECT_NE(same.output.find("the output is the input"), std::string::npos) << same.output;
+  EXPECT_EQ(fs::last_write_time(dir / "seq/0002.png"), before);
+  const Result forced =
+      run("run -i synthetic:32x16:2 -o " + pattern + " -m synthetic:x1 --device cpu --quiet -y");
+  EXPECT_EQ(forced.code, 0) << forced.output;
+}
+
 TEST(RunVideoFiles, DefaultsAViewerCanPlayNamedInTheSummary) {
   ScratchDir dir;
   // 4:4:4 and RGB sources: H.264 4:2:0 in an mp4 with its index first.
@@ -284,6 +306,7 @@ TEST(RunVideoFiles, DefaultsAViewerCanPlayNamedInTheSummary) {
     const Result r = run(std::string("run -i ") + in + " -o " + (dir / "o.mp4") +
                          " -m synthetic:x1 --device cpu -y");
     ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("as libx264 yuv420p crf 23"), std::string::npos) << r.output;
     const auto streams = probe(dir / "o.mp4");
     const StreamProbe* video = find(streams, AVMEDIA_TYPE_VIDEO);
     ASSERT_NE(video, nullptr);
