@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -31,29 +32,44 @@ namespace {
 
 const std::vector<OptionSpec>& run_options() {
   static const std::vector<OptionSpec> specs = with_engine_options({
-      {"input", "IN", "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (Y4M on "
-                      "standard input), raw:WxH:PIXFMT:PATH (raw planar YUV; PATH may be -) or "
-                      "synthetic:WxH:FRAMES[:PIXFMT]", ""},
-      {"output", "OUT", "-o: a video file (.mkv .mp4 .mov ...), an image sequence, a .y4m file, - (Y4M on "
-                        "standard output), raw:PATH (raw planar YUV; PATH may be -) or null (drop the "
-                        "frames)", ""},
-      {"strategy", "NAME", "serial-pageable, serial-pinned, worker-streams, split-streams or multi-compute",
+      {"input", "IN",
+       "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (Y4M on "
+       "standard input), raw:WxH:PIXFMT:PATH (raw planar YUV; PATH may be -) or "
+       "synthetic:WxH:FRAMES[:PIXFMT]",
+       ""},
+      {"output", "OUT",
+       "-o: a video file (.mkv .mp4 .mov ...), an image sequence, a .y4m file, - (Y4M on "
+       "standard output), raw:PATH (raw planar YUV; PATH may be -) or null (drop the "
+       "frames)",
+       ""},
+      {"strategy", "NAME",
+       "serial-pageable, serial-pinned, worker-streams, split-streams or multi-compute",
        "split-streams"},
       {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
       {"ss", "T", "-ss: start at this input time (seconds or [HH:]MM:SS[.frac])", ""},
       {"t", "T", "-t: take this much of the input", ""},
       {"to", "T", "-to: stop at this input time", ""},
-      {"encoder", "NAME", "video encoder: libx264, libx265, ffv1, ... (default: by the output's kind)", ""},
+      {"encoder", "NAME",
+       "video encoder: libx264, libx265, ffv1, ... (default: by the output's kind)", ""},
       {"crf", "N", "constant rate factor of libx264/libx265 (lower is better)", ""},
       {"preset", "P", "encoder preset (libx264/libx265: ultrafast ... veryslow)", ""},
-      {"pix-fmt", "F", "output pixel format (yuv420p, yuv444p, yuv420p10le, yuv444p10le, rgb24 ... are made "
-                       "on the GPU)", "the input's"},
+      {"pix-fmt", "F",
+       "output pixel format (yuv420p, yuv444p, yuv420p10le, yuv444p10le, rgb24 ... are made "
+       "on the GPU)",
+       "the input's"},
       {"no-audio", "", "do not copy audio and subtitle streams", ""},
+      {"audio-codec", "NAME",
+       "copy, or an audio encoder (aac, libopus, flac, ac3, ...) for every audio stream; copy "
+       "converts a stream the output cannot hold to its default encoder",
+       "copy"},
+      {"audio-bitrate", "B", "bits per second of an audio encoder (128k, 96000)", "the encoder's"},
       {"workers", "N", "threads (and streams) of worker-streams", "3"},
       {"compute-streams", "K", "inference streams of multi-compute", "2"},
       {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
-      {"cuda-graph", "", "capture pre + network + post per slot as CUDA graphs (TorchScript and the synthetic "
-                         "engine)", ""},
+      {"cuda-graph", "",
+       "capture pre + network + post per slot as CUDA graphs (TorchScript and the synthetic "
+       "engine)",
+       ""},
       {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace", ""},
       {"y", "", "-y: overwrite the output if it exists", ""},
       {"quiet", "", "no progress line and no summary (errors still go to stderr)", ""},
@@ -97,6 +113,20 @@ std::string file_of(const std::string& spec) {
     return path == "-" ? std::string() : path;
   }
   return spec;
+}
+
+// "128k", "1.5M", "96000" -> bits per second.
+std::int64_t parse_bitrate(const std::string& text) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  const std::string unit = end != nullptr ? end : "";
+  value *= unit == "k" || unit == "K" ? 1e3 : unit == "M" ? 1e6 : 1.0;
+  if (text.empty() || !(unit.empty() || unit == "k" || unit == "K" || unit == "M") ||
+      !(value >= 1000) || value > 1e9) {
+    throw UsageError("bad --audio-bitrate '" + text +
+                     "': expected bits per second from 1000, e.g. 128k or 96000");
+  }
+  return static_cast<std::int64_t>(value);
 }
 
 // Holds OUT.part open under an exclusive lock for the whole run, so that a second run writing the
@@ -200,13 +230,19 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   options.slots = static_cast<int>(args.integer("slots", 0, 1024));
   options.trace = args.has("trace");
   options.cuda_graph = args.flag("cuda-graph");
-  const OutputOptions output{out_spec,
-                             args.has("encoder") ? args.str("encoder") : "",
-                             args.has("crf") ? std::optional<int>(static_cast<int>(args.integer("crf", 0, 63)))
-                                             : std::nullopt,
-                             args.has("preset") ? args.str("preset") : "",
-                             args.has("pix-fmt") ? args.str("pix-fmt") : "",
-                             !args.flag("no-audio")};
+  const OutputOptions output{
+      out_spec,
+      args.has("encoder") ? args.str("encoder") : "",
+      args.has("crf") ? std::optional<int>(static_cast<int>(args.integer("crf", 0, 63)))
+                      : std::nullopt,
+      args.has("preset") ? args.str("preset") : "",
+      args.has("pix-fmt") ? args.str("pix-fmt") : "",
+      !args.flag("no-audio"),
+      args.str("audio-codec"),
+      args.has("audio-bitrate") ? parse_bitrate(args.str("audio-bitrate")) : 0};
+  if (args.flag("no-audio") && args.has("audio-codec")) {
+    throw UsageError("give --no-audio or --audio-codec, not both");
+  }
   const bool quiet = args.flag("quiet");
 
   const Device device = open_device(args.str("device"));

@@ -436,6 +436,8 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
   if (const auto* container = dynamic_cast<VideoInput*>(&input)) {
     video.copy_streams = options.copy_audio;
     video.copy_from = container->options();
+    video.audio_codec = options.audio_codec;
+    video.audio_bitrate = options.audio_bitrate;
     return std::make_unique<VideoSink>(video, container->video().info(), container->video().times());
   }
   video.copy_streams = false;  // Y4M and synthetic inputs have no other streams

@@ -60,6 +60,8 @@ struct OutputOptions {
   std::string preset;
   std::string pix_fmt;
   bool copy_audio = true;
+  std::string audio_codec = "copy";
+  std::int64_t audio_bitrate = 0;  // 0: the encoder's default
 };
 
 // An image-sequence pattern: a %d or %0Nd in the name.

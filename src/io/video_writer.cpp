@@ -12,6 +12,11 @@
 #include <vector>
 
 #include "av.hpp"
+
+extern "C" {
+#include <libavutil/audio_fifo.h>
+#include <libswresample/swresample.h>
+}
 #include "pynference/device/error.hpp"
 
 namespace pyn {
@@ -88,6 +93,27 @@ std::optional<ColorMatrix> family_of(int tag) {
 
 }  // namespace
 
+// An audio stream of the input decoded, resampled to what `encoder` takes and encoded again, for
+// a container that cannot hold the stream's codec or where --audio-codec asks.
+struct AudioConversion {
+  struct SwrDeleter {
+    void operator()(SwrContext* c) const noexcept { swr_free(&c); }
+  };
+  struct FifoDeleter {
+    void operator()(AVAudioFifo* f) const noexcept { av_audio_fifo_free(f); }
+  };
+  av::Codec decoder;
+  av::Codec encoder;
+  std::unique_ptr<SwrContext, SwrDeleter> resampler;
+  std::unique_ptr<AVAudioFifo, FifoDeleter> fifo;
+  av::Frame decoded = av::make_frame();
+  av::Frame chunk = av::make_frame();
+  av::Packet packet = av::make_packet();
+  AVRational in_time_base{};
+  std::int64_t next_pts = AV_NOPTS_VALUE;  // in 1/sample rate, of the next sample encoded
+  std::int64_t shift = 0;                  // subtracted from the input's times, in in_time_base
+};
+
 struct VideoWriter::State {
   std::string name;
   bool sequence = false;
@@ -119,6 +145,7 @@ struct VideoWriter::State {
   // Audio and subtitles, copied from a second demuxer of the input.
   av::OpenedInput source;
   std::vector<int> map;  // source stream -> output stream, -1 for none
+  std::vector<std::unique_ptr<AudioConversion>> conversions;  // per source stream; null: copied
   av::Packet held = av::make_packet();
   bool holding = false;
   bool source_done = true;
@@ -158,6 +185,193 @@ void write_packet(State& s, AVPacket& packet, const char* what) {
   }
 }
 
+// Encodes the converted samples waiting in the fifo, whole frames only unless `flush`; with
+// `flush` the encoder is drained as well.
+void encode_audio(State& s, AudioConversion& a, int out_index, bool flush) {
+  AVCodecContext& enc = *a.encoder;
+  const bool any_size = (enc.codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) != 0;
+  const int frame_size = enc.frame_size > 0 && !any_size ? enc.frame_size : 1024;
+  const bool small_last =
+      any_size || (enc.codec->capabilities & AV_CODEC_CAP_SMALL_LAST_FRAME) != 0;
+  for (;;) {
+    const int waiting = av_audio_fifo_size(a.fifo.get());
+    if (waiting == 0 || (waiting < frame_size && !flush)) {
+      break;
+    }
+    const int n = std::min(waiting, frame_size);
+    AVFrame& f = *a.chunk;
+    av_frame_unref(&f);
+    f.format = enc.sample_fmt;
+    f.sample_rate = enc.sample_rate;
+    av_channel_layout_copy(&f.ch_layout, &enc.ch_layout);
+    f.nb_samples = small_last ? n : frame_size;
+    if (const int r = av_frame_get_buffer(&f, 0); r < 0) {
+      throw Error("cannot allocate an audio frame: " + av::error_text(r));
+    }
+    av_samples_set_silence(f.extended_data, 0, f.nb_samples, enc.ch_layout.nb_channels,
+                           enc.sample_fmt);
+    av_audio_fifo_read(a.fifo.get(), reinterpret_cast<void**>(f.extended_data), n);
+    f.pts = a.next_pts;
+    a.next_pts += f.nb_samples;
+    if (const int r = avcodec_send_frame(&enc, &f); r < 0) {
+      throw Error("cannot encode audio for " + s.name + ": " + av::error_text(r));
+    }
+    while (avcodec_receive_packet(&enc, a.packet.get()) >= 0) {
+      av_packet_rescale_ts(a.packet.get(), enc.time_base, s.output->streams[out_index]->time_base);
+      a.packet->stream_index = out_index;
+      write_packet(s, *a.packet, "converted audio");
+    }
+  }
+  if (flush) {
+    avcodec_send_frame(&enc, nullptr);
+    while (avcodec_receive_packet(&enc, a.packet.get()) >= 0) {
+      av_packet_rescale_ts(a.packet.get(), enc.time_base, s.output->streams[out_index]->time_base);
+      a.packet->stream_index = out_index;
+      write_packet(s, *a.packet, "converted audio");
+    }
+  }
+}
+
+// Decodes `packet` (null: the decoder's end), resamples into the fifo and encodes what fills.
+void convert_audio(State& s, AudioConversion& a, const AVPacket* packet, int out_index) {
+  if (avcodec_send_packet(a.decoder.get(), packet) < 0) {
+    return;  // a damaged audio packet: its samples are missing, the rest goes on
+  }
+  while (avcodec_receive_frame(a.decoder.get(), a.decoded.get()) >= 0) {
+    AVFrame& in = *a.decoded;
+    if (a.next_pts == AV_NOPTS_VALUE) {
+      const std::int64_t ts =
+          in.best_effort_timestamp != AV_NOPTS_VALUE ? in.best_effort_timestamp : in.pts;
+      a.next_pts = ts == AV_NOPTS_VALUE ? 0
+                                        : av_rescale_q(ts - a.shift, a.in_time_base,
+                                                       AVRational{1, a.encoder->sample_rate});
+    }
+    const int room = swr_get_out_samples(a.resampler.get(), in.nb_samples);
+    std::uint8_t** out = nullptr;
+    if (av_samples_alloc_array_and_samples(&out, nullptr, a.encoder->ch_layout.nb_channels,
+                                           std::max(room, 1), a.encoder->sample_fmt, 0) < 0) {
+      throw std::bad_alloc();
+    }
+    const int got = swr_convert(a.resampler.get(), out, room,
+                                const_cast<const std::uint8_t**>(in.extended_data), in.nb_samples);
+    if (got > 0) {
+      av_audio_fifo_write(a.fifo.get(), reinterpret_cast<void**>(out), got);
+    }
+    av_freep(&out[0]);
+    av_freep(reinterpret_cast<void*>(&out));
+    av_frame_unref(&in);
+    encode_audio(s, a, out_index, false);
+  }
+}
+
+// Whether `container` takes a copy of `in`: the codec tables say yes to some streams the muxer
+// then refuses (Opus and FLAC in .mov), so a header is written for it alone, into memory.
+bool muxer_takes(const AVOutputFormat& container, const AVStream& in) {
+  if (avformat_query_codec(&container, in.codecpar->codec_id, FF_COMPLIANCE_NORMAL) == 0) {
+    return false;
+  }
+  AVFormatContext* raw = nullptr;
+  if (avformat_alloc_output_context2(&raw, &container, nullptr, "trial") < 0) {
+    return false;
+  }
+  const Output trial(raw);
+  AVStream* stream = avformat_new_stream(raw, nullptr);
+  if (stream == nullptr || avcodec_parameters_copy(stream->codecpar, in.codecpar) < 0) {
+    return false;
+  }
+  stream->codecpar->codec_tag = 0;
+  stream->time_base = in.time_base;
+  if ((container.flags & AVFMT_NOFILE) != 0 || avio_open_dyn_buf(&raw->pb) < 0) {
+    return false;
+  }
+  // The muxer's refusal is the answer, not a message for the user.
+  const int level = av_log_get_level();
+  av_log_set_level(AV_LOG_QUIET);
+  const bool takes_it = avformat_write_header(raw, nullptr) >= 0;
+  av_log_set_level(level);
+  std::uint8_t* bytes = nullptr;
+  avio_close_dyn_buf(raw->pb, &bytes);
+  raw->pb = nullptr;
+  av_free(bytes);
+  return takes_it;
+}
+
+// Sets up the conversion of `in` to `codec` for output stream `out`.
+std::unique_ptr<AudioConversion> make_conversion(const AVStream& in, const AVCodec& codec,
+                                                 std::int64_t bitrate,
+                                                 const AVOutputFormat& container, AVStream& out) {
+  auto a = std::make_unique<AudioConversion>();
+  const AVCodec* decoder = avcodec_find_decoder(in.codecpar->codec_id);
+  if (decoder == nullptr) {
+    throw UsageError(
+        std::string("no decoder for ") + avcodec_get_name(in.codecpar->codec_id) +
+        " audio in this FFmpeg, so it cannot be converted (try --audio-codec copy or --no-audio)");
+  }
+  a->decoder.reset(avcodec_alloc_context3(decoder));
+  avcodec_parameters_to_context(a->decoder.get(), in.codecpar);
+  a->decoder->pkt_timebase = in.time_base;
+  if (const int r = avcodec_open2(a->decoder.get(), decoder, nullptr); r < 0) {
+    throw UsageError(std::string("cannot open the ") + decoder->name +
+                     " audio decoder: " + av::error_text(r));
+  }
+  a->encoder.reset(avcodec_alloc_context3(&codec));
+  AVCodecContext& enc = *a->encoder;
+  const AVCodecContext& dec = *a->decoder;
+  // The input's rate and sample format where the encoder takes them, else its nearest / first.
+  int rate = dec.sample_rate;
+  if (codec.supported_samplerates != nullptr) {
+    int best = codec.supported_samplerates[0];
+    for (const int* r = codec.supported_samplerates; *r != 0; ++r) {
+      if (*r == rate || (std::abs(*r - rate) < std::abs(best - rate) && best != rate)) {
+        best = *r;
+      }
+    }
+    rate = best;
+  }
+  enc.sample_rate = rate;
+  enc.sample_fmt = codec.sample_fmts != nullptr ? codec.sample_fmts[0] : dec.sample_fmt;
+  for (const AVSampleFormat* f = codec.sample_fmts; f != nullptr && *f != AV_SAMPLE_FMT_NONE; ++f) {
+    if (*f == dec.sample_fmt) {
+      enc.sample_fmt = *f;
+    }
+  }
+  av_channel_layout_copy(&enc.ch_layout, &dec.ch_layout);
+  if (enc.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+    const int channels = enc.ch_layout.nb_channels;
+    av_channel_layout_uninit(&enc.ch_layout);
+    av_channel_layout_default(&enc.ch_layout, channels);
+  }
+  enc.time_base = AVRational{1, rate};
+  if (bitrate > 0) {
+    enc.bit_rate = bitrate;
+  }
+  if ((container.flags & AVFMT_GLOBALHEADER) != 0) {
+    enc.flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  }
+  if (const int r = avcodec_open2(&enc, &codec, nullptr); r < 0) {
+    throw UsageError(std::string("cannot open the ") + codec.name + " audio encoder for " +
+                     std::to_string(enc.ch_layout.nb_channels) + " channels at " +
+                     std::to_string(rate) + " Hz: " + av::error_text(r));
+  }
+  SwrContext* swr = nullptr;
+  if (swr_alloc_set_opts2(&swr, &enc.ch_layout, enc.sample_fmt, enc.sample_rate,
+                          &a->decoder->ch_layout, dec.sample_fmt, dec.sample_rate, 0,
+                          nullptr) < 0 ||
+      swr_init(swr) < 0) {
+    swr_free(&swr);
+    throw Error("cannot set up audio resampling for " + std::string(codec.name));
+  }
+  a->resampler.reset(swr);
+  a->fifo.reset(av_audio_fifo_alloc(enc.sample_fmt, enc.ch_layout.nb_channels, 4096));
+  if (!a->fifo) {
+    throw std::bad_alloc();
+  }
+  a->in_time_base = in.time_base;
+  avcodec_parameters_from_context(out.codecpar, &enc);
+  out.time_base = enc.time_base;
+  return a;
+}
+
 // Source packets that start before `limit` (seconds on the input's timeline), shifted as the
 // video is.
 void copy_until(State& s, double limit) {
@@ -193,6 +407,12 @@ void copy_until(State& s, double limit) {
     }
     AVStream& out = *s.output->streams[s.map[static_cast<std::size_t>(p.stream_index)]];
     const std::int64_t shift = av_rescale_q(s.offset, s.time_base, in.time_base);
+    if (AudioConversion* a = s.conversions[static_cast<std::size_t>(p.stream_index)].get()) {
+      a->shift = shift;
+      convert_audio(s, *a, &p, out.index);
+      av_packet_unref(&p);
+      continue;
+    }
     if (p.pts != AV_NOPTS_VALUE) {
       p.pts -= shift;
     }
@@ -627,6 +847,18 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   s.video->sample_aspect_ratio = enc.sample_aspect_ratio;
 
   const bool stdin_source = options.copy_from.path == "-";
+  const AVCodec* asked_audio = nullptr;
+  if (!options.audio_codec.empty() && options.audio_codec != "copy") {
+    asked_audio = avcodec_find_encoder_by_name(options.audio_codec.c_str());
+    if (asked_audio == nullptr || asked_audio->type != AVMEDIA_TYPE_AUDIO) {
+      throw UsageError("unknown audio encoder '" + options.audio_codec +
+                       "' (try aac, libopus, flac, ac3 or copy)");
+    }
+    if (avformat_query_codec(container, asked_audio->id, FF_COMPLIANCE_NORMAL) == 0) {
+      throw UsageError("the " + std::string(container->name) + " container of " + s.name +
+                       " cannot hold " + asked_audio->name + " audio");
+    }
+  }
   if (options.copy_streams && !options.copy_from.path.empty() && !stdin_source) {
     // Without -ss everything before the first frame too (AAC's priming has negative times).
     const double start = av::window_of(options.copy_from).start;
@@ -635,6 +867,7 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     s.source.log.reset();  // the reader reports the input's damage
     AVFormatContext& src = *s.source.context;
     s.map.assign(src.nb_streams, -1);
+    s.conversions.resize(src.nb_streams);
     for (unsigned i = 0; i < src.nb_streams; ++i) {
       AVStream& in = *src.streams[i];
       const AVMediaType type = in.codecpar->codec_type;
@@ -643,8 +876,15 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
         continue;
       }
       const char* kind = type == AVMEDIA_TYPE_AUDIO ? "audio" : "subtitle";
-      if (s.sequence ||
-          avformat_query_codec(container, in.codecpar->codec_id, FF_COMPLIANCE_NORMAL) == 0) {
+      const bool holds = !s.sequence && muxer_takes(*container, in);
+      // The encoder for an audio stream not copied: the one asked for, else the container's own.
+      const AVCodec* convert_to = nullptr;
+      if (type == AVMEDIA_TYPE_AUDIO && (asked_audio != nullptr || !holds) && !s.sequence &&
+          container->audio_codec != AV_CODEC_ID_NONE) {
+        convert_to =
+            asked_audio != nullptr ? asked_audio : avcodec_find_encoder(container->audio_codec);
+      }
+      if (!holds && convert_to == nullptr) {
         std::cerr << "warning: " << s.name << ": the " << container->name
                   << " container cannot hold " << kind << " stream " << i << " ("
                   << avcodec_get_name(in.codecpar->codec_id) << "); not copied\n";
@@ -655,9 +895,20 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
       if (copy == nullptr) {
         throw std::bad_alloc();
       }
-      avcodec_parameters_copy(copy->codecpar, in.codecpar);
-      copy->codecpar->codec_tag = 0;
-      copy->time_base = in.time_base;
+      if (convert_to != nullptr) {
+        s.conversions[i] =
+            make_conversion(in, *convert_to, options.audio_bitrate, *container, *copy);
+        if (asked_audio == nullptr) {
+          std::cerr << "warning: " << s.name << ": the " << container->name
+                    << " container cannot hold audio stream " << i << " ("
+                    << avcodec_get_name(in.codecpar->codec_id) << "); converted to "
+                    << convert_to->name << "\n";
+        }
+      } else {
+        avcodec_parameters_copy(copy->codecpar, in.codecpar);
+        copy->codecpar->codec_tag = 0;
+        copy->time_base = in.time_base;
+      }
       copy->disposition = in.disposition;
       av_dict_copy(&copy->metadata, in.metadata, 0);
       s.map[i] = copy->index;
@@ -797,6 +1048,13 @@ void VideoWriter::close() {
                         (s.source.context->start_time == AV_NOPTS_VALUE
                              ? 0.0
                              : static_cast<double>(s.source.context->start_time) / AV_TIME_BASE));
+    }
+    for (std::size_t i = 0; i < s.conversions.size(); ++i) {
+      if (AudioConversion* a = s.conversions[i].get();
+          a != nullptr && a->next_pts != AV_NOPTS_VALUE) {
+        convert_audio(s, *a, nullptr, s.map[i]);
+        encode_audio(s, *a, s.map[i], true);
+      }
     }
     if (const int r = av_write_trailer(s.output.get()); r < 0) {
       throw Error("cannot finish " + s.name + ": " + av::error_text(r));

@@ -331,6 +331,32 @@ TEST(RunVideoFiles, DefaultsAViewerCanPlayNamedInTheSummary) {
   EXPECT_EQ(find(probe(dir / "asked.mkv"), AVMEDIA_TYPE_VIDEO)->pix_fmt, AV_PIX_FMT_YUV444P);
 }
 
+TEST(RunVideoFiles, OpusIntoMovIsConvertedAndAudioCodecIsTaken) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.audio_encoder = "libopus";
+  spec.frames = 25;
+  make_clip(spec);
+  const Result mov = run("run -i " + spec.path + " -o " + (dir / "o.mov") +
+                         " -m synthetic:x1 --device cpu --quiet");
+  ASSERT_EQ(mov.code, 0) << mov.output;
+  EXPECT_NE(mov.output.find("converted to aac"), std::string::npos) << mov.output;
+  const auto streams = probe(dir / "o.mov");
+  ASSERT_NE(find(streams, AVMEDIA_TYPE_AUDIO), nullptr);
+  EXPECT_EQ(find(streams, AVMEDIA_TYPE_AUDIO)->codec, "aac");
+  const Result flac =
+      run("run -i " + spec.path + " -o " + (dir / "o.mkv") +
+          " -m synthetic:x1 --device cpu --quiet --encoder ffv1 --audio-codec flac");
+  ASSERT_EQ(flac.code, 0) << flac.output;
+  const auto again = probe(dir / "o.mkv");
+  ASSERT_NE(find(again, AVMEDIA_TYPE_AUDIO), nullptr);
+  EXPECT_EQ(find(again, AVMEDIA_TYPE_AUDIO)->codec, "flac");
+  const Result bad = run("run -i " + spec.path + " -o " + (dir / "b.mkv") +
+                         " -m synthetic:x1 --device cpu --audio-bitrate 9x");
+  EXPECT_EQ(bad.code, 2) << bad.output;
+}
+
 TEST(RunVideoFiles, CrfOutsideTheEncodersRangeIsRefused) {
   ScratchDir dir;
   const Result r = run("run -i synthetic:64x48:2 -o " + (dir / "o.mp4") +

@@ -128,6 +128,12 @@ struct VideoOutputOptions {
   // end of the last frame written); false (--no-audio) copies nothing.
   bool copy_streams = true;
   VideoInputOptions copy_from;
+  // "copy": each audio stream as it is where the container holds its codec, else encoded with
+  // the container's default audio encoder (Opus in .mov becomes AAC), else dropped with a warning
+  // (audio in .gif). An encoder name ("aac", "libopus", "flac"): every audio stream encoded with
+  // it. audio_bitrate: bits per second for lossy encoders; 0 = the encoder's default.
+  std::string audio_codec = "copy";
+  std::int64_t audio_bitrate = 0;
 };
 
 // Encodes frames into a container. A file goes to "<path>.part", renamed to path by close(); an
