@@ -223,7 +223,10 @@ TEST_P(FfmpegWriterAudio, CopiedWholeAndTrimmed) {
   out.path = dir / c.out;
   out.encoder = "libx264";
   out.preset = "ultrafast";
+  ::testing::internal::CaptureStderr();
   transcode(input_of(spec.path), out);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err.find("converted"), std::string::npos) << "copied, not converted: " << err;
   auto streams = probe(out.path);
   const StreamProbe* a = find(streams, AVMEDIA_TYPE_AUDIO);
   ASSERT_NE(a, nullptr);
