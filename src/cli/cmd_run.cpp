@@ -57,6 +57,11 @@ const std::vector<OptionSpec>& run_options() {
        "output pixel format (yuv420p, yuv444p, yuv420p10le, yuv444p10le, rgb24 ... are made "
        "on the GPU)",
        "the input's"},
+      {"format", "NAME",
+       "-f: the output's container by FFmpeg's name (matroska, nut, mpegts, mp4, ...) instead of "
+       "its "
+       "extension; with -o - a container that streams (matroska, nut, mpegts)",
+       ""},
       {"no-audio", "", "do not copy audio and subtitle streams", ""},
       {"audio-codec", "NAME",
        "copy, or an audio encoder (aac, libopus, flac, ac3, ...) for every audio stream; copy "
@@ -94,6 +99,8 @@ std::vector<std::string_view> long_names(const std::vector<std::string_view>& ar
       arg = "--to";
     } else if (arg == "-y") {
       arg = "--y";
+    } else if (arg == "-f") {
+      arg = "--format";
     } else if (arg == "-h") {
       arg = "--help";
     }
@@ -239,7 +246,8 @@ int cmd_run(const std::vector<std::string_view>& argv) {
       args.has("pix-fmt") ? args.str("pix-fmt") : "",
       !args.flag("no-audio"),
       args.str("audio-codec"),
-      args.has("audio-bitrate") ? parse_bitrate(args.str("audio-bitrate")) : 0};
+      args.has("audio-bitrate") ? parse_bitrate(args.str("audio-bitrate")) : 0,
+      args.has("format") ? args.str("format") : ""};
   if (args.flag("no-audio") && args.has("audio-codec")) {
     throw UsageError("give --no-audio or --audio-codec, not both");
   }
@@ -252,7 +260,8 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     options.output_format = pixel_format(output.pix_fmt, in_format);
   }
   if (!options.output_format && std::holds_alternative<ImageDesc>(in_format) &&
-      (out_spec == "-" || out_spec.ends_with(".y4m") || out_spec.starts_with("raw:"))) {
+      ((out_spec == "-" && !args.has("format")) || out_spec.ends_with(".y4m") ||
+       out_spec.starts_with("raw:"))) {
     // Y4M (and our raw output) holds YUV only: RGB frames become 4:4:4 on the GPU, 10-bit for 16-bit samples.
     const bool deep = std::get<ImageDesc>(in_format).pixel == PixelType::u16;
     options.output_format = pixel_format(deep ? "yuv444p10le" : "yuv444p", in_format);

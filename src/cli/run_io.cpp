@@ -398,7 +398,12 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
   if (options.path == "null") {
     return std::make_unique<NullSink>();
   }
-  const bool planes = options.path == "-" || ends_with(options.path, ".y4m") || options.path.starts_with("raw:");
+  const bool y4m_out =
+      options.format.empty() && (options.path == "-" || ends_with(options.path, ".y4m"));
+  if (!options.format.empty() && options.path.starts_with("raw:")) {
+    throw UsageError("raw output is frames as they are: --format does not apply");
+  }
+  const bool planes = y4m_out || options.path.starts_with("raw:");
   if (planes && !options.pix_fmt.empty()) {
     const std::optional<FrameFormat> format = pixel_format(options.pix_fmt, input.source().format());
     if (!format || !std::holds_alternative<YuvDesc>(*format)) {
@@ -414,7 +419,7 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
     header.framing = Framing::raw;
     return std::make_unique<Y4mSink>(options.path.substr(4), header);
   }
-  if (options.path == "-" || ends_with(options.path, ".y4m")) {
+  if (y4m_out) {
     if (!options.encoder.empty() || options.crf || !options.preset.empty()) {
       throw UsageError("Y4M output is raw frames: --encoder, --crf and --preset do not apply");
     }
@@ -433,6 +438,7 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
   video.crf = options.crf;
   video.preset = options.preset;
   video.pix_fmt = options.pix_fmt;
+  video.format = options.format;
   if (const auto* container = dynamic_cast<VideoInput*>(&input)) {
     video.copy_streams = options.copy_audio;
     video.copy_from = container->options();

@@ -2,12 +2,12 @@
 // Where `pynference run` reads and writes: the -i and -o arguments turned into a pipeline source
 // and sink.
 //
-//   -i synthetic:WxH:N[:PIXFMT]   N synthetic frames (PIXFMT yuv420p by default, see pixel_format())
-//   -i -  | -i FILE.y4m           Y4M from standard input or a file
-//   -i raw:WxH:PIXFMT:PATH        raw planar frames (yuv420p, yuv444p, yuv420p10le, yuv444p10le) from
+//   -i synthetic:WxH:N[:PIXFMT]   N synthetic frames (PIXFMT yuv420p by default, see
+//   pixel_format()) -i -  | -i FILE.y4m           Y4M from standard input or a file -i
+//   raw:WxH:PIXFMT:PATH        raw planar frames (yuv420p, yuv444p, yuv420p10le, yuv444p10le) from
 //                                 a file or - (25 fps)
 //   -i anything else              a container or image sequence, through FFmpeg (where built)
-//   -o -  | -o FILE.y4m           Y4M to standard output or a file
+//   -o -  | -o FILE.y4m           Y4M to standard output or a file (-o - --format F: container F)
 //   -o raw:PATH                   raw planar frames to a file or - (standard output)
 //   -o null                       frames are dropped (measuring)
 //   -o anything else              a container or image sequence, through FFmpeg (where built)
@@ -62,6 +62,7 @@ struct OutputOptions {
   bool copy_audio = true;
   std::string audio_codec = "copy";
   std::int64_t audio_bitrate = 0;  // 0: the encoder's default
+  std::string format;              // --format: a container by name; "-" with it is FFmpeg, not Y4M
 };
 
 // An image-sequence pattern: a %d or %0Nd in the name.

@@ -34,6 +34,16 @@ struct OutputDeleter {
 };
 using Output = std::unique_ptr<AVFormatContext, OutputDeleter>;
 
+// Containers that can be written front to back, onto a pipe: not those that go back to write an
+// index or a header (mp4, mov, mxf, avi) nor image2's file per frame.
+bool streams_to_pipe(const AVOutputFormat& container) {
+  constexpr std::array<std::string_view, 12> kSeeking{"mp4", "mov",     "ipod",       "3gp",
+                                                      "3g2", "psp",     "ismv",       "f4v",
+                                                      "mxf", "mxf_d10", "mxf_opatom", "avi"};
+  return (container.flags & AVFMT_NOFILE) == 0 &&
+         std::ranges::find(kSeeking, container.name) == kSeeking.end();
+}
+
 // Encoders that refuse odd sizes for subsampled chroma.
 bool needs_even_size(std::string_view encoder) {
   constexpr std::array<std::string_view, 12> kNames{
@@ -141,6 +151,7 @@ struct VideoWriter::State {
   bool failed = false;
   bool counts_frames = false;  // the encoder's time base is 1/frame rate (MPEG-1/2, MPEG-4)
   bool single_image = false;   // one image file, not a pattern
+  bool to_stdout = false;      // "-": onto standard output, no .part
 
   // Audio and subtitles, copied from a second demuxer of the input.
   av::OpenedInput source;
@@ -685,12 +696,27 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   State& s = *state_;
   s.name = options.path;
   s.format = format;
-  if (s.name.empty() || s.name == "-") {
-    throw UsageError("a video output needs a file name (standard output takes Y4M only)");
+  s.to_stdout = s.name == "-";
+  if (s.name.empty() || (s.to_stdout && options.format.empty())) {
+    throw UsageError(
+        "a video output needs a file name, or a container that streams named with --format "
+        "(matroska, nut, mpegts) for standard output");
   }
-  s.sequence = av::is_sequence(s.name);
-  const AVOutputFormat* container = s.sequence ? av_guess_format("image2", nullptr, nullptr)
-                                               : av_guess_format(nullptr, s.name.c_str(), nullptr);
+  s.sequence = !s.to_stdout && options.format.empty() && av::is_sequence(s.name);
+  const AVOutputFormat* container =
+      !options.format.empty() ? av_guess_format(options.format.c_str(), nullptr, nullptr)
+      : s.sequence            ? av_guess_format("image2", nullptr, nullptr)
+                              : av_guess_format(nullptr, s.name.c_str(), nullptr);
+  if (container == nullptr && !options.format.empty()) {
+    throw UsageError("unknown container format '" + options.format +
+                     "' (try matroska, nut, mpegts, mp4)");
+  }
+  if (s.to_stdout && !streams_to_pipe(*container)) {
+    throw UsageError(
+        std::string("the ") + container->name +
+        " container cannot be written to standard output (it goes back to finish the file, or "
+        "writes one file per frame): use matroska, nut or mpegts");
+  }
   if (container == nullptr) {
     throw UsageError("cannot tell the container of " + s.name +
                      " from its extension (try .mkv, .mp4, .mov, .webm, .avi, .nut, or a "
@@ -827,7 +853,7 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   // A file's muxer is told the name of the file it writes (the .part): mp4's faststart reads it
   // back.
   const bool one_file = (container->flags & AVFMT_NOFILE) == 0;
-  const std::string part = s.name + ".part";
+  const std::string part = s.to_stdout ? std::string("pipe:1") : s.name + ".part";
   AVFormatContext* raw = nullptr;
   if (const int r = avformat_alloc_output_context2(&raw, container, nullptr,
                                                    (one_file ? part : s.name).c_str());
@@ -923,14 +949,16 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   }
 
   struct stat st {};
-  if (::stat(s.name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (!s.to_stdout && ::stat(s.name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw UsageError("cannot write " + s.name + ": " + av::error_text(AVERROR(EISDIR)));
   }
   if (one_file) {
     if (const int r = avio_open(&out.pb, part.c_str(), AVIO_FLAG_WRITE); r < 0) {
       throw UsageError("cannot create " + part + ": " + av::error_text(r));
     }
-    s.part = part;
+    if (!s.to_stdout) {
+      s.part = part;
+    }
   } else {
     out.opaque = &s;
     out.io_open = open_part;
@@ -1058,6 +1086,12 @@ void VideoWriter::close() {
     }
     if (const int r = av_write_trailer(s.output.get()); r < 0) {
       throw Error("cannot finish " + s.name + ": " + av::error_text(r));
+    }
+    if (s.to_stdout) {
+      avio_flush(s.output->pb);
+      if (s.output->pb->error < 0) {
+        throw Error("cannot write standard output: " + av::error_text(s.output->pb->error));
+      }
     }
     if (!s.part.empty()) {
       if (const int r = avio_closep(&s.output->pb); r < 0) {

@@ -357,6 +357,24 @@ TEST(RunVideoFiles, OpusIntoMovIsConvertedAndAudioCodecIsTaken) {
   EXPECT_EQ(bad.code, 2) << bad.output;
 }
 
+TEST(RunVideoFiles, ContainersThatStreamGoToStandardOutputWithFormat) {
+  ScratchDir dir;
+  for (const char* format : {"matroska", "nut", "mpegts"}) {
+    const std::string out = dir / (std::string("o.") + format);
+    const Result r = shell(binary() + " run -i synthetic:64x48:5 -o - -f " + format +
+                           " -m synthetic:x1 --device cpu --quiet > " + out);
+    ASSERT_EQ(r.code, 0) << format << ": " << r.output;
+    EXPECT_EQ(r.output, "") << "stdout holds the container alone";
+    EXPECT_EQ(read_all(out).frames.size(), 5U) << format;
+  }
+  const Result mp4 = shell(
+      binary() + " run -i synthetic:64x48:5 -o - --format mp4 -m synthetic:x1 --device cpu > " +
+      (dir / "o.mp4"));
+  EXPECT_EQ(mp4.code, 2) << mp4.output;
+  EXPECT_NE(mp4.output.find("use matroska, nut or mpegts"), std::string::npos) << mp4.output;
+  EXPECT_EQ(fs::file_size(dir / "o.mp4"), 0U);
+}
+
 TEST(RunVideoFiles, CrfOutsideTheEncodersRangeIsRefused) {
   ScratchDir dir;
   const Result r = run("run -i synthetic:64x48:2 -o " + (dir / "o.mp4") +

@@ -115,9 +115,13 @@ class VideoReader {
 };
 
 struct VideoOutputOptions {
-  // A file, its container from the extension (.mkv .mp4 .mov .webm .avi .nut ...), or an
-  // image-sequence pattern ("out/%04d.png", numbered from 1).
+  // A file, its container from the extension (.mkv .mp4 .mov .webm .avi .nut ...), an
+  // image-sequence pattern ("out/%04d.png", numbered from 1), or "-" (standard output, with
+  // format).
   std::string path;
+  // A container by FFmpeg's name (matroska, nut, mpegts, mp4...) instead of the extension's; with
+  // path "-" required, and then one that streams (not mp4, mov, mxf, avi, image2).
+  std::string format;
   // "" picks libx264 for mp4, mov and mkv, png for image sequences, else the container's default.
   std::string encoder;
   std::optional<int> crf;  // x264/x265 -crf
