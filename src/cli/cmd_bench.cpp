@@ -120,6 +120,12 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
   const SyntheticOptions synthetic{args.number("compute-ms", 0.0, 10'000.0),
                                    static_cast<int>(args.integer("scale", 1, 16)),
                                    chosen_dtype(args, parse_dtype(args.str("dtype")))};
+  if (args.has("json")) {
+    check_writable_file(args.str("json"), "json");
+  }
+  if (args.has("trace")) {
+    check_writable_dir(args.str("trace"), "trace");
+  }
   if (args.flag("check") && args.has("model")) {
     throw UsageError("--check compares frames with the synthetic engine's CPU reference; it cannot check a model");
   }
@@ -188,7 +194,7 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
                                 engine->name(), frames};
     write_file(args.str("json"), report_json(device.info(), workload, reports, fps_runs));
   }
-  return stop.load() ? 130 : 0;
+  return stop.load() ? stop_exit_code() : 0;
 }
 
 }  // namespace pyn::cli

@@ -1,9 +1,15 @@
 // `pynference run`: frames from a video, a pipe or a synthetic source through a network into a
 // video or a pipe, with one of the study's strategies (split-streams by default).
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -17,6 +23,7 @@
 #include "progress.hpp"
 #include "pynference/device/error.hpp"
 #include "pynference/io/video.hpp"
+#include "pynference/io/video_stream.hpp"
 #include "pynference/pipeline/pipeline.hpp"
 #include "run_io.hpp"
 #include "trace_files.hpp"
@@ -27,32 +34,55 @@ namespace {
 
 const std::vector<OptionSpec>& run_options() {
   static const std::vector<OptionSpec> specs = with_engine_options({
-      {"input", "IN", "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (Y4M on "
-                      "standard input), raw:WxH:PIXFMT:PATH (raw planar YUV; PATH may be -) or "
-                      "synthetic:WxH:FRAMES[:PIXFMT]", ""},
-      {"output", "OUT", "-o: a video file (.mkv .mp4 .mov ...), an image sequence, a .y4m file, - (Y4M on "
-                        "standard output), raw:PATH (raw planar YUV; PATH may be -) or null (drop the "
-                        "frames)", ""},
-      {"strategy", "NAME", "serial-pageable, serial-pinned, worker-streams, split-streams or multi-compute",
+      {"input", "IN",
+       "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (Y4M on "
+       "standard input), raw:WxH:PIXFMT:PATH (raw planar YUV; PATH may be -) or "
+       "synthetic:WxH:FRAMES[:PIXFMT]",
+       ""},
+      {"output", "OUT",
+       "-o: a video file (.mkv .mp4 .mov ...), an image sequence, a .y4m file, - (Y4M on "
+       "standard output), raw:PATH (raw planar YUV; PATH may be -) or null (drop the "
+       "frames)",
+       ""},
+      {"strategy", "NAME",
+       "serial-pageable, serial-pinned, worker-streams, split-streams or multi-compute",
        "split-streams"},
       {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
       {"ss", "T", "-ss: start at this input time (seconds or [HH:]MM:SS[.frac])", ""},
       {"t", "T", "-t: take this much of the input", ""},
       {"to", "T", "-to: stop at this input time", ""},
-      {"encoder", "NAME", "video encoder: libx264, libx265, ffv1, ... (default: by the output's kind)", ""},
+      {"encoder", "NAME",
+       "video encoder: libx264, libx265, ffv1, ... (default: by the output's kind)", ""},
       {"crf", "N", "constant rate factor of libx264/libx265 (lower is better)", ""},
       {"preset", "P", "encoder preset (libx264/libx265: ultrafast ... veryslow)", ""},
-      {"pix-fmt", "F", "output pixel format (yuv420p, yuv444p, yuv420p10le, yuv444p10le, rgb24 ... are made "
-                       "on the GPU)", "the input's"},
+      {"pix-fmt", "F",
+       "output pixel format (yuv420p, yuv444p, yuv420p10le, yuv444p10le, rgb24 ... are made "
+       "on the GPU)",
+       "the input's"},
+      {"format", "NAME",
+       "-f: the output's container by FFmpeg's name (matroska, nut, mpegts, mp4, ...) instead of "
+       "its "
+       "extension; with -o - a container that streams (matroska, nut, mpegts)",
+       ""},
       {"no-audio", "", "do not copy audio and subtitle streams", ""},
+      {"audio-codec", "NAME",
+       "copy, or an audio encoder (aac, libopus, flac, ac3, ...) for every audio stream; copy "
+       "converts a stream the output cannot hold to its default encoder",
+       "copy"},
+      {"audio-bitrate", "B", "bits per second of an audio encoder (128k, 96000)", "the encoder's"},
       {"workers", "N", "threads (and streams) of worker-streams", "3"},
       {"compute-streams", "K", "inference streams of multi-compute", "2"},
       {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
-      {"cuda-graph", "", "capture pre + network + post per slot as CUDA graphs (TorchScript and the synthetic "
-                         "engine)", ""},
-      {"measure", "", "time each stage alone before the first frame and report the run's efficiency "
-                      "(fps over the bound); off, the run measures nothing", ""},
-      {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace (implies --measure)", ""},
+      {"cuda-graph", "",
+       "capture pre + network + post per slot as CUDA graphs (TorchScript and the synthetic "
+       "engine)",
+       ""},
+      {"measure", "",
+       "time each stage alone before the first frame and report the run's efficiency (fps over "
+       "the bound); off, the run measures nothing",
+       ""},
+      {"trace", "DIR",
+       "record every span and write a timeline (SVG) and a Perfetto trace (implies --measure)", ""},
       {"y", "", "-y: overwrite the output if it exists", ""},
       {"quiet", "", "no progress line and no summary (errors still go to stderr)", ""},
       {"verbose", "", "FFmpeg's own warnings and errors on stderr too", ""},
@@ -77,6 +107,10 @@ std::vector<std::string_view> long_names(const std::vector<std::string_view>& ar
       arg = "--to";
     } else if (arg == "-y") {
       arg = "--y";
+    } else if (arg == "-f") {
+      arg = "--format";
+    } else if (arg == "-h") {
+      arg = "--help";
     }
     out.push_back(arg);
   }
@@ -96,6 +130,60 @@ std::string file_of(const std::string& spec) {
   return spec;
 }
 
+// "128k", "1.5M", "96000" -> bits per second.
+std::int64_t parse_bitrate(const std::string& text) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  const std::string unit = end != nullptr ? end : "";
+  value *= unit == "k" || unit == "K" ? 1e3 : unit == "M" ? 1e6 : 1.0;
+  if (text.empty() || !(unit.empty() || unit == "k" || unit == "K" || unit == "M") ||
+      !(value >= 1000) || value > 1e9) {
+    throw UsageError("bad --audio-bitrate '" + text +
+                     "': expected bits per second from 1000, e.g. 128k or 96000");
+  }
+  return static_cast<std::int64_t>(value);
+}
+
+// Holds OUT.part open under an exclusive lock for the whole run, so that a second run writing the
+// same output refuses at once instead of sharing the file. The writer opens the same path (the
+// same file) later; what it renames into place stays locked until this is gone. Removes the file
+// where it is still there, still this one: a run that failed before writing.
+class OutputLock {
+ public:
+  explicit OutputLock(const std::string& out) : part_(out + ".part") {
+    fd_ = ::open(part_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd_ < 0) {
+      throw UsageError("cannot create " + part_ + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0 || ::fstat(fd_, &st) != 0) {
+      const int error = errno;
+      ::close(fd_);
+      throw UsageError(error == EWOULDBLOCK
+                           ? out + " is being written by another run (" + part_ + " is locked)"
+                           : "cannot lock " + part_ + ": " + std::strerror(error));
+    }
+    device_ = st.st_dev;
+    inode_ = st.st_ino;
+  }
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+  ~OutputLock() {
+    struct stat st {};
+    if (::stat(part_.c_str(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_) {
+      ::unlink(part_.c_str());
+    }
+    ::close(fd_);
+  }
+  [[nodiscard]] const std::string& part() const { return part_; }
+
+ private:
+  std::string part_;
+  int fd_ = -1;
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
+};
+
 }  // namespace
 
 int cmd_run(const std::vector<std::string_view>& argv) {
@@ -110,6 +198,9 @@ int cmd_run(const std::vector<std::string_view>& argv) {
                 describe_options(run_options()).c_str());
     return 0;
   }
+  // From here a signal before the first frame exits at once: nothing worth keeping exists yet.
+  watch_output("");
+  const std::atomic<bool>& stop = install_stop_handler();
   for (const auto& [name, shown] : {std::pair{"input", "-i IN"}, {"output", "-o OUT"}, {"model", "-m MODEL"}}) {
     if (!args.has(name)) {
       throw UsageError(std::string("run needs ") + shown + " (see pynference run --help)");
@@ -133,40 +224,49 @@ int cmd_run(const std::vector<std::string_view>& argv) {
       throw UsageError("-to must be later than -ss");
     }
   }
+  std::unique_ptr<OutputLock> lock;
   if (const std::string out_file = file_of(out_spec); !out_file.empty()) {
-    std::error_code ec;
-    const std::string in_file = file_of(in_spec);
-    if (!in_file.empty() && std::filesystem::equivalent(in_file, out_file, ec)) {
-      throw UsageError("the output is the input file: choose another name for -o");
+    check_output_name(file_of(in_spec), out_file, args.flag("y"));
+    if (!is_pattern(out_file)) {
+      lock = std::make_unique<OutputLock>(out_file);
+      watch_output(lock->part());
     }
-    if (std::filesystem::exists(out_file, ec) && !args.flag("y")) {
-      throw UsageError(out_file + " exists: add -y to overwrite it");
-    }
+  }
+  if (args.has("trace")) {
+    check_writable_dir(args.str("trace"), "trace");
   }
   const Strategy strategy = parse_strategies(args.str("strategy")).front();
   if (args.str("strategy").find(',') != std::string::npos || args.str("strategy") == "all") {
     throw UsageError("run takes one strategy; `pynference bench` compares them");
   }
-  const OutputOptions output{out_spec,
-                             args.has("encoder") ? args.str("encoder") : "",
-                             args.has("crf") ? std::optional<int>(static_cast<int>(args.integer("crf", 0, 63)))
-                                             : std::nullopt,
-                             args.has("preset") ? args.str("preset") : "",
-                             args.has("pix-fmt") ? args.str("pix-fmt") : "",
-                             !args.flag("no-audio")};
+  const OutputOptions output{
+      out_spec,
+      args.has("encoder") ? args.str("encoder") : "",
+      args.has("crf") ? std::optional<int>(static_cast<int>(args.integer("crf", 0, 63)))
+                      : std::nullopt,
+      args.has("preset") ? args.str("preset") : "",
+      args.has("pix-fmt") ? args.str("pix-fmt") : "",
+      !args.flag("no-audio"),
+      args.str("audio-codec"),
+      args.has("audio-bitrate") ? parse_bitrate(args.str("audio-bitrate")) : 0,
+      args.has("format") ? args.str("format") : ""};
+  if (args.flag("no-audio") && args.has("audio-codec")) {
+    throw UsageError("give --no-audio or --audio-codec, not both");
+  }
   const bool quiet = args.flag("quiet");
   set_ffmpeg_verbose(args.flag("verbose"));
 
   const Device device = open_device(args.str("device"));
   PipelineOptions options = pipeline_flags(args, strategy, device);
   options.measure = args.flag("measure");
-  const std::unique_ptr<Input> input = open_input(in_spec, window);
+  std::unique_ptr<Input> input = open_input(in_spec, window);
   const FrameFormat in_format = input->source().format();
   if (!output.pix_fmt.empty()) {
     options.output_format = pixel_format(output.pix_fmt, in_format);
   }
   if (!options.output_format && std::holds_alternative<ImageDesc>(in_format) &&
-      (out_spec == "-" || out_spec.ends_with(".y4m") || out_spec.starts_with("raw:"))) {
+      ((out_spec == "-" && !args.has("format")) || out_spec.ends_with(".y4m") ||
+       out_spec.starts_with("raw:"))) {
     // Y4M (and our raw output) holds YUV only: RGB frames become 4:4:4 on the GPU, 10-bit for 16-bit samples.
     const bool deep = std::get<ImageDesc>(in_format).pixel == PixelType::u16;
     options.output_format = pixel_format(deep ? "yuv444p10le" : "yuv444p", in_format);
@@ -179,26 +279,64 @@ int cmd_run(const std::vector<std::string_view>& argv) {
                  std::string(to_string(options.strategy)).c_str(), device_line(device.info()).c_str());
   }
 
-  options.stop = &install_stop_handler();
+  options.stop = &stop;
   CountingSink counting(*sink);
   ProgressLine progress(counting, input->source().frame_count(), !quiet && isatty(STDERR_FILENO) == 1);
-  const RunReport report = run_pipeline(device, *engine, input->source(), counting, options);
+  std::optional<StoppableSource> stoppable;
+  if (input_may_stall(in_spec)) {
+    stoppable.emplace(input->source(), stop);
+  }
+  // A read abandoned at a stop may still be running in its thread: the input then lives on.
+  const auto keep_input = [&] {
+    if (stoppable && stoppable->abandoned()) {
+      (void)input.release();
+    }
+  };
+  RunReport report;
+  try {
+    report = run_pipeline(device, *engine,
+                          stoppable ? static_cast<Source&>(*stoppable) : input->source(), counting,
+                          options);
+    keep_input();
+  } catch (const std::exception&) {
+    keep_input();
+    if (stop_signal() != 0 && counting.written() == 0) {
+      progress.finish();
+      std::fprintf(stderr,
+                   "pynference: interrupted before the first frame was written; nothing written\n");
+      return stop_exit_code();
+    }
+    throw;
+  }
   progress.finish();
+  if (report.frames == 0) {
+    // -ss past the end, -t 0: a file output has refused to close by now; the others say so here.
+    throw Error(
+        "no frames in " + in_spec +
+        (window.start_s > 0 || window.duration_s || window.end_s ? " within -ss/-t/-to" : "") +
+        "; nothing written");
+  }
 
   if (args.has("trace")) {
     write_trace_files(args.str("trace"), report, std::string(to_string(options.strategy)) + " (" + engine->name() + ")");
   }
+  // A signal while the input blocked ends the run at the input's end, not as interrupted: the
+  // signal still decides the exit code.
+  const bool interrupted = report.interrupted || stop_signal() != 0;
   if (!quiet) {
+    const auto* video = dynamic_cast<const VideoSink*>(sink.get());
+    const std::string as =
+        video != nullptr && !video->description().empty() ? " as " + video->description() : "";
     char bound[64] = "";
     if (report.bound_fps > 0) {  // measured runs only
       std::snprintf(bound, sizeof bound, ", %.2f of the bound", report.efficiency);
     }
-    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms)%s\n",
-                 report.interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
+    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms)%s%s\n",
+                 interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
                  report.wall_s, report.fps, bound, report.first_frame_ms,
-                 out_spec == "null" ? "" : (" to " + out_spec).c_str());
+                 out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str());
   }
-  return report.interrupted ? 130 : 0;
+  return interrupted ? stop_exit_code() : 0;
 }
 
 }  // namespace pyn::cli

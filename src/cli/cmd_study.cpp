@@ -88,7 +88,7 @@ int cmd_study(const std::vector<std::string_view>& argv) {
   write_file(out + "/report.json", report_json(device.info(), workload, reports));
   std::printf("%s", report_table(reports).c_str());
   std::printf("study written to %s/report.md\n", out.c_str());
-  return stop.load() ? 130 : 0;
+  return stop.load() ? stop_exit_code() : 0;
 }
 
 }  // namespace pyn::cli

@@ -1,10 +1,15 @@
 #include "common.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <unistd.h>
+#include <string>
 
 #include "json.hpp"
 #include "pynference/device/error.hpp"
@@ -15,16 +20,65 @@ namespace pyn::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+std::atomic<bool> g_nothing_written{false};
+// The partial output the handler removes on an exit of its own: fixed storage, since the handler
+// may only read it (no allocation, no locks).
+char g_part[4096] = {};
+std::atomic<bool> g_part_set{false};
 
-extern "C" void on_signal(int /*signal*/) {
-  if (g_stop.exchange(true)) {
-    _exit(130);  // second Ctrl-C: the user wants out now
+void say(const char* text) noexcept {
+  std::size_t n = 0;
+  while (text[n] != '\0') {
+    ++n;
   }
-  constexpr char message[] = "\npynference: stopping after the frames in flight (Ctrl-C again to abort)\n";
-  (void)!write(STDERR_FILENO, message, sizeof message - 1);
+  (void)!write(STDERR_FILENO, text, n);
+}
+
+extern "C" void on_signal(int signal) {
+  const bool again = g_stop.exchange(true);
+  if (!again) {
+    g_signal.store(signal);
+  }
+  const bool at_once = again || signal == SIGQUIT || g_nothing_written.load();
+  if (!at_once) {
+    say(signal == SIGINT
+            ? "\npynference: stopping after the frames in flight (Ctrl-C again to abort)\n"
+            : "\npynference: stopping after the frames in flight (signal again to abort)\n");
+    return;
+  }
+  const bool part = g_part_set.load() && g_part[0] != '\0';
+  if (part) {
+    ::unlink(g_part);
+  }
+  if (g_nothing_written.load()) {
+    say("\npynference: interrupted before the first frame was written; nothing written\n");
+  } else {
+    say(part ? "\npynference: aborted; the partial output is removed\n"
+             : "\npynference: aborted\n");
+  }
+  _exit(128 + signal);
 }
 
 }  // namespace
+
+int stop_signal() noexcept { return g_signal.load(); }
+
+int stop_exit_code() noexcept {
+  const int signal = g_signal.load();
+  return signal == 0 ? 0 : 128 + signal;
+}
+
+void watch_output(const std::string& part) {
+  g_part_set.store(false);
+  if (part.size() < sizeof g_part) {
+    std::memcpy(g_part, part.c_str(), part.size() + 1);
+    g_part_set.store(true);
+  }
+  g_nothing_written.store(true);
+}
+
+void note_frame_written() noexcept { g_nothing_written.store(false); }
 
 Device open_device(std::string_view name) {
   if (name == "auto") {
@@ -34,15 +88,23 @@ Device open_device(std::string_view name) {
     std::fprintf(stderr, "pynference: no CUDA device found; running on the CPU (host backend)\n");
     return Device::open(DeviceSpec{Backend::host, 0});
   }
-  return Device::open(DeviceSpec::parse(name));
+  const DeviceSpec spec = DeviceSpec::parse(name);
+  if (spec.backend == Backend::cuda && Device::cuda_device_count() == 0) {
+    // CUDA's own words for this ("driver version is insufficient") mislead where there is no GPU.
+    throw DeviceUnavailable("--device " + std::string(name) +
+                            ": no CUDA device on this machine (no NVIDIA GPU, or no working NVIDIA "
+                            "driver); use --device cpu to run on the CPU");
+  }
+  return Device::open(spec);
 }
 
 const std::atomic<bool>& install_stop_handler() {
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
+    sigaction(signal, &action, nullptr);
+  }
   return g_stop;
 }
 
@@ -177,6 +239,49 @@ void write_file(const std::string& path, std::string_view text) {
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     std::remove(temporary.c_str());
     throw Error("cannot write " + path);
+  }
+}
+
+namespace {
+
+// Creates `file` and removes it again, or opens it where it exists; "" or what stopped it.
+std::string try_create(const std::string& file) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  const bool made = fd >= 0;
+  if (fd < 0 && errno == EEXIST) {
+    fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  }
+  if (fd < 0) {
+    return std::strerror(errno);
+  }
+  ::close(fd);
+  if (made) {
+    ::unlink(file.c_str());
+  }
+  return {};
+}
+
+}  // namespace
+
+void check_writable_file(const std::string& path, std::string_view option) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw UsageError("cannot write --" + std::string(option) + " " + path + ": it is a directory");
+  }
+  if (const std::string error = try_create(path + ".part"); !error.empty()) {
+    throw UsageError("cannot write --" + std::string(option) + " " + path + ": " + error);
+  }
+}
+
+void check_writable_dir(const std::string& dir, std::string_view option) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    throw UsageError("cannot write --" + std::string(option) + " " + dir + ": " + ec.message());
+  }
+  const std::string probe = dir + "/.pynference-" + std::to_string(::getpid());
+  if (const std::string error = try_create(probe); !error.empty()) {
+    throw UsageError("cannot write --" + std::string(option) + " " + dir + ": " + error);
   }
 }
 

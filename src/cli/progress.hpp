@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "common.hpp"
 #include "pynference/pipeline/source.hpp"
 
 namespace pyn::cli {
@@ -23,6 +24,7 @@ class CountingSink final : public Sink {
   void write(std::span<const std::byte> frame, std::int64_t index) override {
     inner_.write(frame, index);
     written_.fetch_add(1, std::memory_order_relaxed);
+    note_frame_written();
   }
   void close() override { inner_.close(); }
   [[nodiscard]] std::int64_t written() const noexcept { return written_.load(std::memory_order_relaxed); }

@@ -1,7 +1,12 @@
 #include "run_io.hpp"
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 
 #include "args.hpp"
 #include "pynference/device/error.hpp"
@@ -164,7 +169,172 @@ class VideoInput final : public Input {
   VideoSource source_;
 };
 
+// Where the frame number goes in a file name: the '%' and one past the 'd'.
+std::optional<std::pair<std::size_t, std::size_t>> number_in(const std::string& name) {
+  for (std::size_t i = name.find('%'); i != std::string::npos; i = name.find('%', i + 1)) {
+    std::size_t j = i + 1;
+    while (j < name.size() && name[j] >= '0' && name[j] <= '9') {
+      ++j;
+    }
+    if (j < name.size() && name[j] == 'd') {
+      return std::pair{i, j + 1};
+    }
+  }
+  return std::nullopt;
+}
+
+// A file that a sequence pattern names (its number in place of %d), where one exists.
+std::optional<std::string> existing_frame(const std::string& pattern) {
+  namespace fs = std::filesystem;
+  const fs::path path(pattern);
+  const std::string name = path.filename().string();
+  const auto number = number_in(name);
+  if (!number) {
+    return std::nullopt;
+  }
+  const std::string prefix = name.substr(0, number->first);
+  const std::string suffix = name.substr(number->second);
+  std::error_code ec;
+  for (const fs::directory_entry& entry :
+       fs::directory_iterator(path.has_parent_path() ? path.parent_path() : fs::path("."), ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.size() <= prefix.size() + suffix.size() || !file.starts_with(prefix) ||
+        !file.ends_with(suffix)) {
+      continue;
+    }
+    const std::string digits =
+        file.substr(prefix.size(), file.size() - prefix.size() - suffix.size());
+    if (digits.find_first_not_of("0123456789") == std::string::npos) {
+      return entry.path().string();
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+bool input_may_stall(const std::string& spec) {
+  if (spec == "-" || (spec.starts_with("raw:") && spec.ends_with(":-"))) {
+    return true;
+  }
+  struct stat st {};
+  const std::string path = spec.starts_with("raw:") ? spec.substr(spec.rfind(':') + 1) : spec;
+  return ::stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+// What the caller and the reading thread share; the thread keeps it alive where it is abandoned.
+struct StoppableSource::Shared {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::vector<std::byte> buffer;
+  std::int64_t index = -1;  // the frame asked for; -1: none
+  bool done = false;        // the read of `index` returned
+  bool got = false;
+  std::exception_ptr error;
+  bool quit = false;
+  bool abandoned = false;
+};
+
+StoppableSource::StoppableSource(Source& inner, const std::atomic<bool>& stop)
+    : inner_(inner), stop_(stop), shared_(std::make_shared<Shared>()) {
+  shared_->buffer.resize(bytes_of(inner_.format()));
+  thread_ = std::thread([shared = shared_, &inner] {
+    std::unique_lock lock(shared->mutex);
+    for (;;) {
+      shared->wake.wait(lock,
+                        [&] { return shared->quit || (shared->index >= 0 && !shared->done); });
+      if (shared->quit) {
+        return;
+      }
+      const std::int64_t index = shared->index;
+      lock.unlock();
+      bool got = false;
+      std::exception_ptr error;
+      try {
+        got = inner.read(shared->buffer, index);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      if (shared->abandoned) {
+        return;
+      }
+      shared->got = got;
+      shared->error = error;
+      shared->done = true;
+      shared->wake.notify_all();
+    }
+  });
+}
+
+StoppableSource::~StoppableSource() {
+  {
+    const std::lock_guard lock(shared_->mutex);
+    shared_->quit = true;
+  }
+  shared_->wake.notify_all();
+  if (abandoned()) {
+    thread_.detach();  // blocked in a read that may never return
+  } else {
+    thread_.join();
+  }
+}
+
+bool StoppableSource::read(std::span<std::byte> slot, std::int64_t index) {
+  std::unique_lock lock(shared_->mutex);
+  shared_->index = index;
+  shared_->done = false;
+  shared_->wake.notify_all();
+  // The stop flag is set from a signal handler, which cannot notify: look at it a few times a
+  // second.
+  while (!shared_->wake.wait_for(lock, std::chrono::milliseconds(100),
+                                 [&] { return shared_->done; })) {
+    if (stop_.load()) {
+      shared_->abandoned = true;
+      return false;
+    }
+  }
+  if (shared_->error) {
+    std::rethrow_exception(shared_->error);
+  }
+  if (shared_->got) {
+    std::memcpy(slot.data(), shared_->buffer.data(), std::min(slot.size(), shared_->buffer.size()));
+  }
+  return shared_->got;
+}
+
+bool StoppableSource::abandoned() const {
+  const std::lock_guard lock(shared_->mutex);
+  return shared_->abandoned;
+}
+
+bool is_pattern(const std::string& path) { return number_in(path).has_value(); }
+
+void check_output_name(const std::string& in_file, const std::string& out_file, bool overwrite) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!in_file.empty()) {
+    const bool same = is_pattern(out_file)
+                          ? fs::weakly_canonical(in_file, ec) == fs::weakly_canonical(out_file, ec)
+                          : fs::equivalent(in_file, out_file, ec);
+    if (same) {
+      throw UsageError("the output is the input " +
+                       std::string(is_pattern(out_file) ? "sequence" : "file") +
+                       ": choose another name for -o");
+    }
+  }
+  if (overwrite) {
+    return;
+  }
+  if (is_pattern(out_file) && !fs::exists(out_file, ec)) {
+    if (const std::optional<std::string> frame = existing_frame(out_file)) {
+      throw UsageError(out_file + ": frame " + *frame +
+                       " exists: add -y to overwrite the sequence");
+    }
+  } else if (fs::exists(out_file, ec)) {
+    throw UsageError(out_file + " exists: add -y to overwrite it");
+  }
+}
 
 double parse_time(const std::string& text) {
   // [[HH:]MM:]SS[.frac]
@@ -228,7 +398,12 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
   if (options.path == "null") {
     return std::make_unique<NullSink>();
   }
-  const bool planes = options.path == "-" || ends_with(options.path, ".y4m") || options.path.starts_with("raw:");
+  const bool y4m_out =
+      options.format.empty() && (options.path == "-" || ends_with(options.path, ".y4m"));
+  if (!options.format.empty() && options.path.starts_with("raw:")) {
+    throw UsageError("raw output is frames as they are: --format does not apply");
+  }
+  const bool planes = y4m_out || options.path.starts_with("raw:");
   if (planes && !options.pix_fmt.empty()) {
     const std::optional<FrameFormat> format = pixel_format(options.pix_fmt, input.source().format());
     if (!format || !std::holds_alternative<YuvDesc>(*format)) {
@@ -244,7 +419,7 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
     header.framing = Framing::raw;
     return std::make_unique<Y4mSink>(options.path.substr(4), header);
   }
-  if (options.path == "-" || ends_with(options.path, ".y4m")) {
+  if (y4m_out) {
     if (!options.encoder.empty() || options.crf || !options.preset.empty()) {
       throw UsageError("Y4M output is raw frames: --encoder, --crf and --preset do not apply");
     }
@@ -265,9 +440,12 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
   video.crf = options.crf;
   video.preset = options.preset;
   video.pix_fmt = options.pix_fmt;
+  video.format = options.format;
   if (const auto* container = dynamic_cast<VideoInput*>(&input)) {
     video.copy_streams = options.copy_audio;
     video.copy_from = container->options();
+    video.audio_codec = options.audio_codec;
+    video.audio_bitrate = options.audio_bitrate;
     return std::make_unique<VideoSink>(video, container->video().info(), container->video().times());
   }
   video.copy_streams = false;  // Y4M and synthetic inputs have no other streams

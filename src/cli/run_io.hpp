@@ -2,19 +2,24 @@
 // Where `pynference run` reads and writes: the -i and -o arguments turned into a pipeline source
 // and sink.
 //
-//   -i synthetic:WxH:N[:PIXFMT]   N synthetic frames (PIXFMT yuv420p by default, see pixel_format())
-//   -i -  | -i FILE.y4m           Y4M from standard input or a file
-//   -i raw:WxH:PIXFMT:PATH        raw planar frames (yuv420p, yuv444p, yuv420p10le, yuv444p10le) from
+//   -i synthetic:WxH:N[:PIXFMT]   N synthetic frames (PIXFMT yuv420p by default, see
+//   pixel_format()) -i -  | -i FILE.y4m           Y4M from standard input or a file -i
+//   raw:WxH:PIXFMT:PATH        raw planar frames (yuv420p, yuv444p, yuv420p10le, yuv444p10le) from
 //                                 a file or - (25 fps)
 //   -i anything else              a container or image sequence, through FFmpeg (where built)
-//   -o -  | -o FILE.y4m           Y4M to standard output or a file
+//   -o -  | -o FILE.y4m           Y4M to standard output or a file (-o - --format F: container F)
 //   -o raw:PATH                   raw planar frames to a file or - (standard output)
 //   -o null                       frames are dropped (measuring)
 //   -o anything else              a container or image sequence, through FFmpeg (where built)
 
+#include <atomic>
+#include <condition_variable>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pynference/io/y4m.hpp"
@@ -55,6 +60,46 @@ struct OutputOptions {
   std::string preset;
   std::string pix_fmt;
   bool copy_audio = true;
+  std::string audio_codec = "copy";
+  std::int64_t audio_bitrate = 0;  // 0: the encoder's default
+  std::string format;              // --format: a container by name; "-" with it is FFmpeg, not Y4M
+};
+
+// An image-sequence pattern: a %d or %0Nd in the name.
+[[nodiscard]] bool is_pattern(const std::string& path);
+
+// Throws UsageError where `out_file` is the input (the same file, or the same sequence pattern),
+// or where it exists (a file, or any frame of a sequence pattern) and `overwrite` (-y) is false.
+void check_output_name(const std::string& in_file, const std::string& out_file, bool overwrite);
+
+// True where the input is a pipe (standard input, raw:...:-, a FIFO): it may stall.
+[[nodiscard]] bool input_may_stall(const std::string& spec);
+
+// Reads `inner` on a thread of its own, so that a stop is not held up by a read that never returns
+// (a producer that stalls): read() gives up when `stop` is set, as at the end of the input, and
+// the frame it waited for is lost. Each frame is read into a buffer of this class and copied into
+// the slot, which is why only inputs that may stall get this. After abandoned(), the inner source
+// may still be in a read: it must outlive the process (the caller keeps it).
+class StoppableSource final : public Source {
+ public:
+  StoppableSource(Source& inner, const std::atomic<bool>& stop);
+  StoppableSource(const StoppableSource&) = delete;
+  StoppableSource& operator=(const StoppableSource&) = delete;
+  ~StoppableSource() override;
+
+  [[nodiscard]] FrameFormat format() const override { return inner_.format(); }
+  [[nodiscard]] std::optional<std::int64_t> frame_count() const override {
+    return inner_.frame_count();
+  }
+  bool read(std::span<std::byte> slot, std::int64_t index) override;
+  [[nodiscard]] bool abandoned() const;
+
+ private:
+  struct Shared;
+  Source& inner_;
+  const std::atomic<bool>& stop_;
+  std::shared_ptr<Shared> shared_;
+  std::thread thread_;
 };
 
 [[nodiscard]] std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& window);

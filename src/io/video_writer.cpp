@@ -12,6 +12,11 @@
 #include <vector>
 
 #include "av.hpp"
+
+extern "C" {
+#include <libavutil/audio_fifo.h>
+#include <libswresample/swresample.h>
+}
 #include "pynference/device/error.hpp"
 
 namespace pyn {
@@ -28,6 +33,16 @@ struct OutputDeleter {
   }
 };
 using Output = std::unique_ptr<AVFormatContext, OutputDeleter>;
+
+// Containers that can be written front to back, onto a pipe: not those that go back to write an
+// index or a header (mp4, mov, mxf, avi) nor image2's file per frame.
+bool streams_to_pipe(const AVOutputFormat& container) {
+  constexpr std::array<std::string_view, 12> kSeeking{"mp4", "mov",     "ipod",       "3gp",
+                                                      "3g2", "psp",     "ismv",       "f4v",
+                                                      "mxf", "mxf_d10", "mxf_opatom", "avi"};
+  return (container.flags & AVFMT_NOFILE) == 0 &&
+         std::ranges::find(kSeeking, container.name) == kSeeking.end();
+}
 
 // Encoders that refuse odd sizes for subsampled chroma.
 bool needs_even_size(std::string_view encoder) {
@@ -88,6 +103,27 @@ std::optional<ColorMatrix> family_of(int tag) {
 
 }  // namespace
 
+// An audio stream of the input decoded, resampled to what `encoder` takes and encoded again, for
+// a container that cannot hold the stream's codec or where --audio-codec asks.
+struct AudioConversion {
+  struct SwrDeleter {
+    void operator()(SwrContext* c) const noexcept { swr_free(&c); }
+  };
+  struct FifoDeleter {
+    void operator()(AVAudioFifo* f) const noexcept { av_audio_fifo_free(f); }
+  };
+  av::Codec decoder;
+  av::Codec encoder;
+  std::unique_ptr<SwrContext, SwrDeleter> resampler;
+  std::unique_ptr<AVAudioFifo, FifoDeleter> fifo;
+  av::Frame decoded = av::make_frame();
+  av::Frame chunk = av::make_frame();
+  av::Packet packet = av::make_packet();
+  AVRational in_time_base{};
+  std::int64_t next_pts = AV_NOPTS_VALUE;  // in 1/sample rate, of the next sample encoded
+  std::int64_t shift = 0;                  // subtracted from the input's times, in in_time_base
+};
+
 struct VideoWriter::State {
   std::string name;
   bool sequence = false;
@@ -113,10 +149,14 @@ struct VideoWriter::State {
   std::int64_t last_pts = std::numeric_limits<std::int64_t>::min();
   bool closed = false;
   bool failed = false;
+  bool counts_frames = false;  // the encoder's time base is 1/frame rate (MPEG-1/2, MPEG-4)
+  bool single_image = false;   // one image file, not a pattern
+  bool to_stdout = false;      // "-": onto standard output, no .part
 
   // Audio and subtitles, copied from a second demuxer of the input.
   av::OpenedInput source;
   std::vector<int> map;  // source stream -> output stream, -1 for none
+  std::vector<std::unique_ptr<AudioConversion>> conversions;  // per source stream; null: copied
   av::Packet held = av::make_packet();
   bool holding = false;
   bool source_done = true;
@@ -156,6 +196,193 @@ void write_packet(State& s, AVPacket& packet, const char* what) {
   }
 }
 
+// Encodes the converted samples waiting in the fifo, whole frames only unless `flush`; with
+// `flush` the encoder is drained as well.
+void encode_audio(State& s, AudioConversion& a, int out_index, bool flush) {
+  AVCodecContext& enc = *a.encoder;
+  const bool any_size = (enc.codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) != 0;
+  const int frame_size = enc.frame_size > 0 && !any_size ? enc.frame_size : 1024;
+  const bool small_last =
+      any_size || (enc.codec->capabilities & AV_CODEC_CAP_SMALL_LAST_FRAME) != 0;
+  for (;;) {
+    const int waiting = av_audio_fifo_size(a.fifo.get());
+    if (waiting == 0 || (waiting < frame_size && !flush)) {
+      break;
+    }
+    const int n = std::min(waiting, frame_size);
+    AVFrame& f = *a.chunk;
+    av_frame_unref(&f);
+    f.format = enc.sample_fmt;
+    f.sample_rate = enc.sample_rate;
+    av_channel_layout_copy(&f.ch_layout, &enc.ch_layout);
+    f.nb_samples = small_last ? n : frame_size;
+    if (const int r = av_frame_get_buffer(&f, 0); r < 0) {
+      throw Error("cannot allocate an audio frame: " + av::error_text(r));
+    }
+    av_samples_set_silence(f.extended_data, 0, f.nb_samples, enc.ch_layout.nb_channels,
+                           enc.sample_fmt);
+    av_audio_fifo_read(a.fifo.get(), reinterpret_cast<void**>(f.extended_data), n);
+    f.pts = a.next_pts;
+    a.next_pts += f.nb_samples;
+    if (const int r = avcodec_send_frame(&enc, &f); r < 0) {
+      throw Error("cannot encode audio for " + s.name + ": " + av::error_text(r));
+    }
+    while (avcodec_receive_packet(&enc, a.packet.get()) >= 0) {
+      av_packet_rescale_ts(a.packet.get(), enc.time_base, s.output->streams[out_index]->time_base);
+      a.packet->stream_index = out_index;
+      write_packet(s, *a.packet, "converted audio");
+    }
+  }
+  if (flush) {
+    avcodec_send_frame(&enc, nullptr);
+    while (avcodec_receive_packet(&enc, a.packet.get()) >= 0) {
+      av_packet_rescale_ts(a.packet.get(), enc.time_base, s.output->streams[out_index]->time_base);
+      a.packet->stream_index = out_index;
+      write_packet(s, *a.packet, "converted audio");
+    }
+  }
+}
+
+// Decodes `packet` (null: the decoder's end), resamples into the fifo and encodes what fills.
+void convert_audio(State& s, AudioConversion& a, const AVPacket* packet, int out_index) {
+  if (avcodec_send_packet(a.decoder.get(), packet) < 0) {
+    return;  // a damaged audio packet: its samples are missing, the rest goes on
+  }
+  while (avcodec_receive_frame(a.decoder.get(), a.decoded.get()) >= 0) {
+    AVFrame& in = *a.decoded;
+    if (a.next_pts == AV_NOPTS_VALUE) {
+      const std::int64_t ts =
+          in.best_effort_timestamp != AV_NOPTS_VALUE ? in.best_effort_timestamp : in.pts;
+      a.next_pts = ts == AV_NOPTS_VALUE ? 0
+                                        : av_rescale_q(ts - a.shift, a.in_time_base,
+                                                       AVRational{1, a.encoder->sample_rate});
+    }
+    const int room = swr_get_out_samples(a.resampler.get(), in.nb_samples);
+    std::uint8_t** out = nullptr;
+    if (av_samples_alloc_array_and_samples(&out, nullptr, a.encoder->ch_layout.nb_channels,
+                                           std::max(room, 1), a.encoder->sample_fmt, 0) < 0) {
+      throw std::bad_alloc();
+    }
+    const int got = swr_convert(a.resampler.get(), out, room,
+                                const_cast<const std::uint8_t**>(in.extended_data), in.nb_samples);
+    if (got > 0) {
+      av_audio_fifo_write(a.fifo.get(), reinterpret_cast<void**>(out), got);
+    }
+    av_freep(&out[0]);
+    av_freep(reinterpret_cast<void*>(&out));
+    av_frame_unref(&in);
+    encode_audio(s, a, out_index, false);
+  }
+}
+
+// Whether `container` takes a copy of `in`: the codec tables say yes to some streams the muxer
+// then refuses (Opus and FLAC in .mov), so a header is written for it alone, into memory.
+bool muxer_takes(const AVOutputFormat& container, const AVStream& in) {
+  if (avformat_query_codec(&container, in.codecpar->codec_id, FF_COMPLIANCE_NORMAL) == 0) {
+    return false;
+  }
+  AVFormatContext* raw = nullptr;
+  if (avformat_alloc_output_context2(&raw, &container, nullptr, "trial") < 0) {
+    return false;
+  }
+  const Output trial(raw);
+  AVStream* stream = avformat_new_stream(raw, nullptr);
+  if (stream == nullptr || avcodec_parameters_copy(stream->codecpar, in.codecpar) < 0) {
+    return false;
+  }
+  stream->codecpar->codec_tag = 0;
+  stream->time_base = in.time_base;
+  if ((container.flags & AVFMT_NOFILE) != 0 || avio_open_dyn_buf(&raw->pb) < 0) {
+    return false;
+  }
+  // The muxer's refusal is the answer, not a message for the user.
+  const int level = av_log_get_level();
+  av_log_set_level(AV_LOG_QUIET);
+  const bool takes_it = avformat_write_header(raw, nullptr) >= 0;
+  av_log_set_level(level);
+  std::uint8_t* bytes = nullptr;
+  avio_close_dyn_buf(raw->pb, &bytes);
+  raw->pb = nullptr;
+  av_free(bytes);
+  return takes_it;
+}
+
+// Sets up the conversion of `in` to `codec` for output stream `out`.
+std::unique_ptr<AudioConversion> make_conversion(const AVStream& in, const AVCodec& codec,
+                                                 std::int64_t bitrate,
+                                                 const AVOutputFormat& container, AVStream& out) {
+  auto a = std::make_unique<AudioConversion>();
+  const AVCodec* decoder = avcodec_find_decoder(in.codecpar->codec_id);
+  if (decoder == nullptr) {
+    throw UsageError(
+        std::string("no decoder for ") + avcodec_get_name(in.codecpar->codec_id) +
+        " audio in this FFmpeg, so it cannot be converted (try --audio-codec copy or --no-audio)");
+  }
+  a->decoder.reset(avcodec_alloc_context3(decoder));
+  avcodec_parameters_to_context(a->decoder.get(), in.codecpar);
+  a->decoder->pkt_timebase = in.time_base;
+  if (const int r = avcodec_open2(a->decoder.get(), decoder, nullptr); r < 0) {
+    throw UsageError(std::string("cannot open the ") + decoder->name +
+                     " audio decoder: " + av::error_text(r));
+  }
+  a->encoder.reset(avcodec_alloc_context3(&codec));
+  AVCodecContext& enc = *a->encoder;
+  const AVCodecContext& dec = *a->decoder;
+  // The input's rate and sample format where the encoder takes them, else its nearest / first.
+  int rate = dec.sample_rate;
+  if (codec.supported_samplerates != nullptr) {
+    int best = codec.supported_samplerates[0];
+    for (const int* r = codec.supported_samplerates; *r != 0; ++r) {
+      if (*r == rate || (std::abs(*r - rate) < std::abs(best - rate) && best != rate)) {
+        best = *r;
+      }
+    }
+    rate = best;
+  }
+  enc.sample_rate = rate;
+  enc.sample_fmt = codec.sample_fmts != nullptr ? codec.sample_fmts[0] : dec.sample_fmt;
+  for (const AVSampleFormat* f = codec.sample_fmts; f != nullptr && *f != AV_SAMPLE_FMT_NONE; ++f) {
+    if (*f == dec.sample_fmt) {
+      enc.sample_fmt = *f;
+    }
+  }
+  av_channel_layout_copy(&enc.ch_layout, &dec.ch_layout);
+  if (enc.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+    const int channels = enc.ch_layout.nb_channels;
+    av_channel_layout_uninit(&enc.ch_layout);
+    av_channel_layout_default(&enc.ch_layout, channels);
+  }
+  enc.time_base = AVRational{1, rate};
+  if (bitrate > 0) {
+    enc.bit_rate = bitrate;
+  }
+  if ((container.flags & AVFMT_GLOBALHEADER) != 0) {
+    enc.flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  }
+  if (const int r = avcodec_open2(&enc, &codec, nullptr); r < 0) {
+    throw UsageError(std::string("cannot open the ") + codec.name + " audio encoder for " +
+                     std::to_string(enc.ch_layout.nb_channels) + " channels at " +
+                     std::to_string(rate) + " Hz: " + av::error_text(r));
+  }
+  SwrContext* swr = nullptr;
+  if (swr_alloc_set_opts2(&swr, &enc.ch_layout, enc.sample_fmt, enc.sample_rate,
+                          &a->decoder->ch_layout, dec.sample_fmt, dec.sample_rate, 0,
+                          nullptr) < 0 ||
+      swr_init(swr) < 0) {
+    swr_free(&swr);
+    throw Error("cannot set up audio resampling for " + std::string(codec.name));
+  }
+  a->resampler.reset(swr);
+  a->fifo.reset(av_audio_fifo_alloc(enc.sample_fmt, enc.ch_layout.nb_channels, 4096));
+  if (!a->fifo) {
+    throw std::bad_alloc();
+  }
+  a->in_time_base = in.time_base;
+  avcodec_parameters_from_context(out.codecpar, &enc);
+  out.time_base = enc.time_base;
+  return a;
+}
+
 // Source packets that start before `limit` (seconds on the input's timeline), shifted as the
 // video is.
 void copy_until(State& s, double limit) {
@@ -191,6 +418,12 @@ void copy_until(State& s, double limit) {
     }
     AVStream& out = *s.output->streams[s.map[static_cast<std::size_t>(p.stream_index)]];
     const std::int64_t shift = av_rescale_q(s.offset, s.time_base, in.time_base);
+    if (AudioConversion* a = s.conversions[static_cast<std::size_t>(p.stream_index)].get()) {
+      a->shift = shift;
+      convert_audio(s, *a, &p, out.index);
+      av_packet_unref(&p);
+      continue;
+    }
     if (p.pts != AV_NOPTS_VALUE) {
       p.pts -= shift;
     }
@@ -226,8 +459,25 @@ void encode(State& s, const AVFrame* frame) {
   }
 }
 
+// The image2 muxer's encoder for a file name: by its extension (.jpg mjpeg, .tif tiff, .webp
+// webp, ...), PNG where the extension names none.
+const AVCodec* image_encoder(const AVOutputFormat& container, const std::string& path) {
+  const AVCodecID id =
+      av_guess_codec(&container, nullptr, path.c_str(), nullptr, AVMEDIA_TYPE_VIDEO);
+  // libwebp_anim (found first for WebP) holds every frame back for one animation.
+  const AVCodec* codec = id == AV_CODEC_ID_WEBP   ? avcodec_find_encoder_by_name("libwebp")
+                         : id != AV_CODEC_ID_NONE ? avcodec_find_encoder(id)
+                                                  : nullptr;
+  return codec != nullptr ? codec : avcodec_find_encoder(AV_CODEC_ID_PNG);
+}
+
+bool is_deep(AVPixelFormat format) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
+  return d != nullptr && d->comp[0].depth > 8;
+}
+
 const AVCodec* pick_encoder(const VideoOutputOptions& options, const AVOutputFormat& container,
-                            bool sequence) {
+                            bool sequence, AVPixelFormat own) {
   if (!options.encoder.empty()) {
     const AVCodec* codec = avcodec_find_encoder_by_name(options.encoder.c_str());
     if (codec == nullptr) {
@@ -242,9 +492,15 @@ const AVCodec* pick_encoder(const VideoOutputOptions& options, const AVOutputFor
   const std::string_view name = container.name;
   const AVCodec* codec = nullptr;
   if (sequence || name == "image2") {
-    codec = avcodec_find_encoder(AV_CODEC_ID_PNG);
+    codec = image_encoder(container, options.path);
   } else if (name == "mp4" || name == "mov" || name == "matroska") {
-    codec = avcodec_find_encoder_by_name("libx264");
+    // Deeper than 8 bits: HEVC keeps the depth in a profile players decode (Main 10).
+    if (is_deep(own)) {
+      codec = avcodec_find_encoder_by_name("libx265");
+    }
+    if (codec == nullptr) {
+      codec = avcodec_find_encoder_by_name("libx264");
+    }
   }
   if (codec == nullptr && container.video_codec != AV_CODEC_ID_NONE) {
     codec = avcodec_find_encoder(container.video_codec);
@@ -270,10 +526,143 @@ AVPixelFormat pick_pix_fmt(const VideoOutputOptions& options, const AVCodec& cod
     }
     return wanted;
   }
+  const bool deep = is_deep(own);
+  if (codec.id == AV_CODEC_ID_H264 || codec.id == AV_CODEC_ID_HEVC) {
+    // What players decode: 4:2:0 (High, Main, Main 10), from YUV 4:4:4 and RGB sources too.
+    const AVPixelFormat common = deep ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV420P;
+    if (takes(codec.pix_fmts, common)) {
+      return common;
+    }
+  } else if (codec.id == AV_CODEC_ID_MJPEG) {
+    // JPEG viewers read full-range YUV only; 8 bits.
+    constexpr std::array<AVPixelFormat, 4> kFull{AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P,
+                                                 AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_NONE};
+    return avcodec_find_best_pix_fmt_of_list(kFull.data(), own, 0, nullptr);
+  } else if (codec.id == AV_CODEC_ID_TIFF && !av::is_rgb(own)) {
+    // Few TIFF readers take YUV.
+    const AVPixelFormat rgb = deep ? AV_PIX_FMT_RGB48LE : AV_PIX_FMT_RGB24;
+    if (takes(codec.pix_fmts, rgb)) {
+      return rgb;
+    }
+  }
   if (takes(codec.pix_fmts, own)) {
     return own;
   }
   return avcodec_find_best_pix_fmt_of_list(codec.pix_fmts, own, 0, nullptr);
+}
+
+// Encoders that take their frame rate from the time base, and only some rates (MPEG-1/2) or a
+// time base of at most 16 bits (MPEG-4 part 2, H.263): they count in frames.
+bool counts_frames(const AVCodec& codec) {
+  switch (codec.id) {
+    case AV_CODEC_ID_MPEG1VIDEO:
+    case AV_CODEC_ID_MPEG2VIDEO:
+    case AV_CODEC_ID_MPEG4:
+    case AV_CODEC_ID_H263:
+    case AV_CODEC_ID_H263P:
+    case AV_CODEC_ID_FLV1:
+    case AV_CODEC_ID_MSMPEG4V2:
+    case AV_CODEC_ID_MSMPEG4V3:
+    case AV_CODEC_ID_WMV1:
+    case AV_CODEC_ID_WMV2:
+      return true;
+    default:
+      return codec.supported_framerates != nullptr;
+  }
+}
+
+std::string rate_text(AVRational r) {
+  return r.den == 1 ? std::to_string(r.num) : std::to_string(r.num) + "/" + std::to_string(r.den);
+}
+
+// The rate an encoder that counts frames runs at: `rate` where it takes it, else the lowest rate it
+// takes above `rate` (each frame keeps its time, within half a frame; none shares a tick).
+AVRational frame_rate_for(const AVCodec& codec, AVRational rate, const std::string& path) {
+  // MPEG-1/2's own rates; their encoders' lists hold more (Xing's), which they refuse.
+  static constexpr std::array<AVRational, 9> kMpeg{AVRational{24000, 1001}, {24, 1}, {25, 1},
+                                                   {30000, 1001},           {30, 1}, {50, 1},
+                                                   {60000, 1001},           {60, 1}, {0, 0}};
+  const bool mpeg = codec.id == AV_CODEC_ID_MPEG1VIDEO || codec.id == AV_CODEC_ID_MPEG2VIDEO;
+  const AVRational* list = mpeg ? kMpeg.data() : codec.supported_framerates;
+  if (list == nullptr) {
+    return rate;
+  }
+  const AVRational* best = nullptr;
+  std::string names;
+  for (const AVRational* r = list; r->num != 0; ++r) {
+    names += (names.empty() ? "" : ", ") + rate_text(*r);
+    if (av_cmp_q(*r, rate) == 0) {
+      return rate;
+    }
+    if (av_cmp_q(*r, rate) > 0 && (best == nullptr || av_cmp_q(*r, *best) < 0)) {
+      best = r;
+    }
+  }
+  if (best == nullptr) {
+    throw UsageError(path + ": " + codec.name + " takes " + names + " fps, not " + rate_text(rate) +
+                     " (choose another encoder, e.g. --encoder libx264)");
+  }
+  std::cerr << "warning: " << path << ": " << codec.name << " takes " << names
+            << " fps; the frames of " << rate_text(rate) << " fps go out at " << rate_text(*best)
+            << " fps, each at its own time\n";
+  return *best;
+}
+
+// The range --crf may take: x264's option table says -1 to FLT_MAX, x264 itself 0 to 51 (plus 6
+// per bit above 8); others' tables are right.
+std::pair<double, double> crf_range(const AVCodecContext& encoder) {
+  const std::string_view name = encoder.codec->name;
+  if (name == "libx264") {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(encoder.pix_fmt);
+    return {0, 51 + 6 * (d != nullptr ? std::max(0, d->comp[0].depth - 8) : 0)};
+  }
+  if (name == "libx265") {
+    return {0, 51};
+  }
+  const AVOption* o = av_opt_find(encoder.priv_data, "crf", nullptr, 0, 0);
+  return o == nullptr ? std::pair{0.0, 51.0}
+                      : std::pair{std::max(0.0, o->min), std::min(o->max, 63.0)};
+}
+
+// Encoders whose default is a bit rate of 200 kb/s, whatever the size (blocks at 1080p): a fixed
+// quantiser instead, as good as their formats get without being wasteful.
+int fixed_quantiser(const AVCodec& codec) {
+  switch (codec.id) {
+    case AV_CODEC_ID_MJPEG:
+      return 2;
+    case AV_CODEC_ID_MPEG1VIDEO:
+    case AV_CODEC_ID_MPEG2VIDEO:
+    case AV_CODEC_ID_MPEG4:
+    case AV_CODEC_ID_H263:
+    case AV_CODEC_ID_H263P:
+    case AV_CODEC_ID_MSMPEG4V2:
+    case AV_CODEC_ID_MSMPEG4V3:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
+// "crf 23", "4000 kb/s" or "" (lossless encoders, image formats), for the summary.
+std::string quality_of(const AVCodecContext& encoder) {
+  double crf = 0;
+  if (av_opt_get_double(encoder.priv_data, "crf", 0, &crf) >= 0) {
+    // x264 and x265 leave the option at -1 for their own defaults.
+    const std::string_view name = encoder.codec->name;
+    crf = crf >= 0 ? crf : name == "libx264" ? 23 : name == "libx265" ? 28 : -1;
+  }
+  if (crf >= 0) {
+    char text[32];
+    std::snprintf(text, sizeof text, "crf %g", crf);
+    return text;
+  }
+  if ((encoder.flags & AV_CODEC_FLAG_QSCALE) != 0) {
+    return "q " + std::to_string(encoder.global_quality / FF_QP2LAMBDA);
+  }
+  if (encoder.bit_rate > 0 && encoder.codec_id != AV_CODEC_ID_FFV1) {
+    return std::to_string(encoder.bit_rate / 1000) + " kb/s";
+  }
+  return {};
 }
 
 void set_option(AVCodecContext& encoder, const char* key, const std::string& value) {
@@ -307,25 +696,40 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   State& s = *state_;
   s.name = options.path;
   s.format = format;
-  if (s.name.empty() || s.name == "-") {
-    throw UsageError("a video output needs a file name (standard output takes Y4M only)");
+  s.to_stdout = s.name == "-";
+  if (s.name.empty() || (s.to_stdout && options.format.empty())) {
+    throw UsageError(
+        "a video output needs a file name, or a container that streams named with --format "
+        "(matroska, nut, mpegts) for standard output");
   }
-  s.sequence = av::is_sequence(s.name);
-  const AVOutputFormat* container = s.sequence ? av_guess_format("image2", nullptr, nullptr)
-                                               : av_guess_format(nullptr, s.name.c_str(), nullptr);
+  s.sequence = !s.to_stdout && options.format.empty() && av::is_sequence(s.name);
+  const AVOutputFormat* container =
+      !options.format.empty() ? av_guess_format(options.format.c_str(), nullptr, nullptr)
+      : s.sequence            ? av_guess_format("image2", nullptr, nullptr)
+                              : av_guess_format(nullptr, s.name.c_str(), nullptr);
+  if (container == nullptr && !options.format.empty()) {
+    throw UsageError("unknown container format '" + options.format +
+                     "' (try matroska, nut, mpegts, mp4)");
+  }
+  if (s.to_stdout && !streams_to_pipe(*container)) {
+    throw UsageError(
+        std::string("the ") + container->name +
+        " container cannot be written to standard output (it goes back to finish the file, or "
+        "writes one file per frame): use matroska, nut or mpegts");
+  }
   if (container == nullptr) {
     throw UsageError("cannot tell the container of " + s.name +
                      " from its extension (try .mkv, .mp4, .mov, .webm, .avi, .nut, or a "
                      "pattern such as out/%04d.png)");
   }
-  const AVCodec* codec = pick_encoder(options, *container, s.sequence);
+  s.own = av::pix_fmt_of(format);
+  const AVCodec* codec = pick_encoder(options, *container, s.sequence, s.own);
   if (avformat_query_codec(container, codec->id, FF_COMPLIANCE_NORMAL) == 0) {
     throw UsageError("the " + std::string(container->name) + " container of " + s.name +
                      " cannot hold " + avcodec_get_name(codec->id) + " video");
   }
   const int width = width_of(format);
   const int height = height_of(format);
-  s.own = av::pix_fmt_of(format);
   const AVPixelFormat pix_fmt = pick_pix_fmt(options, *codec, s.own);
   const std::string what = std::string(codec->name) + " " + av::name_of(pix_fmt);
   const std::string size = std::to_string(width) + "x" + std::to_string(height);
@@ -358,7 +762,12 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
                                                                    : av_inv_q(av::to_av(rate));
   av_reduce(&s.time_base.num, &s.time_base.den, s.time_base.num, s.time_base.den, INT_MAX);
   AVRational encoder_tb = s.time_base;
-  {
+  AVRational encoder_rate = av::to_av(rate);
+  s.counts_frames = counts_frames(*codec);
+  if (s.counts_frames) {
+    encoder_rate = frame_rate_for(*codec, encoder_rate, s.name);
+    encoder_tb = av_inv_q(encoder_rate);
+  } else {
     AVRational frame{};
     av_reduce(&frame.num, &frame.den, rate.den, rate.num, INT_MAX);
     const std::int64_t d =
@@ -373,7 +782,7 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   enc.height = height;
   enc.pix_fmt = pix_fmt;
   enc.time_base = encoder_tb;
-  enc.framerate = av::to_av(rate);
+  enc.framerate = encoder_rate;
   enc.sample_aspect_ratio = input.sample_aspect.num > 0 && input.sample_aspect.den > 0
                                 ? av::to_av(input.sample_aspect)
                                 : AVRational{0, 1};
@@ -405,10 +814,20 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     enc.flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   }
   if (options.crf) {
+    const auto [low, high] = crf_range(enc);
+    if (*options.crf < low || *options.crf > high) {
+      throw UsageError("--crf " + std::to_string(*options.crf) + " is outside " + codec->name +
+                       "'s range " + std::to_string(static_cast<int>(low)) + " to " +
+                       std::to_string(static_cast<int>(high)));
+    }
     set_option(enc, "crf", std::to_string(*options.crf));
   }
   if (!options.preset.empty()) {
     set_option(enc, "preset", options.preset);
+  }
+  if (const int q = fixed_quantiser(*codec); q > 0) {
+    enc.flags |= AV_CODEC_FLAG_QSCALE;
+    enc.global_quality = FF_QP2LAMBDA * q;
   }
   if (std::string_view(codec->name) == "libx265") {
     set_option(enc, "x265-params", "log-level=error");
@@ -433,8 +852,13 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     throw Error("cannot allocate a frame: " + av::error_text(r));
   }
 
+  // A file's muxer is told the name of the file it writes (the .part): mp4's faststart reads it
+  // back.
+  const bool one_file = (container->flags & AVFMT_NOFILE) == 0;
+  const std::string part = s.to_stdout ? std::string("pipe:1") : s.name + ".part";
   AVFormatContext* raw = nullptr;
-  if (const int r = avformat_alloc_output_context2(&raw, container, nullptr, s.name.c_str());
+  if (const int r = avformat_alloc_output_context2(&raw, container, nullptr,
+                                                   (one_file ? part : s.name).c_str());
       r < 0) {
     throw Error("cannot set up " + s.name + ": " + av::error_text(r));
   }
@@ -470,6 +894,18 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   }
 
   const bool stdin_source = options.copy_from.path == "-";
+  const AVCodec* asked_audio = nullptr;
+  if (!options.audio_codec.empty() && options.audio_codec != "copy") {
+    asked_audio = avcodec_find_encoder_by_name(options.audio_codec.c_str());
+    if (asked_audio == nullptr || asked_audio->type != AVMEDIA_TYPE_AUDIO) {
+      throw UsageError("unknown audio encoder '" + options.audio_codec +
+                       "' (try aac, libopus, flac, ac3 or copy)");
+    }
+    if (avformat_query_codec(container, asked_audio->id, FF_COMPLIANCE_NORMAL) == 0) {
+      throw UsageError("the " + std::string(container->name) + " container of " + s.name +
+                       " cannot hold " + asked_audio->name + " audio");
+    }
+  }
   if (options.copy_streams && !options.copy_from.path.empty() && !stdin_source) {
     // Without -ss everything before the first frame too (AAC's priming has negative times).
     const double start = av::window_of(options.copy_from).start;
@@ -478,6 +914,7 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     s.source.log.reset();  // the reader reports the input's damage
     AVFormatContext& src = *s.source.context;
     s.map.assign(src.nb_streams, -1);
+    s.conversions.resize(src.nb_streams);
     for (unsigned i = 0; i < src.nb_streams; ++i) {
       AVStream& in = *src.streams[i];
       const AVMediaType type = in.codecpar->codec_type;
@@ -486,8 +923,15 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
         continue;
       }
       const char* kind = type == AVMEDIA_TYPE_AUDIO ? "audio" : "subtitle";
-      if (s.sequence ||
-          avformat_query_codec(container, in.codecpar->codec_id, FF_COMPLIANCE_NORMAL) == 0) {
+      const bool holds = !s.sequence && muxer_takes(*container, in);
+      // The encoder for an audio stream not copied: the one asked for, else the container's own.
+      const AVCodec* convert_to = nullptr;
+      if (type == AVMEDIA_TYPE_AUDIO && (asked_audio != nullptr || !holds) && !s.sequence &&
+          container->audio_codec != AV_CODEC_ID_NONE) {
+        convert_to =
+            asked_audio != nullptr ? asked_audio : avcodec_find_encoder(container->audio_codec);
+      }
+      if (!holds && convert_to == nullptr) {
         std::cerr << "warning: " << s.name << ": the " << container->name
                   << " container cannot hold " << kind << " stream " << i << " ("
                   << avcodec_get_name(in.codecpar->codec_id) << "); not copied\n";
@@ -498,9 +942,20 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
       if (copy == nullptr) {
         throw std::bad_alloc();
       }
-      avcodec_parameters_copy(copy->codecpar, in.codecpar);
-      copy->codecpar->codec_tag = 0;
-      copy->time_base = in.time_base;
+      if (convert_to != nullptr) {
+        s.conversions[i] =
+            make_conversion(in, *convert_to, options.audio_bitrate, *container, *copy);
+        if (asked_audio == nullptr) {
+          std::cerr << "warning: " << s.name << ": the " << container->name
+                    << " container cannot hold audio stream " << i << " ("
+                    << avcodec_get_name(in.codecpar->codec_id) << "); converted to "
+                    << convert_to->name << "\n";
+        }
+      } else {
+        avcodec_parameters_copy(copy->codecpar, in.codecpar);
+        copy->codecpar->codec_tag = 0;
+        copy->time_base = in.time_base;
+      }
       copy->disposition = in.disposition;
       av_dict_copy(&copy->metadata, in.metadata, 0);
       s.map[i] = copy->index;
@@ -515,28 +970,45 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
   }
 
   struct stat st {};
-  if (::stat(s.name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (!s.to_stdout && ::stat(s.name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw UsageError("cannot write " + s.name + ": " + av::error_text(AVERROR(EISDIR)));
   }
-  if ((container->flags & AVFMT_NOFILE) == 0) {
-    const std::string part = s.name + ".part";
+  if (one_file) {
     if (const int r = avio_open(&out.pb, part.c_str(), AVIO_FLAG_WRITE); r < 0) {
       throw UsageError("cannot create " + part + ": " + av::error_text(r));
     }
-    s.part = part;
+    if (!s.to_stdout) {
+      s.part = part;
+    }
   } else {
     out.opaque = &s;
     out.io_open = open_part;
   }
+  AVDictionary* muxer_options = nullptr;
+  const std::string_view container_name = container->name;
+  if (container_name == "mp4" || container_name == "mov") {
+    // The index at the front, so that players start before the whole file has arrived.
+    av_dict_set(&muxer_options, "movflags", "+faststart", 0);
+  }
+  if (!s.sequence && container_name == "image2") {
+    // One file, not a pattern: each frame replaces the one before; close() says so.
+    av_dict_set(&muxer_options, "update", "1", 0);
+  }
   try {
-    if (const int r = avformat_write_header(&out, nullptr); r < 0) {
+    const int r = avformat_write_header(&out, &muxer_options);
+    av_dict_free(&muxer_options);
+    if (r < 0) {
       throw Error("cannot write " + s.name + ": " + av::error_text(r));
     }
   } catch (...) {
     s.discard();
     throw;
   }
+  s.single_image = !s.sequence && container_name == "image2";
   description_ = what;
+  if (const std::string quality = quality_of(enc); !quality.empty()) {
+    description_ += " " + quality;
+  }
 }
 
 VideoWriter::~VideoWriter() {
@@ -562,7 +1034,9 @@ void VideoWriter::write_frame(std::span<const std::byte> frame, const FrameTime&
     s.started = true;
     s.offset = time.pts;
   }
-  const std::int64_t pts = s.snap((time.pts - s.offset) * s.tick);
+  const std::int64_t pts =
+      s.counts_frames ? av_rescale_q(time.pts - s.offset, s.time_base, s.encoder->time_base)
+                      : s.snap((time.pts - s.offset) * s.tick);
   if (pts <= s.last_pts) {
     throw UsageError(s.name + ": frame " + std::to_string(frames_written_) + " has time " +
                      std::to_string(time.pts) + ", not after the frame before it");
@@ -583,7 +1057,10 @@ void VideoWriter::write_frame(std::span<const std::byte> frame, const FrameTime&
     }
   }
   f.pts = pts;
-  f.pkt_duration = s.snap(time.duration * s.tick);
+  f.pkt_duration = s.counts_frames
+                       ? std::max<std::int64_t>(
+                             1, av_rescale_q(time.duration, s.time_base, s.encoder->time_base))
+                       : s.snap(time.duration * s.tick);
   s.last_pts = pts;
   s.last_end = std::max(s.last_end, time.pts + time.duration);
   try {
@@ -611,6 +1088,9 @@ void VideoWriter::close() {
     if (s.failed) {
       throw Error("cannot finish " + s.name + ": an earlier write failed");
     }
+    if (!s.started) {
+      throw Error(s.name + ": no frames to write; nothing written");
+    }
     encode(s, nullptr);
     if (!s.source_done && s.started) {
       copy_until(s, static_cast<double>(s.last_end) * av_q2d(s.time_base) -
@@ -618,8 +1098,21 @@ void VideoWriter::close() {
                              ? 0.0
                              : static_cast<double>(s.source.context->start_time) / AV_TIME_BASE));
     }
+    for (std::size_t i = 0; i < s.conversions.size(); ++i) {
+      if (AudioConversion* a = s.conversions[i].get();
+          a != nullptr && a->next_pts != AV_NOPTS_VALUE) {
+        convert_audio(s, *a, nullptr, s.map[i]);
+        encode_audio(s, *a, s.map[i], true);
+      }
+    }
     if (const int r = av_write_trailer(s.output.get()); r < 0) {
       throw Error("cannot finish " + s.name + ": " + av::error_text(r));
+    }
+    if (s.to_stdout) {
+      avio_flush(s.output->pb);
+      if (s.output->pb->error < 0) {
+        throw Error("cannot write standard output: " + av::error_text(s.output->pb->error));
+      }
     }
     if (!s.part.empty()) {
       if (const int r = avio_closep(&s.output->pb); r < 0) {
@@ -642,6 +1135,11 @@ void VideoWriter::close() {
       }
     }
     s.parts.clear();
+    if (s.single_image && frames_written_ > 1) {
+      std::cerr << "warning: " << s.name << " holds one image: the last of " << frames_written_
+                << " frames (a pattern such as out/%04d"
+                << std::string_view(s.name).substr(s.name.rfind('.')) << " keeps them all)\n";
+    }
     s.closed = true;
     s.output.reset();
     s.encoder.reset();

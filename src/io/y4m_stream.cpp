@@ -83,9 +83,15 @@ void Y4mSink::open(const FrameFormat& format) {
 
 void Y4mSink::write(std::span<const std::byte> frame, std::int64_t /*index*/) {
   writer_->write_frame(frame);
+  ++frames_;
 }
 
 void Y4mSink::close() {
+  if (writer_ && frames_ == 0) {
+    writer_.reset();  // removes the .part
+    throw Error((path_ == "-" ? std::string("stdout") : path_) +
+                ": no frames to write; nothing written");
+  }
   if (writer_) {
     writer_->close();
   }

@@ -81,11 +81,44 @@ TEST(Cli, StudyWritesTheReportAndFiveTimelines) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(Cli, AnUnwritableJsonPathFailsCleanly) {
-  const Result r = run("bench --device cpu --frames 4 --size 8x8 --compute-ms 0 --strategy split-streams "
-                       "--json /nonexistent-dir/x.json");
-  EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("cannot write"), std::string::npos) << r.output;
+TEST(Cli, AnUnwritableJsonOrTracePathIsRefusedBeforeTheRun) {
+  // Refused in one line with code 2 before the device is opened or a frame runs (no "device:"
+  // line).
+  for (const char* option :
+       {"--json /nonexistent-dir/x.json", "--json /", "--trace /proc/version/x"}) {
+    const Result r = run(
+        std::string(
+            "bench --device cpu --frames 4 --size 8x8 --compute-ms 0 --strategy split-streams ") +
+        option);
+    EXPECT_EQ(r.code, 2) << option << ": " << r.output;
+    EXPECT_NE(r.output.find("cannot write --"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("device:"), std::string::npos)
+        << "refused before the run: " << r.output;
+    EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "one line: " << r.output;
+  }
+  const Result run_trace =
+      run("run -i synthetic:16x8:2 -o null -m synthetic --device cpu --trace /proc/version/x");
+  EXPECT_EQ(run_trace.code, 2) << run_trace.output;
+  EXPECT_NE(run_trace.output.find("cannot write --trace"), std::string::npos) << run_trace.output;
+}
+
+TEST(Cli, RunTakesDashHForHelp) {
+  const Result r = run("run -h");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("usage: pynference run"), std::string::npos) << r.output;
+}
+
+TEST(Cli, CudaWithoutAGpuSaysSoInWords) {
+  if (std::filesystem::exists("/dev/nvidia0")) {
+    GTEST_SKIP() << "this machine has a GPU";
+  }
+  for (const char* device : {"cuda", "cuda:0"}) {
+    const Result r =
+        run(std::string("run -i synthetic:16x8:2 -o null -m synthetic --device ") + device);
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_NE(r.output.find("no NVIDIA GPU"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("insufficient"), std::string::npos) << r.output;
+  }
 }
 
 }  // namespace

@@ -228,4 +228,103 @@ TEST_F(RunCommand, CtrlCEndsWithAValidShorterFile) {
   EXPECT_LT(out.frames.size(), 100000U);
 }
 
+// A run of many slow frames into o.y4m in the background, `then` a moment later; the code it ends
+// with.
+Result signalled(const std::string& out, const std::string& then) {
+  return shell(binary() + " run -i synthetic:16x8:100000 -o " + out +
+               " -m synthetic:x1:2 --device cpu & pid=$!; sleep 1; " + then + "; wait $pid");
+}
+
+TEST_F(RunCommand, SigtermAndSighupEndLikeCtrlCWithTheirOwnCodes) {
+  const Result term = signalled(at("t.y4m"), "kill -TERM $pid");
+  EXPECT_EQ(term.code, 143) << term.output;
+  EXPECT_NE(term.output.find("interrupted after"), std::string::npos) << term.output;
+  EXPECT_EQ(term.output.find("Ctrl-C"), std::string::npos)
+      << "SIGTERM is no Ctrl-C: " << term.output;
+  EXPECT_GT(parse_y4m(read(at("t.y4m")), yuv420_bytes(16, 8)).frames.size(), 0U);
+  const Result hup = signalled(at("h.y4m"), "kill -HUP $pid");
+  EXPECT_EQ(hup.code, 129) << hup.output;
+  EXPECT_GT(parse_y4m(read(at("h.y4m")), yuv420_bytes(16, 8)).frames.size(), 0U);
+  EXPECT_FALSE(std::filesystem::exists(at("h.y4m.part")));
+}
+
+TEST_F(RunCommand, ASecondSignalOrSigquitRemovesThePartialOutput) {
+  const Result twice = signalled(at("a.y4m"), "kill -INT $pid; kill -INT $pid");
+  EXPECT_EQ(twice.code, 130) << twice.output;
+  EXPECT_FALSE(std::filesystem::exists(at("a.y4m.part"))) << twice.output;
+  const Result quit = signalled(at("q.y4m"), "kill -QUIT $pid");
+  EXPECT_EQ(quit.code, 131) << quit.output;
+  EXPECT_FALSE(std::filesystem::exists(at("q.y4m.part"))) << quit.output;
+  EXPECT_FALSE(std::filesystem::exists(at("q.y4m"))) << quit.output;
+}
+
+TEST_F(RunCommand, ASignalBeforeTheFirstFrameEndsAtOnceAndWritesNothing) {
+  // 500 ms a frame: the stage measurements before the first frame (17 rounds) take 8 s and more;
+  // a signal then ends the run at once, with nothing renamed into place.
+  for (const auto& [signal, code] : {std::pair{"INT", 130}, std::pair{"TERM", 143}}) {
+    const Result r = shell(binary() + " run -i synthetic:16x8:5 -o " + at("o.y4m") +
+                           " -m synthetic:x1:500 --device cpu & pid=$!; sleep 1; kill -" + signal +
+                           " $pid; wait $pid");
+    EXPECT_EQ(r.code, code) << signal << ": " << r.output;
+    EXPECT_NE(r.output.find("nothing written"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("wrote"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(at("o.y4m"))) << signal;
+    EXPECT_FALSE(std::filesystem::exists(at("o.y4m.part"))) << signal;
+  }
+}
+
+TEST_F(RunCommand, AWindowWithoutFramesFailsAndWritesNothing) {
+  ASSERT_EQ(
+      run("run -i synthetic:16x8:5 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet")
+          .code,
+      0);
+  for (const char* window : {"-ss 10", "-t 0", "-ss 0.21 -to 0.23"}) {
+    for (const std::string& out : {at("o.y4m"), std::string("null"), "raw:" + at("o.yuv")}) {
+      const Result r = run("run -i " + at("in.y4m") + " -o " + out +
+                           " -m synthetic:x1 --device cpu --quiet " + std::string(window));
+      EXPECT_EQ(r.code, 1) << window << " " << out << ": " << r.output;
+      EXPECT_NE(r.output.find("nothing written"), std::string::npos) << r.output;
+      EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "one line: " << r.output;
+    }
+    EXPECT_FALSE(std::filesystem::exists(at("o.y4m")));
+    EXPECT_FALSE(std::filesystem::exists(at("o.y4m.part")));
+    EXPECT_FALSE(std::filesystem::exists(at("o.yuv")));
+  }
+}
+
+TEST_F(RunCommand, ASecondRunWritingTheSameOutputIsRefusedAtOnce) {
+  const Result r =
+      shell(binary() + " run -i synthetic:16x8:100000 -o " + at("o.y4m") +
+            " -m synthetic:x1:2 --device cpu --quiet & pid=$!; sleep 1; " + binary() +
+            " run -i synthetic:16x8:3 -o " + at("o.y4m") +
+            " -m synthetic:x1 --device cpu --quiet -y; echo second=$?; kill -INT $pid; wait $pid");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("second=2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is being written by another run"), std::string::npos) << r.output;
+  // The first run's file is whole: its own frames only, the second run's 3 never in it.
+  const Y4m out = parse_y4m(read(at("o.y4m")), yuv420_bytes(16, 8));
+  EXPECT_GT(out.frames.size(), 3U);
+  EXPECT_FALSE(std::filesystem::exists(at("o.y4m.part")));
+}
+
+TEST_F(RunCommand, CtrlCStopsARunWhoseInputStalled) {
+  ASSERT_EQ(
+      run("run -i synthetic:16x8:5 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet")
+          .code,
+      0);
+  // The producer sends 5 frames, then stalls for a minute before it closes; through a FIFO, so that
+  // the program is a job of its own that `wait` waits for alone. The producer is killed at the end
+  // (it would hold the test's output open for that minute).
+  const Result r =
+      shell("mkfifo " + at("fifo") + "; ( cat " + at("in.y4m") + "; exec sleep 60 ) > " +
+            at("fifo") + " 2>/dev/null & producer=$!; " + binary() + " run -i - -o " + at("o.y4m") +
+            " -m synthetic:x1 --device cpu < " + at("fifo") +
+            " & pid=$!; sleep 2; kill -INT $pid; wait $pid; code=$?; "
+            "kill -0 $producer && echo producer still open; kill $producer; exit $code");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("producer still open"), std::string::npos)
+      << "stopped before the producer closed: " << r.output;
+  EXPECT_EQ(parse_y4m(read(at("o.y4m")), yuv420_bytes(16, 8)).frames.size(), 5U) << r.output;
+}
+
 }  // namespace

@@ -184,5 +184,209 @@ TEST(RunVideoFiles, CtrlCLeavesAValidShorterVideo) {
   EXPECT_LT(out.frames.size(), 100000U);
 }
 
+TEST(RunVideoFiles, ImageOutputsAreEncodedAsTheirExtensionSays) {
+  ScratchDir dir;
+  struct Image {
+    std::string out;   // -o
+    std::string file;  // one file written
+    std::string codec;
+  };
+  const Image cases[] = {{"one.jpg", "one.jpg", "mjpeg"},
+                         {"t/%04d.tif", "t/0003.tif", "tiff"},
+                         {"w/%04d.webp", "w/0003.webp", "webp"},
+                         {"p/%04d.png", "p/0003.png", "png"}};
+  for (const Image& c : cases) {
+    fs::create_directories(dir.path() / fs::path(c.out).parent_path());
+    const Result r = run("run -i synthetic:64x48:3 -o " + (dir / c.out) +
+                         " -m synthetic:x1 --device cpu --quiet");
+    ASSERT_EQ(r.code, 0) << c.out << ": " << r.output;
+    const auto streams = probe(dir / c.file);
+    ASSERT_NE(find(streams, AVMEDIA_TYPE_VIDEO), nullptr) << c.file;
+    EXPECT_EQ(find(streams, AVMEDIA_TYPE_VIDEO)->codec, c.codec) << c.file;
+    EXPECT_EQ(find(streams, AVMEDIA_TYPE_VIDEO)->width, 64) << c.file;
+  }
+  // One image file for three frames: the last one, and a warning says so.
+  const Result one =
+      run("run -i synthetic:64x48:3 -o " + (dir / "two.jpg") + " -m synthetic:x1 --device cpu");
+  EXPECT_NE(one.output.find("holds one image"), std::string::npos) << one.output;
+  EXPECT_EQ(find(probe(dir / "two.jpg"), AVMEDIA_TYPE_VIDEO)->pix_fmt, AV_PIX_FMT_YUVJ420P)
+      << "full range for viewers";
+}
+
+TEST(RunVideoFiles, MpegTsPsM2tsAndMxfFromAContainerInput) {
+  // An mp4 input counts in 1/12800 s; MPEG-1/2 take their frame rate from the time base.
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mp4";
+  spec.video_encoder = "libx264";
+  spec.frames = 12;
+  make_clip(spec);
+  ASSERT_EQ(run("run -i " + spec.path + " -o " + (dir / "ref.mkv") +
+                " -m synthetic:x1 --device cpu --quiet --encoder ffv1")
+                .code,
+            0);
+  const std::vector<int> expected = stamps_of(read_all(dir / "ref.mkv"));
+  for (const char* name : {"o.ts", "o.mpg", "o.m2ts", "o.mxf"}) {
+    const Result r = run("run -i " + spec.path + " -o " + (dir / name) +
+                         " -m synthetic:x1 --device cpu --quiet");
+    ASSERT_EQ(r.code, 0) << name << ": " << r.output;
+    const Decoded out = read_all(dir / name);
+    ASSERT_EQ(out.frames.size(), 12U) << name;
+    const std::vector<int> stamps = stamps_of(out);
+    for (std::size_t i = 0; i < stamps.size(); ++i) {
+      EXPECT_NEAR(stamps[i], expected[i], 1)
+          << name << " frame " << i << " (lossy: within one step)";
+    }
+    EXPECT_EQ(out.info.frame_rate, (Rational{25, 1})) << name;
+  }
+  // 12 fps is no MPEG-1 rate: the next one up that is, each frame at its own time.
+  ClipSpec slow = spec;
+  slow.path = dir / "slow.mkv";
+  slow.video_encoder = "ffv1";
+  slow.rate = {12, 1};
+  make_clip(slow);
+  const Result r = run("run -i " + slow.path + " -o " + (dir / "slow.mpg") +
+                       " -m synthetic:x1 --device cpu --quiet");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("go out at 24000/1001 fps"), std::string::npos) << r.output;
+  const auto streams = probe(dir / "slow.mpg");
+  const StreamProbe* video = find(streams, AVMEDIA_TYPE_VIDEO);
+  ASSERT_NE(video, nullptr);
+  EXPECT_EQ(video->packets, 12);
+  EXPECT_NEAR(video->end_s - video->first_s, 11.0 / 12.0, 0.1) << "the 12 fps timeline kept";
+}
+
+TEST(RunVideoFiles, AWindowWithoutFramesFailsAndWritesNothing) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 10;
+  make_clip(spec);
+  for (const char* window : {"-ss 5", "-t 0"}) {
+    for (const char* name : {"o.mkv", "o.mp4", "o/%03d.png"}) {
+      fs::create_directories(dir / "o");
+      const Result r = run("run -i " + spec.path + " -o " + (dir / name) +
+                           " -m synthetic:x1 --device cpu --quiet " + window);
+      EXPECT_EQ(r.code, 1) << window << " " << name << ": " << r.output;
+      EXPECT_NE(r.output.find("nothing written"), std::string::npos) << r.output;
+      EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "one line: " << r.output;
+      EXPECT_FALSE(fs::exists(dir / name));
+      EXPECT_FALSE(fs::exists(dir / (std::string(name) + ".part")));
+      EXPECT_TRUE(fs::is_empty(dir / "o"));
+    }
+  }
+}
+
+TEST(RunVideoFiles, SequencesKeepExistingFramesWithoutYAndNeverReplaceTheInput) {
+  ScratchDir dir;
+  fs::create_directories(dir / "seq");
+  const std::string pattern = dir / "seq/%04d.png";
+  ASSERT_EQ(
+      run("run -i synthetic:32x16:3 -o " + pattern + " -m synthetic:x1 --device cpu --quiet").code,
+      0);
+  const auto before = fs::last_write_time(dir / "seq/0002.png");
+  const Result again =
+      run("run -i synthetic:32x16:3 -o " + pattern + " -m synthetic:x1 --device cpu --quiet");
+  EXPECT_EQ(again.code, 2) << again.output;
+  EXPECT_NE(again.output.find("exists: add -y"), std::string::npos) << again.output;
+  const Result same =
+      run("run -i " + pattern + " -o " + pattern + " -m synthetic:x1 --device cpu --quiet -y");
+  EXPECT_EQ(same.code, 2) << same.output;
+  EXPECT_NE(same.output.find("the output is the input"), std::string::npos) << same.output;
+  EXPECT_EQ(fs::last_write_time(dir / "seq/0002.png"), before);
+  const Result forced =
+      run("run -i synthetic:32x16:2 -o " + pattern + " -m synthetic:x1 --device cpu --quiet -y");
+  EXPECT_EQ(forced.code, 0) << forced.output;
+}
+
+TEST(RunVideoFiles, DefaultsAViewerCanPlayNamedInTheSummary) {
+  ScratchDir dir;
+  // 4:4:4 and RGB sources: H.264 4:2:0 in an mp4 with its index first.
+  for (const char* in : {"synthetic:64x48:5:yuv444p", "synthetic:64x48:5:rgb24"}) {
+    const Result r = run(std::string("run -i ") + in + " -o " + (dir / "o.mp4") +
+                         " -m synthetic:x1 --device cpu -y");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("as libx264 yuv420p crf 23"), std::string::npos) << r.output;
+    const auto streams = probe(dir / "o.mp4");
+    const StreamProbe* video = find(streams, AVMEDIA_TYPE_VIDEO);
+    ASSERT_NE(video, nullptr);
+    EXPECT_EQ(video->pix_fmt, AV_PIX_FMT_YUV420P) << in;
+    const std::string bytes = read(dir / "o.mp4");
+    ASSERT_NE(bytes.find("moov"), std::string::npos);
+    EXPECT_LT(bytes.find("moov"), bytes.find("mdat")) << "faststart: the index before the media";
+  }
+  // 10-bit input: HEVC Main 10 keeps the depth.
+  const Result deep = run("run -i synthetic:64x48:5:yuv420p10le -o " + (dir / "deep.mkv") +
+                          " -m synthetic:x1 --device cpu --preset ultrafast");
+  ASSERT_EQ(deep.code, 0) << deep.output;
+  const auto streams = probe(dir / "deep.mkv");
+  const StreamProbe* video = find(streams, AVMEDIA_TYPE_VIDEO);
+  ASSERT_NE(video, nullptr);
+  EXPECT_EQ(video->codec, "hevc");
+  EXPECT_EQ(video->pix_fmt, AV_PIX_FMT_YUV420P10LE);
+  // Asked for, 4:4:4 stays.
+  const Result asked = run("run -i synthetic:64x48:5:yuv444p -o " + (dir / "asked.mkv") +
+                           " -m synthetic:x1 --device cpu --pix-fmt yuv444p --quiet");
+  ASSERT_EQ(asked.code, 0) << asked.output;
+  EXPECT_EQ(find(probe(dir / "asked.mkv"), AVMEDIA_TYPE_VIDEO)->pix_fmt, AV_PIX_FMT_YUV444P);
+}
+
+TEST(RunVideoFiles, OpusIntoMovIsConvertedAndAudioCodecIsTaken) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.audio_encoder = "libopus";
+  spec.frames = 25;
+  make_clip(spec);
+  const Result mov = run("run -i " + spec.path + " -o " + (dir / "o.mov") +
+                         " -m synthetic:x1 --device cpu --quiet");
+  ASSERT_EQ(mov.code, 0) << mov.output;
+  EXPECT_NE(mov.output.find("converted to aac"), std::string::npos) << mov.output;
+  const auto streams = probe(dir / "o.mov");
+  ASSERT_NE(find(streams, AVMEDIA_TYPE_AUDIO), nullptr);
+  EXPECT_EQ(find(streams, AVMEDIA_TYPE_AUDIO)->codec, "aac");
+  const Result flac =
+      run("run -i " + spec.path + " -o " + (dir / "o.mkv") +
+          " -m synthetic:x1 --device cpu --quiet --encoder ffv1 --audio-codec flac");
+  ASSERT_EQ(flac.code, 0) << flac.output;
+  const auto again = probe(dir / "o.mkv");
+  ASSERT_NE(find(again, AVMEDIA_TYPE_AUDIO), nullptr);
+  EXPECT_EQ(find(again, AVMEDIA_TYPE_AUDIO)->codec, "flac");
+  const Result bad = run("run -i " + spec.path + " -o " + (dir / "b.mkv") +
+                         " -m synthetic:x1 --device cpu --audio-bitrate 9x");
+  EXPECT_EQ(bad.code, 2) << bad.output;
+}
+
+TEST(RunVideoFiles, ContainersThatStreamGoToStandardOutputWithFormat) {
+  ScratchDir dir;
+  for (const char* format : {"matroska", "nut", "mpegts"}) {
+    const std::string out = dir / (std::string("o.") + format);
+    const Result r = shell(binary() + " run -i synthetic:64x48:5 -o - -f " + format +
+                           " -m synthetic:x1 --device cpu --quiet > " + out);
+    ASSERT_EQ(r.code, 0) << format << ": " << r.output;
+    EXPECT_EQ(r.output, "") << "stdout holds the container alone";
+    EXPECT_EQ(read_all(out).frames.size(), 5U) << format;
+  }
+  const Result mp4 = shell(
+      binary() + " run -i synthetic:64x48:5 -o - --format mp4 -m synthetic:x1 --device cpu > " +
+      (dir / "o.mp4"));
+  EXPECT_EQ(mp4.code, 2) << mp4.output;
+  EXPECT_NE(mp4.output.find("use matroska, nut or mpegts"), std::string::npos) << mp4.output;
+  EXPECT_EQ(fs::file_size(dir / "o.mp4"), 0U);
+}
+
+TEST(RunVideoFiles, CrfOutsideTheEncodersRangeIsRefused) {
+  ScratchDir dir;
+  const Result r = run("run -i synthetic:64x48:2 -o " + (dir / "o.mp4") +
+                       " -m synthetic:x1 --device cpu --crf 52");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("outside libx264's range 0 to 51"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "o.mp4.part"));
+  EXPECT_EQ(run("run -i synthetic:64x48:2 -o " + (dir / "o.mp4") +
+                " -m synthetic:x1 --device cpu --crf 51 --quiet")
+                .code,
+            0);
+}
+
 }  // namespace
 }  // namespace pyn::test

@@ -105,7 +105,7 @@ TEST(FfmpegWriter, DefaultEncoderForMp4IsX264) {
   VideoOutputOptions out;
   out.path = dir / "out.mp4";
   VideoWriter writer(out, reader.info().format, reader.info());
-  EXPECT_EQ(writer.description(), "libx264 yuv420p");
+  EXPECT_EQ(writer.description(), "libx264 yuv420p crf 23");
 }
 
 // What `pynference run` does with a Y4M source: a VideoInfo of its own, frame indices as times.
@@ -223,7 +223,10 @@ TEST_P(FfmpegWriterAudio, CopiedWholeAndTrimmed) {
   out.path = dir / c.out;
   out.encoder = "libx264";
   out.preset = "ultrafast";
+  ::testing::internal::CaptureStderr();
   transcode(input_of(spec.path), out);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err.find("converted"), std::string::npos) << "copied, not converted: " << err;
   auto streams = probe(out.path);
   const StreamProbe* a = find(streams, AVMEDIA_TYPE_AUDIO);
   ASSERT_NE(a, nullptr);
@@ -315,24 +318,76 @@ TEST(FfmpegWriter, NoAudioWhenAsked) {
   EXPECT_EQ(streams.size(), 1U);
 }
 
-// PCM in MP4: the container has no tag for it, so the stream is skipped with a warning.
-TEST(FfmpegWriter, SkipsAudioTheContainerCannotHold) {
+// A stream the container cannot hold is converted to the container's own audio codec (PCM in MP4
+// and Opus in MOV become AAC), or dropped with a warning where it takes no audio (GIF); never a
+// failed run, never lost without a word. The sound lasts as long as the video.
+TEST(FfmpegWriter, ConvertsOrDropsAudioTheContainerCannotHold) {
+  struct Case {
+    std::string audio;
+    std::string out;
+    std::string encoder;
+    std::string codec;  // "" for none
+    std::string warning;
+  };
+  const Case cases[] = {{"pcm_s16le", "out.mp4", "libx264", "aac", "converted to aac"},
+                        {"libopus", "out.mov", "libx264", "aac", "converted to aac"},
+                        {"flac", "out.gif", "gif", "", "not copied"}};
+  for (const Case& c : cases) {
+    ScratchDir dir;
+    ClipSpec spec;
+    spec.path = dir / "in.mkv";
+    spec.audio_encoder = c.audio;
+    spec.frames = 25;
+    make_clip(spec);
+    VideoOutputOptions out;
+    out.path = dir / c.out;
+    out.encoder = c.encoder;
+    ::testing::internal::CaptureStderr();
+    transcode(input_of(spec.path), out);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find(c.warning), std::string::npos) << c.out << ": " << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one line: " << err;
+    const auto streams = probe(out.path);
+    ASSERT_NE(find(streams, AVMEDIA_TYPE_VIDEO), nullptr);
+    const StreamProbe* audio = find(streams, AVMEDIA_TYPE_AUDIO);
+    if (c.codec.empty()) {
+      EXPECT_EQ(audio, nullptr) << c.out;
+      continue;
+    }
+    ASSERT_NE(audio, nullptr) << c.out;
+    EXPECT_EQ(audio->codec, c.codec) << c.out;
+    EXPECT_NEAR(audio->end_s - std::max(0.0, audio->first_s), 1.0, 0.1) << c.out;
+  }
+}
+
+// --audio-codec: every audio stream encoded as asked, at the bit rate asked.
+TEST(FfmpegWriter, AudioCodecAndBitrateOptions) {
   ScratchDir dir;
   ClipSpec spec;
   spec.path = dir / "in.mkv";
-  spec.audio_encoder = "pcm_s16le";
-  spec.frames = 5;
+  spec.audio_encoder = "flac";
+  spec.frames = 25;
   make_clip(spec);
   VideoOutputOptions out;
-  out.path = dir / "out.mp4";
-  out.preset = "ultrafast";
-  ::testing::internal::CaptureStderr();
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  out.audio_codec = "libopus";
+  out.audio_bitrate = 64000;
   transcode(input_of(spec.path), out);
-  const std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_NE(err.find("not copied"), std::string::npos) << err;
   const auto streams = probe(out.path);
-  EXPECT_EQ(find(streams, AVMEDIA_TYPE_AUDIO), nullptr);
-  EXPECT_NE(find(streams, AVMEDIA_TYPE_VIDEO), nullptr);
+  const StreamProbe* audio = find(streams, AVMEDIA_TYPE_AUDIO);
+  ASSERT_NE(audio, nullptr);
+  EXPECT_EQ(audio->codec, "opus");
+  EXPECT_NEAR(audio->end_s - std::max(0.0, audio->first_s), 1.0, 0.1);
+  out.path = dir / "bad.mp4";
+  out.encoder = "libx264";
+  out.audio_codec = "nope";
+  VideoReader reader(input_of(spec.path));
+  out.copy_from = input_of(spec.path);
+  EXPECT_THROW(VideoWriter(out, reader.info().format, reader.info()), UsageError);
+  out.audio_codec = "pcm_s16le";  // not in mp4
+  EXPECT_THROW(VideoWriter(out, reader.info().format, reader.info()), UsageError);
+  EXPECT_FALSE(fs::exists(dir / "bad.mp4.part"));
 }
 
 TEST(FfmpegWriter, PngSequenceInAndOut) {
@@ -392,7 +447,8 @@ TEST(FfmpegWriter, ConvertsBetweenRgbAndYuv) {
   x264.crf = 0;
   transcode(input_of(png.path), x264);
   VideoReader back(input_of(x264.path));
-  EXPECT_EQ(std::get<YuvDesc>(back.info().format).chroma, ChromaLayout::yuv444);
+  // RGB becomes 4:2:0, the H.264 that players decode (High 4:4:4 is rarely supported).
+  EXPECT_EQ(std::get<YuvDesc>(back.info().format).chroma, ChromaLayout::yuv420);
 }
 
 TEST(FfmpegWriter, PixFmtOption) {

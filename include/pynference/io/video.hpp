@@ -139,9 +139,13 @@ class VideoReader {
 };
 
 struct VideoOutputOptions {
-  // A file, its container from the extension (.mkv .mp4 .mov .webm .avi .nut ...), or an
-  // image-sequence pattern ("out/%04d.png", numbered from 1).
+  // A file, its container from the extension (.mkv .mp4 .mov .webm .avi .nut ...), an
+  // image-sequence pattern ("out/%04d.png", numbered from 1), or "-" (standard output, with
+  // format).
   std::string path;
+  // A container by FFmpeg's name (matroska, nut, mpegts, mp4...) instead of the extension's; with
+  // path "-" required, and then one that streams (not mp4, mov, mxf, avi, image2).
+  std::string format;
   // "" picks libx264 for mp4, mov and mkv, png for image sequences, else the container's default.
   std::string encoder;
   std::optional<int> crf;  // x264/x265 -crf
@@ -152,6 +156,12 @@ struct VideoOutputOptions {
   // end of the last frame written); false (--no-audio) copies nothing.
   bool copy_streams = true;
   VideoInputOptions copy_from;
+  // "copy": each audio stream as it is where the container holds its codec, else encoded with
+  // the container's default audio encoder (Opus in .mov becomes AAC), else dropped with a warning
+  // (audio in .gif). An encoder name ("aac", "libopus", "flac"): every audio stream encoded with
+  // it. audio_bitrate: bits per second for lossy encoders; 0 = the encoder's default.
+  std::string audio_codec = "copy";
+  std::int64_t audio_bitrate = 0;
 };
 
 // Encodes frames into a container. A file goes to "<path>.part", renamed to path by close(); an

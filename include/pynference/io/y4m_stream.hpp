@@ -52,12 +52,14 @@ class Y4mSink final : public Sink {
 
   void open(const FrameFormat& format) override;
   void write(std::span<const std::byte> frame, std::int64_t index) override;
+  // Throws Error where no frame was written: a file is then removed, not renamed into place.
   void close() override;
 
  private:
   std::string path_;
   Y4mHeader header_;
   std::unique_ptr<Y4mWriter> writer_;
+  std::int64_t frames_ = 0;
 };
 
 }  // namespace pyn
