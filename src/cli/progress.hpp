@@ -21,8 +21,8 @@ class CountingSink final : public Sink {
  public:
   explicit CountingSink(Sink& inner) : inner_(inner) {}
   void open(const FrameFormat& format) override { inner_.open(format); }
-  void write(std::span<const std::byte> frame, std::int64_t index) override {
-    inner_.write(frame, index);
+  void write(std::span<const std::byte> frame, const FrameInfo& info) override {
+    inner_.write(frame, info);
     written_.fetch_add(1, std::memory_order_relaxed);
     note_frame_written();
   }

@@ -228,6 +228,7 @@ struct StoppableSource::Shared {
   std::condition_variable wake;
   std::vector<std::byte> buffer;
   std::int64_t index = -1;  // the frame asked for; -1: none
+  FrameInfo info;           // what the source said of it
   bool done = false;        // the read of `index` returned
   bool got = false;
   std::exception_ptr error;
@@ -246,12 +247,12 @@ StoppableSource::StoppableSource(Source& inner, const std::atomic<bool>& stop)
       if (shared->quit) {
         return;
       }
-      const std::int64_t index = shared->index;
+      FrameInfo info{shared->index, std::nullopt};
       lock.unlock();
       bool got = false;
       std::exception_ptr error;
       try {
-        got = inner.read(shared->buffer, index);
+        got = inner.read(shared->buffer, info);
       } catch (...) {
         error = std::current_exception();
       }
@@ -259,6 +260,7 @@ StoppableSource::StoppableSource(Source& inner, const std::atomic<bool>& stop)
       if (shared->abandoned) {
         return;
       }
+      shared->info = info;
       shared->got = got;
       shared->error = error;
       shared->done = true;
@@ -280,7 +282,8 @@ StoppableSource::~StoppableSource() {
   }
 }
 
-bool StoppableSource::read(std::span<std::byte> slot, std::int64_t index) {
+bool StoppableSource::read(std::span<std::byte> slot, FrameInfo& info) {
+  const std::int64_t index = info.index;
   std::unique_lock lock(shared_->mutex);
   shared_->index = index;
   shared_->done = false;
@@ -299,6 +302,7 @@ bool StoppableSource::read(std::span<std::byte> slot, std::int64_t index) {
   }
   if (shared_->got) {
     std::memcpy(slot.data(), shared_->buffer.data(), std::min(slot.size(), shared_->buffer.size()));
+    info.time = shared_->info.time;
   }
   return shared_->got;
 }
@@ -446,15 +450,14 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
     video.copy_from = container->options();
     video.audio_codec = options.audio_codec;
     video.audio_bitrate = options.audio_bitrate;
-    return std::make_unique<VideoSink>(video, container->video().info(), container->video().times());
+    return std::make_unique<VideoSink>(video, container->video().info());
   }
   video.copy_streams = false;  // Y4M and synthetic inputs have no other streams
   const auto* y4m = dynamic_cast<Y4mInput*>(&input);
   return std::make_unique<VideoSink>(
       video,
       video_info_for(input.source().format(), input.frame_rate(), input.aspect(),
-                     y4m != nullptr ? y4m_chroma_location(y4m->header().colorspace) : 0),
-      nullptr);
+                     y4m != nullptr ? y4m_chroma_location(y4m->header().colorspace) : 0));
 }
 
 }  // namespace pyn::cli

@@ -91,7 +91,7 @@ class StoppableSource final : public Source {
   [[nodiscard]] std::optional<std::int64_t> frame_count() const override {
     return inner_.frame_count();
   }
-  bool read(std::span<std::byte> slot, std::int64_t index) override;
+  bool read(std::span<std::byte> slot, FrameInfo& info) override;
   [[nodiscard]] bool abandoned() const;
 
  private:

@@ -14,12 +14,14 @@ std::uint64_t hash_bytes(std::span<const std::byte> bytes) noexcept {
   return hash;
 }
 
-void HashSink::write(std::span<const std::byte> frame, std::int64_t index) {
+void HashSink::write(std::span<const std::byte> frame, const FrameInfo& info) {
+  const std::int64_t index = info.index;
   hashes_.push_back(hash_bytes(frame));
   indices_.push_back(index);
 }
 
-void CheckingSink::write(std::span<const std::byte> frame, std::int64_t index) {
+void CheckingSink::write(std::span<const std::byte> frame, const FrameInfo& info) {
+  const std::int64_t index = info.index;
   const std::vector<std::byte> expected = reference_(index);
   if (expected.size() != frame.size()) {
     throw Error("frame " + std::to_string(index) + " has " + std::to_string(frame.size()) +

@@ -73,7 +73,8 @@ void SyntheticSource::prime(std::span<std::byte> slot) {
   legalize(frame, format_);
 }
 
-bool SyntheticSource::read(std::span<std::byte> slot, std::int64_t index) {
+bool SyntheticSource::read(std::span<std::byte> slot, FrameInfo& info) {
+  const std::int64_t index = info.index;
   if (index >= frames_) {
     return false;
   }

@@ -33,38 +33,19 @@ int matrix_tag(ColorMatrix matrix) {
 
 }  // namespace
 
-void FrameTimes::put(std::int64_t index, FrameTime time) {
-  const std::lock_guard lock(mutex_);
-  if (index != first_ + static_cast<std::int64_t>(times_.size())) {
-    throw Error("frame " + std::to_string(index) + " read out of order");
-  }
-  times_.push_back(time);
-}
-
-FrameTime FrameTimes::take(std::int64_t index) {
-  const std::lock_guard lock(mutex_);
-  if (times_.empty() || index != first_) {
-    throw Error("no time was recorded for frame " + std::to_string(index));
-  }
-  const FrameTime time = times_.front();
-  times_.pop_front();
-  ++first_;
-  return time;
-}
-
 VideoSource::VideoSource(const VideoInputOptions& options) : reader_(options) {}
 
-bool VideoSource::read(std::span<std::byte> slot, std::int64_t index) {
+bool VideoSource::read(std::span<std::byte> slot, FrameInfo& info) {
   FrameTime time;
   if (!reader_.read_frame(slot.subspan(0, bytes_of(reader_.info().format)), &time)) {
     return false;
   }
-  times_->put(index, time);
+  info.time = time;
   return true;
 }
 
-VideoSink::VideoSink(VideoOutputOptions options, VideoInfo input, std::shared_ptr<FrameTimes> times)
-    : options_(std::move(options)), input_(std::move(input)), times_(std::move(times)) {}
+VideoSink::VideoSink(VideoOutputOptions options, VideoInfo input)
+    : options_(std::move(options)), input_(std::move(input)) {}
 
 void VideoSink::open(const FrameFormat& format) {
   VideoInfo input = input_;
@@ -76,9 +57,9 @@ void VideoSink::open(const FrameFormat& format) {
   writer_ = std::make_unique<VideoWriter>(options_, format, input);
 }
 
-void VideoSink::write(std::span<const std::byte> frame, std::int64_t index) {
-  const FrameTime time = times_ ? times_->take(index) : FrameTime{index, 1};
-  writer_->write_frame(frame, time);
+void VideoSink::write(std::span<const std::byte> frame, const FrameInfo& info) {
+  // A frame without a time (Y4M, synthetic) is frame i at tick i of the input's time base.
+  writer_->write_frame(frame, info.time.value_or(FrameTime{info.index, 1}));
 }
 
 void VideoSink::close() {

@@ -49,7 +49,8 @@ void Y4mSource::select(FrameWindow window) {
   }
 }
 
-bool Y4mSource::read(std::span<std::byte> slot, std::int64_t index) {
+bool Y4mSource::read(std::span<std::byte> slot, FrameInfo& info) {
+  const std::int64_t index = info.index;
   if (!skipped_) {
     skipped_ = true;
     for (std::int64_t i = 0; i < window_.first; ++i) {
@@ -81,7 +82,7 @@ void Y4mSink::open(const FrameFormat& format) {
   writer_ = std::make_unique<Y4mWriter>(path_, header);
 }
 
-void Y4mSink::write(std::span<const std::byte> frame, std::int64_t /*index*/) {
+void Y4mSink::write(std::span<const std::byte> frame, const FrameInfo& /*info*/) {
   writer_->write_frame(frame);
   ++frames_;
 }

@@ -105,7 +105,9 @@ bool Run::fill(Slot& slot) {
     if (options_.inject) {
       options_.inject(Stage::source, frame);
     }
-    got = source_.read(slot.in_host.bytes(), frame);
+    FrameInfo info{frame, std::nullopt};
+    got = source_.read(slot.in_host.bytes(), info);
+    slot.time = info.time;
   });
   s.source_end = host_ms();
   if (got) {
@@ -145,7 +147,7 @@ void Run::deliver(Slot& slot) {
     if (options_.inject) {
       options_.inject(Stage::sink, slot.frame);
     }
-    sink_.write(std::span<const std::byte>(slot.out_host.bytes()), slot.frame);
+    sink_.write(std::span<const std::byte>(slot.out_host.bytes()), FrameInfo{slot.frame, slot.time});
   });
   record.sink_end = host_ms();
   const Spans& s = spans(slot);

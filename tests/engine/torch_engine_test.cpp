@@ -128,7 +128,7 @@ void expect_exact(const Device& device, const std::string& path, DType dtype, St
 class KeepingSink final : public Sink {
  public:
   void open(const FrameFormat& format) override { format_ = std::get<ImageDesc>(format); }
-  void write(std::span<const std::byte> frame, std::int64_t /*index*/) override {
+  void write(std::span<const std::byte> frame, const FrameInfo& /*info*/) override {
     frames_.emplace_back(frame.begin(), frame.end());
   }
   ImageDesc format_;

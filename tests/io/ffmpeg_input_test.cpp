@@ -20,11 +20,11 @@ namespace {
 void reencode(const VideoInputOptions& input, VideoOutputOptions options) {
   VideoSource source(input);
   options.copy_from = input;
-  VideoSink sink(options, source.info(), source.times());
+  VideoSink sink(options, source.info());
   sink.open(source.format());
   Bytes frame(bytes_of(source.format()));
-  for (std::int64_t i = 0; source.read(frame, i); ++i) {
-    sink.write(frame, i);
+  for (FrameInfo info{0, std::nullopt}; source.read(frame, info); ++info.index) {
+    sink.write(frame, info);
   }
   sink.close();
 }

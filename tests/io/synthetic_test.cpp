@@ -17,11 +17,14 @@ TEST(SyntheticSource, PrimeThenReadGivesTheRenderedFrame) {
   std::vector<std::byte> rendered(slot.size());
   source.prime(slot);
   for (std::int64_t i = 0; i < 5; ++i) {
-    ASSERT_TRUE(source.read(slot, i));
+    FrameInfo info{i, std::nullopt};
+    ASSERT_TRUE(source.read(slot, info));
+    EXPECT_FALSE(info.time.has_value()) << "synthetic frames have no time";
     source.render(rendered, i);
     EXPECT_EQ(slot, rendered) << "frame " << i;
   }
-  EXPECT_FALSE(source.read(slot, 5));
+  FrameInfo end{5, std::nullopt};
+  EXPECT_FALSE(source.read(slot, end));
 }
 
 TEST(SyntheticSource, FramesDifferAndAreNotFlat) {
@@ -63,10 +66,10 @@ TEST(ExpectedOutput, InvertsAndUpscales) {
 TEST(CheckingSink, NamesTheFirstDifference) {
   CheckingSink sink([](std::int64_t) { return std::vector<std::byte>(4, std::byte{7}); });
   std::vector<std::byte> frame(4, std::byte{7});
-  sink.write(frame, 0);
+  sink.write(frame, FrameInfo{0, std::nullopt});
   frame[2] = std::byte{8};
   try {
-    sink.write(frame, 1);
+    sink.write(frame, FrameInfo{1, std::nullopt});
     FAIL() << "a different frame must be reported";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("frame 1"), std::string::npos);

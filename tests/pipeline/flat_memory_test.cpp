@@ -38,7 +38,8 @@ class ResidentSink final : public Sink {
  public:
   ResidentSink(std::int64_t at, std::int64_t last) : at_(at), last_(last) {}
   void open(const FrameFormat& /*format*/) override {}
-  void write(std::span<const std::byte> /*frame*/, std::int64_t index) override {
+  void write(std::span<const std::byte> /*frame*/, const FrameInfo& info) override {
+    const std::int64_t index = info.index;
     if (index == at_) {
       early = resident_bytes();
     }

@@ -147,7 +147,8 @@ INSTANTIATE_TEST_SUITE_P(Strategies, FaultAtEveryStage,
 class FailingSink final : public Sink {
  public:
   void open(const FrameFormat& /*format*/) override {}
-  void write(std::span<const std::byte> /*frame*/, std::int64_t index) override {
+  void write(std::span<const std::byte> /*frame*/, const FrameInfo& info) override {
+    const std::int64_t index = info.index;
     if (index == 3) {
       throw std::runtime_error("disk full");
     }
@@ -179,7 +180,8 @@ class StoppingSink final : public Sink {
  public:
   StoppingSink(std::atomic<bool>& stop, std::int64_t at) : stop_(stop), at_(at) {}
   void open(const FrameFormat& /*format*/) override {}
-  void write(std::span<const std::byte> /*frame*/, std::int64_t index) override {
+  void write(std::span<const std::byte> /*frame*/, const FrameInfo& info) override {
+    const std::int64_t index = info.index;
     EXPECT_EQ(index, written_);
     ++written_;
     if (index == at_) {
@@ -368,7 +370,7 @@ TEST(Lanes, AFailedPrepareFailsTheRunBeforeAnyFrame) {
     [[nodiscard]] FrameFormat format() const override {
       return ImageDesc{4, 4, PixelType::u8, ChannelOrder::rgb};
     }
-    bool read(std::span<std::byte> /*slot*/, std::int64_t /*index*/) override {
+    bool read(std::span<std::byte> /*slot*/, FrameInfo& /*info*/) override {
       ++reads;
       return true;
     }
@@ -387,6 +389,44 @@ TEST(Lanes, AFailedPrepareFailsTheRunBeforeAnyFrame) {
       EXPECT_STREQ(e.what(), "this engine refuses the stream") << to_string(strategy);
     }
     EXPECT_EQ(source.reads.load(), 0) << to_string(strategy);
+  }
+}
+
+// What a source says of a frame (its time) reaches the sink with that frame, through every
+// strategy, with frames in flight on several threads: no side channel between source and sink.
+TEST(FrameInfo, TheSourcesTimeReachesTheSinkWithItsFrame) {
+  class TimedSource final : public Source {
+   public:
+    [[nodiscard]] FrameFormat format() const override { return ImageDesc{6, 4, PixelType::u8, ChannelOrder::rgb}; }
+    bool read(std::span<std::byte> /*slot*/, FrameInfo& info) override {
+      if (info.index >= 40) {
+        return false;
+      }
+      info.time = FrameTime{1000 + 7 * info.index * info.index, 3 + info.index % 5};
+      return true;
+    }
+  };
+  class TimeCheckingSink final : public Sink {
+   public:
+    void open(const FrameFormat& /*format*/) override {}
+    void write(std::span<const std::byte> /*frame*/, const FrameInfo& info) override {
+      const std::int64_t i = info.index;
+      if (info.time == FrameTime{1000 + 7 * i * i, 3 + i % 5}) {
+        ++right;
+      }
+      ++written;
+    }
+    int right = 0;
+    int written = 0;
+  };
+  const Device device = host();
+  for (Strategy strategy : kAllStrategies) {
+    SyntheticEngine engine(device, {0.1, 1, DType::f16});
+    TimedSource source;
+    TimeCheckingSink sink;
+    (void)within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+    EXPECT_EQ(sink.written, 40) << to_string(strategy);
+    EXPECT_EQ(sink.right, 40) << to_string(strategy);
   }
 }
 
@@ -411,7 +451,7 @@ TEST(Options, CudaGraphNeedsACudaDevice) {
   class OpenSink final : public Sink {
    public:
     void open(const FrameFormat& /*format*/) override { opened = true; }
-    void write(std::span<const std::byte> /*frame*/, std::int64_t /*index*/) override {}
+    void write(std::span<const std::byte> /*frame*/, const FrameInfo& /*info*/) override {}
     bool opened = false;
   };
   const Device device = host();

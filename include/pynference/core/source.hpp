@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 
+#include "pynference/core/frame.hpp"
 #include "pynference/core/frame_format.hpp"
 
 namespace pyn {
@@ -25,9 +26,10 @@ class Source {
   [[nodiscard]] virtual std::optional<std::int64_t> frame_count() const { return std::nullopt; }
   // Called once for each host slot before the run: a source may lay down what all frames share.
   virtual void prime(std::span<std::byte> /*slot*/) {}
-  // Fill `slot` (bytes_of(format()) long) with frame `index`; false at the end of the stream.
-  // Called from one thread at a time, with indices 0, 1, 2, ... in order.
-  virtual bool read(std::span<std::byte> slot, std::int64_t index) = 0;
+  // Fill `slot` (bytes_of(format()) long) with frame `frame.index`, and set what else the source
+  // knows of it (its time); false at the end of the stream. Called from one thread at a time, with
+  // indices 0, 1, 2, ... in order.
+  virtual bool read(std::span<std::byte> slot, FrameInfo& frame) = 0;
 };
 
 class Sink {
@@ -41,8 +43,8 @@ class Sink {
 
   // Called once before the first frame with the output format.
   virtual void open(const FrameFormat& format) = 0;
-  // Frames arrive in input order, from one thread at a time.
-  virtual void write(std::span<const std::byte> frame, std::int64_t index) = 0;
+  // Frames arrive in input order, from one thread at a time, each with what its source said of it.
+  virtual void write(std::span<const std::byte> frame, const FrameInfo& info) = 0;
   // After the last frame of a run that did not fail.
   virtual void close() {}
 };

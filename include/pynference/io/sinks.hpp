@@ -14,7 +14,7 @@ namespace pyn {
 class NullSink final : public Sink {
  public:
   void open(const FrameFormat& /*format*/) override {}
-  void write(std::span<const std::byte> /*frame*/, std::int64_t /*index*/) override {}
+  void write(std::span<const std::byte> /*frame*/, const FrameInfo& /*info*/) override {}
 };
 
 // 64-bit FNV-1a of a byte range.
@@ -24,7 +24,7 @@ class NullSink final : public Sink {
 class HashSink final : public Sink {
  public:
   void open(const FrameFormat& format) override { format_ = format; }
-  void write(std::span<const std::byte> frame, std::int64_t index) override;
+  void write(std::span<const std::byte> frame, const FrameInfo& info) override;
 
   [[nodiscard]] const std::vector<std::uint64_t>& hashes() const { return hashes_; }
   [[nodiscard]] const std::vector<std::int64_t>& indices() const { return indices_; }
@@ -44,7 +44,7 @@ class CheckingSink final : public Sink {
   explicit CheckingSink(Reference reference) : reference_(std::move(reference)) {}
 
   void open(const FrameFormat& /*format*/) override {}
-  void write(std::span<const std::byte> frame, std::int64_t index) override;
+  void write(std::span<const std::byte> frame, const FrameInfo& info) override;
   [[nodiscard]] std::int64_t checked() const { return checked_; }
 
  private:

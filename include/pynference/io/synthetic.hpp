@@ -22,7 +22,7 @@ class SyntheticSource final : public Source {
   [[nodiscard]] FrameFormat format() const override { return format_; }
   [[nodiscard]] std::optional<std::int64_t> frame_count() const override { return frames_; }
   void prime(std::span<std::byte> slot) override;
-  bool read(std::span<std::byte> slot, std::int64_t index) override;
+  bool read(std::span<std::byte> slot, FrameInfo& info) override;
 
   // The whole of frame `index`, for checking.
   void render(std::span<std::byte> frame, std::int64_t index) const;

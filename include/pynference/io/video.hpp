@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "pynference/io/rational.hpp"
+#include "pynference/core/frame.hpp"
 #include "pynference/core/frame_format.hpp"
 
 namespace pyn {
@@ -103,10 +104,6 @@ struct VideoInfo {
   std::vector<std::string> conversions;
 };
 
-struct FrameTime {
-  std::int64_t pts = 0;       // in VideoInfo::time_base, on the input's timeline
-  std::int64_t duration = 0;  // ditto; from the frame rate where the stream has none
-};
 
 // Reads the video stream of a container (the default one where there are several). Open errors
 // (missing file, no video stream, no decoder, bad -ss/-t/-to) throw UsageError; read and decode

@@ -31,7 +31,7 @@ class Y4mSource final : public Source {
   [[nodiscard]] FrameFormat format() const override { return reader_.header().desc; }
   // The window's count, or for a regular file the frames it holds (from its size), else unknown.
   [[nodiscard]] std::optional<std::int64_t> frame_count() const override { return frames_; }
-  bool read(std::span<std::byte> slot, std::int64_t index) override;
+  bool read(std::span<std::byte> slot, FrameInfo& info) override;
 
   [[nodiscard]] const Y4mHeader& header() const noexcept { return reader_.header(); }
 
@@ -51,7 +51,7 @@ class Y4mSink final : public Sink {
   Y4mSink(std::string path, Y4mHeader header);
 
   void open(const FrameFormat& format) override;
-  void write(std::span<const std::byte> frame, std::int64_t index) override;
+  void write(std::span<const std::byte> frame, const FrameInfo& info) override;
   // Throws Error where no frame was written: a file is then removed, not renamed into place.
   void close() override;
 

@@ -22,6 +22,7 @@
 #include <span>
 #include <vector>
 
+#include "pynference/core/frame.hpp"
 #include "pynference/device/device.hpp"
 #include "pynference/engine/engine.hpp"
 #include "pynference/kernels/frame.hpp"
@@ -61,6 +62,7 @@ class Processor {
   struct Slot {
     int index = 0;  // in slots()
     std::int64_t frame = -1;
+    std::optional<FrameTime> time;  // what the source said of the frame, for the sink
     int lane = 0;  // the lane that computed it
     HostBuffer in_host;
     HostBuffer out_host;
