@@ -15,8 +15,8 @@ readonly torch_version="2.11.0"
 readonly venv="$repo_root/.venv"
 # -m FILE compiles downloaded state dicts through tools/compile_model.py: spandrel detects the
 # architecture (its newest torchvision would pull a newer torch: the one matching ours is pinned),
-# onnx2torch reads .onnx files. Installed against a constraint that holds torch where it is.
-readonly python_packages=(spandrel==0.4.2 torchvision==0.26.0 onnx2torch==1.5.15 numpy safetensors einops onnx)
+# onnx2torch reads .onnx files; pillow reads and writes the tests' frames. Installed against a constraint that holds torch where it is.
+readonly python_packages=(spandrel==0.4.2 torchvision==0.26.0 onnx2torch==1.5.15 numpy safetensors einops onnx pillow)
 
 build_packages=(cmake ninja-build g++ git pkg-config libgtest-dev)
 # FFmpeg (libavformat/libavcodec) for the io layer's container sources and sinks.
@@ -100,7 +100,7 @@ if ((want_torch)); then
     prefix="$(torch_prefix)" || die "torch $torch_version does not import from .venv after the install"
   fi
 
-  if "$venv/bin/python" -W ignore -c "import spandrel, torchvision, onnx2torch" >/dev/null 2>&1; then
+  if "$venv/bin/python" -W ignore -c "import spandrel, torchvision, onnx2torch, PIL" >/dev/null 2>&1; then
     say "spandrel, torchvision and onnx2torch present in .venv"
   else
     say "pip: installing ${python_packages[*]} into .venv (torch held at $torch_version)"
