@@ -8,7 +8,9 @@ as a download ships it, the figures of docs/models.md:
   - Python: spandrel's descriptor in eager and under torch.compile (same dtype, same size), median
     ms of timed calls after warm-up, on one CUDA stream;
   - PSNR of pynference's output (`pynference run`, Y4M 4:4:4 in and out) against fp32 eager on the
-    same input, both through the same colour conversion.
+    same input, both through the same colour conversion; beside it, spandrel's own eager call in the
+    same dtype against fp32 (what the dtype costs: random weights can make a network unstable in
+    fp16/bf16 in eager too).
 
     python3 scripts/gpu_models_bench.py --bin PYNFERENCE [--out DIR] [--budget S] [--only NAME ...]
                                         [--tiny] [--device cuda|cpu]
@@ -218,8 +220,11 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float) -> di
     with torch.inference_mode():
         try:
             row["eager_ms"] = round(time_calls(descriptor, x, args.device, per_step), 2)
+            # What the dtype itself costs: spandrel's eager call in that dtype against fp32.
+            eager_out = descriptor(x)[0].permute(1, 2, 0).double().cpu().numpy()
         except Exception as e:  # noqa: BLE001
             row["eager_error"] = first_line(e)
+            eager_out = None
     try:
         compiled = torch.compile(descriptor.model)
         call = descriptor._call_fn  # noqa: SLF001
@@ -266,6 +271,8 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float) -> di
             say(f"{name}: output matrix differs from the input's; PSNR is of the output as written")
         want = rgb_to_yuv(reference, kr2, kb2)
         row["psnr_db"] = round(psnr(got, want), 1) if got.shape == want.shape else None
+        if eager_out is not None:
+            row["eager_psnr_db"] = round(psnr(rgb_to_yuv(eager_out, kr2, kb2), want), 1)
     else:
         row["run_error"] = (r.stderr.strip().splitlines() or ["run failed"])[-1]
     return row
@@ -273,11 +280,12 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float) -> di
 
 def table(rows: list[dict]) -> str:
     head = ("| architecture | input | dtype | compiled as | compile s | pynference ms | fps | eager ms | "
-            "torch.compile ms | PSNR dB vs fp32 eager |\n|---|---|---|---|---|---|---|---|---|---|\n")
+            "torch.compile ms | PSNR dB vs fp32 eager | eager in that dtype, PSNR dB |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['arch']} | {r['size']} | | skipped: {r['skipped']} | | | | | | |")
+            lines.append(f"| {r['arch']} | {r['size']} | | skipped: {r['skipped']} | | | | | | | |")
             continue
         how = r.get("format", "")
         how = {"pt2": "AOTInductor", "pt": "trace"}.get(how, how) + (" (AOTI failed)" if r.get("fallback") else "")
@@ -286,7 +294,7 @@ def table(rows: list[dict]) -> str:
             f"| {r['arch']} | {r['size']} | {r.get('dtype', '')} | {how or r.get('error', '')[:80]} | "
             f"{r.get('compile_s', '')} | {r.get('pyn_ms', r.get('pyn_error', '')[:60])} | {r.get('pyn_fps', '')} | "
             f"{r.get('eager_ms', r.get('eager_error', '')[:60])} | {compiled} | "
-            f"{r.get('psnr_db', r.get('run_error', '')[:60])} |")
+            f"{r.get('psnr_db', r.get('run_error', '')[:60])} | {r.get('eager_psnr_db', '')} |")
     return head + "\n".join(lines) + "\n"
 
 
