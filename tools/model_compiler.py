@@ -4,6 +4,7 @@ preparation, and the compile of one cache entry. compile_model.py imports it onl
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -152,6 +153,29 @@ def quiet_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+def first_dtype_that_runs(module: nn.Module, dtype: str, device: torch.device, size: tuple[int, int],
+                          arch: str) -> str:
+    """The chosen dtype, or the next safer one where the network's code fails in it at this
+    (padded) size: SwinIR's does in bf16 at any size but its img_size, even in eager ("expected
+    scalar type Float but found BFloat16": the attention mask it builds for another size is fp32).
+    One run of a copy per dtype tried."""
+    order = ["fp16", "bf16", "fp32"]
+    w, h = size
+    for candidate in order[order.index(dtype):]:
+        if candidate == "fp32":
+            return candidate
+        try:
+            probe = copy.deepcopy(module).to(device, DTYPES[candidate]).eval()
+            with torch.no_grad():
+                probe(torch.rand(1, 3, h, w, device=device, dtype=DTYPES[candidate]))
+            return candidate
+        except Exception as e:  # noqa: BLE001 — any failure of the network's code in this dtype
+            say(f"{arch} fails in {candidate} ({first_line(e)}): trying {order[order.index(candidate) + 1]}")
+        finally:
+            probe = None
+    return "fp32"
+
+
 def trace(module: nn.Module, example: torch.Tensor, path: Path) -> None:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -185,6 +209,8 @@ def compile_model(source: Path, size: tuple[int, int], device: str, asked_dtype:
         noise_level = 15.0
     dtype = choose_dtype(asked_dtype, device_tag, half_ok, bf16_ok, arch)
     pw, ph = padded_size(size[0], size[1], minimum, multiple, square)
+    if cuda and asked_dtype == "auto":
+        dtype = first_dtype_that_runs(module, dtype, torch.device(f"cuda:{index}"), (pw, ph), arch)
     torch_version = torch.__version__.split("+")[0]
     noise = f"-n{noise_level:g}" if noise_level is not None else ""
     safe_arch = re.sub(r"[^A-Za-z0-9]+", "", arch)

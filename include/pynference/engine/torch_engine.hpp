@@ -24,7 +24,7 @@ struct TorchOptions {
   // 0 x 0: any size, or what a .pt2 package's metadata says.
   int input_width = 0;
   int input_height = 0;
-  std::string display_name;  // in name() instead of the file's name, where not empty
+  std::string display_name{};  // in name() instead of the file's name, where not empty
 };
 
 // Loads `path` (TorchScript or AOTInductor, told apart by content), converts it to the options'
