@@ -13,6 +13,10 @@ cd "$repo_root"
 # The version on the GPU machine: CI compiles against the same LibTorch it runs with.
 readonly torch_version="2.11.0"
 readonly venv="$repo_root/.venv"
+# -m FILE compiles downloaded state dicts through tools/compile_model.py: spandrel detects the
+# architecture (its newest torchvision would pull a newer torch: the one matching ours is pinned),
+# onnx2torch reads .onnx files; pillow reads and writes the tests' frames. Installed against a constraint that holds torch where it is.
+readonly python_packages=(spandrel==0.4.2 torchvision==0.26.0 onnx2torch==1.5.15 numpy safetensors einops onnx pillow)
 
 build_packages=(cmake ninja-build g++ git pkg-config libgtest-dev)
 # FFmpeg (libavformat/libavcodec) for the io layer's container sources and sinks.
@@ -95,6 +99,18 @@ if ((want_torch)); then
     "$venv/bin/python" -m pip install -q "torch==$torch_version"
     prefix="$(torch_prefix)" || die "torch $torch_version does not import from .venv after the install"
   fi
+
+  if "$venv/bin/python" -W ignore -c "import spandrel, torchvision, onnx2torch, PIL" >/dev/null 2>&1; then
+    say "spandrel, torchvision and onnx2torch present in .venv"
+  else
+    say "pip: installing ${python_packages[*]} into .venv (torch held at $torch_version)"
+    constraints="$(mktemp)"
+    trap 'rm -f "$constraints"' EXIT
+    printf 'torch==%s\n' "$torch_version" >"$constraints"
+    "$venv/bin/python" -m pip install -q -c "$constraints" "${python_packages[@]}"
+  fi
+  torch_prefix >/dev/null ||
+    die "torch in .venv is no longer $torch_version after installing ${python_packages[*]}: reinstall torch==$torch_version"
 else
   say "PYN_NO_TORCH=1: skipping LibTorch"
 fi

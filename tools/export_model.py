@@ -68,7 +68,8 @@ def find_scale(module: nn.Module, device: str = "cpu", dtype: torch.dtype = torc
     return h // PROBE
 
 
-def load_spandrel(path: Path) -> nn.Module:
+def load_descriptor(path: Path):
+    """spandrel's descriptor of a state dict, refusing what is not one image-to-image RGB model."""
     try:
         import spandrel  # noqa: PLC0415 — optional, only this path needs it
     except ImportError as e:
@@ -83,11 +84,17 @@ def load_spandrel(path: Path) -> nn.Module:
     if not isinstance(descriptor, spandrel.ImageModelDescriptor):
         raise ExportError(f"{path.name} ({descriptor.architecture.name}) is not an image-to-image model")
     if descriptor.input_channels != 3 or descriptor.output_channels != 3:
+        what = {1: "a grayscale model", 4: "a 4-channel model with no known preparation of its 4th channel"}
+        kind = what.get(descriptor.input_channels, f"a {descriptor.input_channels}-channel model")
         raise ExportError(
-            f"{path.name} ({descriptor.architecture.name}) takes {descriptor.input_channels} and gives "
-            f"{descriptor.output_channels} channels; the engine needs RGB in and out"
+            f"{path.name} ({descriptor.architecture.name}) is {kind}: it takes {descriptor.input_channels} and gives "
+            f"{descriptor.output_channels} channels; pynference feeds it RGB and needs RGB out"
         )
-    return descriptor.model
+    return descriptor
+
+
+def load_spandrel(path: Path) -> nn.Module:
+    return load_descriptor(path).model
 
 
 def load_factory(spec: str, weights: Path | None) -> nn.Module:

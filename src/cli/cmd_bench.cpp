@@ -139,7 +139,7 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
     std::fprintf(stderr, "note: host-backend timings measure this CPU; they say nothing about GPUs\n");
   }
   const std::atomic<bool>& stop = install_stop_handler();
-  const std::unique_ptr<Engine> engine = make_engine(device, args, synthetic);
+  const std::unique_ptr<Engine> engine = make_engine(device, args, synthetic, width, height);
   const int scale = engine->output_shape(tensor_shape_of(image)).w / image.width;
   std::fprintf(stderr, "workload: %dx%d %s -> x%d, %s, %s, %lld frames (%lld warm-up)%s\n", width, height,
                std::string(to_string(image.pixel)).c_str(), scale, std::string(to_string(engine->dtype())).c_str(),

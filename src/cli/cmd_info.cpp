@@ -42,7 +42,7 @@ int cmd_info(const std::vector<std::string_view>& argv) {
   std::printf("using %s\n", device_line(device.info()).c_str());
   if (args.has("model")) {
     const auto [width, height] = parse_size(args.str("size"));
-    const std::unique_ptr<Engine> engine = make_engine(device, args, SyntheticOptions{});
+    const std::unique_ptr<Engine> engine = make_engine(device, args, SyntheticOptions{}, width, height);
     const TensorShape in = tensor_shape_of(ImageDesc{width, height, PixelType::u8, ChannelOrder::rgb});
     const TensorShape out = engine->output_shape(in);
     std::printf("model: %s\n  %dx%dx%dx%d -> %dx%dx%dx%d (x%d), %s\n", engine->name().c_str(), in.n, in.c, in.h,

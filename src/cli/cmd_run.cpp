@@ -271,7 +271,8 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     const bool deep = std::get<ImageDesc>(in_format).pixel == PixelType::u16;
     options.output_format = pixel_format(deep ? "yuv444p10le" : "yuv444p", in_format);
   }
-  const std::unique_ptr<Engine> engine = make_engine(device, args, SyntheticOptions{0.0, 2, chosen_dtype(args, DType::f16)});
+  const std::unique_ptr<Engine> engine = make_engine(device, args, SyntheticOptions{0.0, 2, chosen_dtype(args, DType::f16)},
+                                                      width_of(in_format), height_of(in_format));
   const std::unique_ptr<Sink> sink = open_output(output, *input);
   if (!quiet) {
     std::fprintf(stderr, "pynference: %s -> %s: %s, %s, %s on %s\n", in_spec.c_str(), out_spec.c_str(),

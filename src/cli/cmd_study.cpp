@@ -57,7 +57,7 @@ int cmd_study(const std::vector<std::string_view>& argv) {
   const std::string out = args.str("out");
   const std::atomic<bool>& stop = install_stop_handler();
 
-  const std::unique_ptr<Engine> engine = make_engine(device, args, synthetic);
+  const std::unique_ptr<Engine> engine = make_engine(device, args, synthetic, width, height);
   std::fprintf(stderr, "device: %s\n", device_line(device.info()).c_str());
   std::vector<RunReport> reports;
   for (Strategy strategy : kAllStrategies) {

@@ -10,5 +10,6 @@ int cmd_info(const std::vector<std::string_view>& argv);
 int cmd_bench(const std::vector<std::string_view>& argv);
 int cmd_study(const std::vector<std::string_view>& argv);
 int cmd_run(const std::vector<std::string_view>& argv);
+int cmd_cache(const std::vector<std::string_view>& argv);
 
 }  // namespace pyn::cli

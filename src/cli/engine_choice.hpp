@@ -22,9 +22,11 @@ namespace pyn::cli {
 // "synthetic[:xS[:MS]]" (default x2, 0 ms) as SyntheticOptions; throws UsageError.
 [[nodiscard]] SyntheticOptions parse_synthetic_model(const std::string& spec, DType dtype);
 
-// With --model: the torch engine on that file, or the synthetic engine for "synthetic[:...]"; without
-// it, the synthetic engine with `synthetic`.
+// With --model: the torch engine on that file, or the synthetic engine for "synthetic[:...]";
+// without it, the synthetic engine with `synthetic`. A state dict or .onnx file is compiled first
+// for frames of width x height (model_compile.hpp), and padded to the size it was compiled for.
 [[nodiscard]] std::unique_ptr<Engine> make_engine(const Device& device, const Args& args,
-                                                  const SyntheticOptions& synthetic);
+                                                  const SyntheticOptions& synthetic, int width,
+                                                  int height);
 
 }  // namespace pyn::cli

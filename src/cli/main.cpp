@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  info     the build, the CUDA devices, and a self-check of the pre/post kernels\n"
     "  study    the seed study reproduced: every strategy, a timeline each, a report\n"
     "  bench    the five strategies side by side on a synthetic workload\n"
+    "  cache    list or clear the models -m compiled for this machine: pynference cache list|clear\n"
     "\n"
     "`pynference <command> --help` lists a command's options.\n";
 
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
     }
     if (args[0] == "run") {
       return pyn::cli::cmd_run(rest);
+    }
+    if (args[0] == "cache") {
+      return pyn::cli::cmd_cache(rest);
     }
     if (args[0] == "study") {
       return pyn::cli::cmd_study(rest);

@@ -13,6 +13,7 @@
 
 #include "model.hpp"
 #include "pynference/device/error.hpp"
+#include "pynference/engine/torch_engine.hpp"
 
 namespace pyn::torch_engine {
 
@@ -105,6 +106,55 @@ std::string message_of(const std::exception& error) {
   }
   return one_line(error.what());
 }
+
+}  // namespace pyn::torch_engine
+
+namespace pyn {
+
+bool is_model_source(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::string extension = fs::path(path).extension().string();
+  std::ranges::transform(extension, extension.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    return false;
+  }
+  if (extension == ".onnx") {
+    return true;
+  }
+  std::array<char, 16> buffer{};
+  std::ifstream file(path, std::ios::binary);
+  file.read(buffer.data(), buffer.size());
+  const std::string_view head(buffer.data(), static_cast<std::size_t>(file.gcount()));
+  if (head.empty()) {
+    return false;
+  }
+  if (static_cast<unsigned char>(head.front()) == 0x80 || (head.size() > 8 && head[8] == '{')) {
+    return true;  // a pickle (torch.save before 1.6), or safetensors (8-byte length, then JSON)
+  }
+  if (!head.starts_with("PK")) {
+    return false;
+  }
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    bool data = false;
+    for (const std::string& record : reader.getAllRecords()) {
+      if (record.starts_with("code/") || record.starts_with("data/aotinductor/") ||
+          record == "archive_format") {
+        return false;
+      }
+      data = data || record == "data.pkl";
+    }
+    return data;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace pyn
+
+namespace pyn::torch_engine {
 
 Format detect_format(const std::string& path) {
   namespace fs = std::filesystem;

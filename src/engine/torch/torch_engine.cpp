@@ -13,11 +13,11 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <cstdint>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -163,6 +163,17 @@ class TorchGraph final : public Graph::Impl {
   at::cuda::CUDAGraph graph_;
 };
 
+// The package's own size, else the one the caller says the model takes, else none.
+std::optional<FixedSize> fixed_size_of(const Model& model, const TorchOptions& options) {
+  if (std::optional<FixedSize> fixed = model.fixed_size()) {
+    return fixed;
+  }
+  if (options.input_width > 0 && options.input_height > 0) {
+    return FixedSize{options.input_width, options.input_height};
+  }
+  return std::nullopt;
+}
+
 class TorchEngine final : public Engine {
  public:
   TorchEngine(Device device, c10::Device torch_device, std::string file_name, TorchOptions options,
@@ -175,10 +186,10 @@ class TorchEngine final : public Engine {
         scale_(scale) {}
 
   [[nodiscard]] std::string name() const override {
-    const std::optional<FixedSize> fixed = model_->fixed_size();
-    return "torch(" + file_name_ + ", " + std::string(model_->format_name()) + ", " +
-           std::string(to_string(options_.dtype)) + ", x" + std::to_string(scale_) +
-           (fixed ? ", " + size_text(*fixed) + " only" : "") + ")";
+    const std::optional<FixedSize> fixed = fixed_size();
+    return "torch(" + (options_.display_name.empty() ? file_name_ : options_.display_name) + ", " +
+           std::string(model_->format_name()) + ", " + std::string(to_string(options_.dtype)) +
+           ", x" + std::to_string(scale_) + (fixed ? ", " + size_text(*fixed) + " only" : "") + ")";
   }
   [[nodiscard]] DType dtype() const override { return options_.dtype; }
 
@@ -186,7 +197,7 @@ class TorchEngine final : public Engine {
     if (input.n < 1 || input.c != 3 || input.h < 1 || input.w < 1) {
       throw UsageError("torch engine: expected an N x 3 x H x W input");
     }
-    if (const std::optional<FixedSize> fixed = model_->fixed_size();
+    if (const std::optional<FixedSize> fixed = fixed_size();
         fixed && (input.w != fixed->width || input.h != fixed->height)) {
       const std::string size = std::to_string(input.w) + "x" + std::to_string(input.h);
       throw UsageError("model " + file_name_ + " was exported for " + size_text(*fixed) +
@@ -253,6 +264,10 @@ class TorchEngine final : public Engine {
   }
 
  private:
+  [[nodiscard]] std::optional<FixedSize> fixed_size() const {
+    return fixed_size_of(*model_, options_);
+  }
+
   // The pool of the graphs of `stream`: shared while any of them lives, a new one after.
   std::shared_ptr<GraphPool> pool_for(void* stream) {
     const std::lock_guard lock(pools_mutex_);
@@ -336,9 +351,9 @@ class TorchEngine final : public Engine {
 
 // The network's whole-number scale, from one run on a kProbe x kProbe input (or on the one size
 // the model takes); refuses what is not an image-to-image network.
-int find_scale(Model& model, const c10::Device& device,
+int find_scale(Model& model, const TorchOptions& options, const c10::Device& device,
                const std::optional<c10::cuda::CUDAStream>& stream, const std::string& file_name) {
-  const std::optional<FixedSize> fixed = model.fixed_size();
+  const std::optional<FixedSize> fixed = fixed_size_of(model, options);
   const std::int64_t height = fixed ? fixed->height : kProbe;
   const std::int64_t width = fixed ? fixed->width : kProbe;
   const std::string probe =
@@ -409,7 +424,7 @@ std::unique_ptr<Engine> open_torch_engine(const Device& device, const std::strin
     int scale = 0;
     {
       const c10::InferenceMode inference;
-      scale = find_scale(*model, torch_device, setup, request.file_name);
+      scale = find_scale(*model, options, torch_device, setup, request.file_name);
     }
     return std::make_unique<TorchEngine>(device, torch_device, request.file_name, options,
                                          std::move(model), scale);

@@ -1,0 +1,288 @@
+"""The part of tools/compile_model.py that needs torch and spandrel: detection, model-side
+preparation, and the compile of one cache entry. compile_model.py imports it only on a cache miss."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import types
+import warnings
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from export_model import DTYPES, ExportError, export_aoti, load_descriptor
+
+PROG = "pynference"
+
+
+def say(text: str) -> None:
+    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+
+class Prepared(nn.Module):
+    """The network as spandrel's descriptor calls it (its input preparation, e.g. DRUNet's
+    noise-level channel), without the padding: the engine pads on the device."""
+
+    def __init__(self, descriptor, noise_level: float | None) -> None:
+        super().__init__()
+        self.net = descriptor.model
+        self.call = descriptor._call_fn  # noqa: SLF001 — the preparation spandrel applies
+        self.noise_level = noise_level
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.noise_level is not None:  # DRUNet: an extra channel holding the noise level
+            level = torch.full_like(x[:, :1], self.noise_level / 255.0)
+            return self.net(torch.cat([x, level], dim=1))
+        return self.call(self.net, x)
+
+
+NOISE_LEVEL_ARCHS = {"DRUNet"}
+
+
+def _fused_conv3xc_forward(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = self.eval_conv(x)
+    if self.has_relu:
+        out = nn.functional.leaky_relu(out, negative_slope=0.05)
+    return out
+
+
+def _plain_layernorm2d_forward(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    # LayerNormFunction.forward's arithmetic, in the same order, as plain tensor operations.
+    channels = x.shape[1]
+    mu = x.mean(1, keepdim=True)
+    var = (x - mu).pow(2).mean(1, keepdim=True)
+    y = (x - mu) / (var + self.eps).sqrt()
+    return self.weight.view(1, channels, 1, 1) * y + self.bias.view(1, channels, 1, 1)
+
+
+def prepare_for_export(net: nn.Module) -> nn.Module:
+    """Model-side preparation the compilers need, for inference only.
+    - SPAN's Conv3XC recomputes its fused eval weights inside forward() in eval mode (a lifted
+      constant torch.export cannot hold): compute them once here, in fp32, and run the fused
+      convolution alone.
+    - OmniSR's (and NAFNet's, KBNet's) LayerNorm2d is a custom autograd Function, which neither a
+      trace nor torch.export can hold: its forward arithmetic as plain operations."""
+    for module in net.modules():
+        kind = type(module).__name__
+        if kind == "Conv3XC" and hasattr(module, "update_params") and hasattr(module, "eval_conv"):
+            with torch.no_grad():
+                module.update_params()
+            module.forward = types.MethodType(_fused_conv3xc_forward, module)
+        elif kind == "LayerNorm2d" and "LayerNormFunction" in type(module).forward.__code__.co_names:
+            module.forward = types.MethodType(_plain_layernorm2d_forward, module)
+    return net
+
+
+def choose_dtype(asked: str, device: str, half_ok: bool, bf16_ok: bool, arch: str) -> str:
+    if device == "cpu":
+        if asked not in ("auto", "fp32"):
+            say(f"warning: the CPU runs {arch} in fp32, not {asked}")
+        return "fp32"
+    if asked == "auto":
+        return "fp16" if half_ok else "bf16" if bf16_ok else "fp32"
+    if asked == "fp16" and not half_ok:
+        say(f"warning: {arch} is not safe in fp16 (spandrel marks it so: its output may overflow to inf/NaN); "
+            f"running fp16 as asked ({'bf16' if bf16_ok else 'fp32'} is the safe default)")
+    if asked == "bf16" and not bf16_ok:
+        say(f"warning: {arch} is not safe in bf16 (spandrel marks it so); running bf16 as asked")
+    return asked
+
+
+def load_source(path: Path, noise_level: float | None):
+    """(module, architecture name, size requirement (minimum, multiple_of, square), fp16 ok, bf16 ok)."""
+    if path.suffix.lower() == ".onnx":
+        try:
+            import onnx2torch  # noqa: PLC0415
+        except ImportError as e:
+            raise ExportError(f"{path.name} is an ONNX model: converting it needs the `onnx2torch` package "
+                              "(scripts/install-deps.sh installs it)") from e
+        if noise_level is not None:
+            raise ExportError(f"{path.name} (ONNX) takes no --noise-level")
+        try:
+            module = onnx2torch.convert(str(path))
+        except Exception as e:  # noqa: BLE001 — onnx2torch raises many kinds
+            text = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ExportError(f"onnx2torch cannot convert {path.name}: {text}") from e
+        # ONNX files carry no fp16 safety: fp32 unless asked.
+        return module.eval(), "ONNX", (0, 1, False), False, False
+    descriptor = load_descriptor(path)
+    arch = descriptor.architecture.name
+    if noise_level is not None and arch not in NOISE_LEVEL_ARCHS:
+        raise ExportError(f"{path.name} ({arch}) takes no noise level; --noise-level is for {', '.join(sorted(NOISE_LEVEL_ARCHS))}")
+    if arch in NOISE_LEVEL_ARCHS and noise_level is None:
+        noise_level = 15.0  # spandrel's default, the one DRUNet's authors use
+    req = descriptor.size_requirements
+    module = Prepared(descriptor, noise_level if arch in NOISE_LEVEL_ARCHS else None)
+    module = prepare_for_export(module.eval())
+    return module, arch, (req.minimum, req.multiple_of, req.square), descriptor.supports_half, descriptor.supports_bfloat16
+
+
+def padded_size(width: int, height: int, minimum: int, multiple: int, square: bool) -> tuple[int, int]:
+    def up(x: int) -> int:
+        x = max(x, minimum)
+        return (x + multiple - 1) // multiple * multiple
+
+    w, h = up(width), up(height)
+    if square:
+        w = h = max(w, h)
+    return w, h
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Inductor and the C++ compiler it runs write pages on failure; keep them out of our one line."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def first_dtype_that_runs(module: nn.Module, dtype: str, device: torch.device, size: tuple[int, int],
+                          arch: str) -> str:
+    """The chosen dtype, or the next safer one where the network's code fails in it at this
+    (padded) size: SwinIR's does in bf16 at any size but its img_size, even in eager ("expected
+    scalar type Float but found BFloat16": the attention mask it builds for another size is fp32).
+    One run of a copy per dtype tried."""
+    order = ["fp16", "bf16", "fp32"]
+    w, h = size
+    for candidate in order[order.index(dtype):]:
+        if candidate == "fp32":
+            return candidate
+        try:
+            probe = copy.deepcopy(module).to(device, DTYPES[candidate]).eval()
+            with torch.no_grad():
+                probe(torch.rand(1, 3, h, w, device=device, dtype=DTYPES[candidate]))
+            return candidate
+        except Exception as e:  # noqa: BLE001 — any failure of the network's code in this dtype
+            say(f"{arch} fails in {candidate} ({first_line(e)}): trying {order[order.index(candidate) + 1]}")
+        finally:
+            probe = None
+    return "fp32"
+
+
+def trace(module: nn.Module, example: torch.Tensor, path: Path) -> None:
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(module, example, check_trace=False)
+    torch.jit.save(traced, str(path))
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return type(error).__name__
+
+
+def compile_model(source: Path, size: tuple[int, int], device: str, asked_dtype: str,
+                  noise_level: float | None, cache: Path, digest: str) -> dict:
+    """The cache entry for this request, compiled now unless an entry of the same name exists."""
+    cuda = device.startswith("cuda")
+    if cuda:
+        if not torch.cuda.is_available():
+            raise ExportError(f"cannot compile {source.name} for {device}: torch sees no CUDA GPU")
+        index = int(device.partition(":")[2] or 0)
+        torch.cuda.set_device(index)
+        major, minor = torch.cuda.get_device_capability(index)
+        device_tag = f"sm{major}{minor}"
+    else:
+        device_tag = "cpu"
+    module, arch, (minimum, multiple, square), half_ok, bf16_ok = load_source(source, noise_level)
+    if arch in NOISE_LEVEL_ARCHS and noise_level is None:
+        noise_level = 15.0
+    dtype = choose_dtype(asked_dtype, device_tag, half_ok, bf16_ok, arch)
+    pw, ph = padded_size(size[0], size[1], minimum, multiple, square)
+    if cuda and asked_dtype == "auto":
+        dtype = first_dtype_that_runs(module, dtype, torch.device(f"cuda:{index}"), (pw, ph), arch)
+    torch_version = torch.__version__.split("+")[0]
+    noise = f"-n{noise_level:g}" if noise_level is not None else ""
+    safe_arch = re.sub(r"[^A-Za-z0-9]+", "", arch)
+    key = f"{safe_arch}-{digest[:16]}-{device_tag}-{dtype}-{pw}x{ph}{noise}-torch{torch_version}"
+    entry = cache / key
+    meta_path = entry / "meta.json"
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        meta["compiled"] = 0
+        meta["entry"] = str(entry)
+        return meta
+
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=cache))
+    try:
+        start = time.monotonic()
+        how = "an AOTInductor package" if cuda else "a trace"
+        say(f"compiling {source.name} ({arch}) for {device_tag}, {dtype}, {pw}x{ph}: {how} (once; cached in {cache})")
+        torch_device = torch.device(f"cuda:{index}") if cuda else torch.device("cpu")
+        example = torch.rand(1, 3, ph, pw, device=torch_device, dtype=DTYPES[dtype])
+        module = module.to(torch_device, DTYPES[dtype]).eval()
+        with torch.no_grad():
+            probe = module(example)
+        if not isinstance(probe, torch.Tensor) or probe.dim() != 4 or probe.shape[1] != 3 or probe.shape[2] % ph:
+            shape = list(probe.shape) if isinstance(probe, torch.Tensor) else type(probe).__name__
+            raise ExportError(f"{source.name} ({arch}) is not an image-to-image RGB network: 1x3x{ph}x{pw} gives {shape}")
+        scale = probe.shape[2] // ph
+        if probe.shape[3] != pw * scale:
+            raise ExportError(f"{source.name} ({arch}) scales height and width differently: 1x3x{ph}x{pw} gives {list(probe.shape)}")
+        fallback = ""
+        artifact = None
+        if cuda:
+            try:
+                with quiet_stderr(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    export_aoti(module, tmp / "model.pt2", dtype, "cuda", scale, (pw, ph))
+                artifact = "model.pt2"
+            except Exception as e:  # noqa: BLE001 — any failure of export or Inductor: trace instead
+                fallback = f"AOTInductor failed ({first_line(e)}): a trace at {pw}x{ph} instead"
+                say(f"{source.name}: {fallback}")
+                for leftover in tmp.iterdir():
+                    shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
+        if artifact is None:
+            trace(module, example, tmp / "model.pt")
+            artifact = "model.pt"
+        meta = {
+            "source": source.name,
+            "sha256": digest,
+            "arch": arch,
+            "device": device_tag,
+            "dtype": dtype,
+            "padded": f"{pw}x{ph}",
+            "scale": scale,
+            "format": "pt2" if artifact.endswith(".pt2") else "pt",
+            "artifact": artifact,
+            "noise_level": noise_level,
+            "torch": torch_version,
+            "compile_s": round(time.monotonic() - start, 2),
+            "fallback": fallback,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        os.chmod(tmp, 0o755)
+        try:
+            os.rename(tmp, entry)
+        except OSError:
+            if not meta_path.is_file():  # not another process that finished the same entry first
+                raise
+        say(f"compiled {source.name} in {meta['compile_s']:.1f} s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    meta["compiled"] = 1
+    meta["entry"] = str(entry)
+    return meta
+
+
