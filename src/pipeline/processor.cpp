@@ -250,7 +250,15 @@ void Processor::upload(Slot& slot, Stream& stream) {
     if (options_.measure) {
       slot.h2d_begin.record(stream);
     }
-    stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_bytes_);
+    // A frame lent on the device is computed from where it lies: nothing to copy, but the event
+    // still orders the compute after whatever came before on this stream.
+    if (slot.lent == nullptr || slot.lent_memory == Memory::host) {
+      stream.copy_async(slot.in_device.data(),
+                        slot.lent != nullptr ? slot.lent : slot.in_host.data(), in_bytes_);
+      if (slot.frame >= 0) {
+        uploads_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
     slot.h2d_end.record(stream);
   });
 }
@@ -269,7 +277,9 @@ void Processor::compute(Slot& slot, Lane& lane) {
       slot.compute_begin.record(lane.stream);
     }
     if (graph == nullptr) {
-      frame_to_tensor(lane.stream, in_format_, slot.in_device.data(), tensor_in);
+      const bool on_device = slot.lent != nullptr && slot.lent_memory == Memory::device;
+      frame_to_tensor(lane.stream, in_format_, on_device ? slot.lent : slot.in_device.data(),
+                      tensor_in);
     }
   });
   guard(Stage::engine, slot.frame, [&] {
@@ -296,7 +306,12 @@ void Processor::download(Slot& slot, Stream& stream) {
     if (options_.measure) {
       slot.d2h_begin.record(stream);
     }
-    stream.copy_async(slot.out_host.data(), slot.out_device.data(), out_bytes_);
+    if (!options_.device_output) {
+      stream.copy_async(slot.out_host.data(), slot.out_device.data(), out_bytes_);
+      if (slot.frame >= 0) {
+        downloads_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
     slot.d2h_end.record(stream);
   });
 }

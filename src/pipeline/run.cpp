@@ -24,7 +24,12 @@ std::size_t expected_frames(const Source& source, const PipelineOptions& options
 
 Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
          const PipelineOptions& options, int lanes, HostMemory host_memory)
-    : device_(device), source_(source), sink_(sink), options_(options), injector_(options), lanes_ready_(lanes) {
+    : device_(device),
+      source_(source),
+      sink_(sink),
+      options_(options),
+      injector_(options),
+      lanes_ready_(lanes) {
   FrameFormat in_format;
   guard(Stage::source, -1, [&] { in_format = source_.format(); });
   ProcessorOptions processor;
@@ -35,6 +40,12 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   processor.cuda_graph = options_.cuda_graph;
   processor.measure = measuring();
   processor.observer = options_.inject ? &injector_ : nullptr;
+  guard(Stage::source, -1, [&] { lends_ = source_.lends(); });
+  guard(Stage::sink, -1, [&] { processor.device_output = sink_.takes_device_frames(); });
+  if (options_.cuda_graph && lends_ == Memory::device) {
+    // A graph reads the frame from the slot's own buffer; a lent frame lies elsewhere each time.
+    throw UsageError("PipelineOptions::cuda_graph cannot take frames a source lends on the device");
+  }
   processor_ = std::make_unique<Processor>(device_, engine, in_format, processor);
   spans_.resize(processor_->slots().size());
   for (Slot& slot : slots()) {
@@ -65,6 +76,16 @@ bool Run::start() {
   }
   if (measuring()) {
     stages_ = processor_->measure_alone();
+    // A stage the frames skip bounds nothing: lent device frames are not uploaded, device outputs
+    // not downloaded, and then the link carries one direction at most.
+    if (lends_ == Memory::device) {
+      stages_.h2d_ms = 0;
+      stages_.duplex_ms = 0;
+    }
+    if (sink_.takes_device_frames()) {
+      stages_.d2h_ms = 0;
+      stages_.duplex_ms = 0;
+    }
     origin_ = device_.make_event();
     origin_.record(lanes().front().stream);
     origin_.synchronize();
@@ -106,7 +127,13 @@ bool Run::fill(Slot& slot) {
       options_.inject(Stage::source, frame);
     }
     FrameInfo info{frame, std::nullopt};
-    got = source_.read(slot.in_host.bytes(), info);
+    if (lends_) {
+      slot.lent = source_.lend(info);
+      slot.lent_memory = *lends_;
+      got = slot.lent != nullptr;
+    } else {
+      got = source_.read(slot.in_host.bytes(), info);
+    }
     slot.time = info.time;
   });
   s.source_end = host_ms();
@@ -147,13 +174,19 @@ void Run::deliver(Slot& slot) {
     if (options_.inject) {
       options_.inject(Stage::sink, slot.frame);
     }
-    sink_.write(std::span<const std::byte>(slot.out_host.bytes()), FrameInfo{slot.frame, slot.time});
+    sink_.write(processor_->output(slot), FrameInfo{slot.frame, slot.time});
   });
+  if (slot.lent != nullptr) {  // its compute is done: the source may have it back
+    guard(Stage::source, slot.frame, [&] { source_.give_back(slot.frame); });
+    slot.lent = nullptr;
+  }
   record.sink_end = host_ms();
   const Spans& s = spans(slot);
   if (delivered_++ == 0) {
     first_source_begin_ = s.source_begin;
-    first_frame_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - created_).count();
+    first_frame_ms_ =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - created_)
+            .count();
   }
   last_sink_end_ = record.sink_end;
   if (!measuring()) {
@@ -222,6 +255,9 @@ void Run::fail(std::exception_ptr error) {
   for (const auto& queue : queues_) {
     queue->cancel();
   }
+  if (lends_) {
+    source_.stop_lending();  // a lend() waiting for frames the failed run will not give back
+  }
 }
 
 void Run::drain() noexcept {
@@ -260,6 +296,8 @@ RunReport Run::finish(Strategy strategy, int streams, Layout layout) {
   report.interrupted = interrupted_;
   report.vram_bytes = processor_->vram_bytes();
   report.first_frame_ms = first_frame_ms_;
+  report.uploads = processor_->uploads();
+  report.downloads = processor_->downloads();
   if (measuring()) {
     report.stages = stages_;
     report.records = std::move(records_);

@@ -12,6 +12,7 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -103,7 +104,9 @@ class Run {
   [[nodiscard]] double trace_ms() const { return options_.trace ? host_ms() : 0.0; }
   [[nodiscard]] bool measuring() const noexcept { return options_.measure || options_.trace; }
   [[nodiscard]] double gpu_ms(const Event& event) const;
-  [[nodiscard]] Spans& spans(const Slot& slot) { return spans_[static_cast<std::size_t>(slot.index)]; }
+  [[nodiscard]] Spans& spans(const Slot& slot) {
+    return spans_[static_cast<std::size_t>(slot.index)];
+  }
   void drain() noexcept;
 
   const Device& device_;
@@ -121,6 +124,7 @@ class Run {
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   double first_frame_ms_ = 0;
   std::int64_t next_frame_ = 0;
+  std::optional<Memory> lends_;  // where the source's frames lie, if it lends them
   std::latch lanes_ready_;
   std::vector<FrameRecord> records_;  // measured runs only
   // Every run: what frames, wall time and fps need, without a record per frame.

@@ -49,6 +49,13 @@ Y4m parse_y4m(const std::string& bytes, std::size_t frame_bytes) {
 // 4:2:0 8-bit frame bytes at WxH.
 constexpr std::size_t yuv420_bytes(std::size_t w, std::size_t h) { return w * h + 2 * ((w + 1) / 2) * ((h + 1) / 2); }
 
+// Shell words that wait (up to 30 s) until frames have reached `out`'s partial file, so that a
+// signal sent next comes after the first frame however loaded the machine is.
+std::string after_frames(const std::string& out) {
+  return "for i in $(seq 300); do [ $(stat -c %s '" + out + ".part' 2>/dev/null || echo 0) -gt 2000 ] && break; "
+         "sleep 0.1; done; ";
+}
+
 class RunCommand : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = scratch("run"); }
@@ -219,7 +226,8 @@ TEST_F(RunCommand, CtrlCEndsWithAValidShorterFile) {
   // 100000 frames of 2 ms each would take minutes; SIGINT after a moment ends the run after the
   // frames in flight, with exit code 130 and only whole frames in the file.
   const Result r = shell(binary() + " run -i synthetic:16x8:100000 -o " + at("o.y4m") +
-                         " -m synthetic:x1:2 --device cpu & pid=$!; sleep 1; kill -INT $pid; wait $pid");
+                         " -m synthetic:x1:2 --device cpu & pid=$!; " + after_frames(at("o.y4m")) +
+                         "kill -INT $pid; wait $pid");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_NE(r.output.find("interrupted after"), std::string::npos) << r.output;
   ASSERT_TRUE(std::filesystem::exists(at("o.y4m")));
@@ -231,8 +239,8 @@ TEST_F(RunCommand, CtrlCEndsWithAValidShorterFile) {
 // A run of many slow frames into o.y4m in the background, `then` a moment later; the code it ends
 // with.
 Result signalled(const std::string& out, const std::string& then) {
-  return shell(binary() + " run -i synthetic:16x8:100000 -o " + out +
-               " -m synthetic:x1:2 --device cpu & pid=$!; sleep 1; " + then + "; wait $pid");
+  return shell(binary() + " run -i synthetic:16x8:100000 -o " + out + " -m synthetic:x1:2 --device cpu & pid=$!; " +
+               after_frames(out) + then + "; wait $pid");
 }
 
 TEST_F(RunCommand, SigtermAndSighupEndLikeCtrlCWithTheirOwnCodes) {

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -427,6 +429,140 @@ TEST(FrameInfo, TheSourcesTimeReachesTheSinkWithItsFrame) {
     (void)within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
     EXPECT_EQ(sink.written, 40) << to_string(strategy);
     EXPECT_EQ(sink.right, 40) << to_string(strategy);
+  }
+}
+
+// A source with frames of its own lends them; one lent on the device is not uploaded, and a sink
+// that takes device frames is not downloaded to. On the host backend "device" memory is the
+// device's own allocations, so the frames are the synthetic ones, rendered there.
+class LendingSource final : public Source {
+ public:
+  LendingSource(const Device& device, FrameFormat format, std::int64_t frames, Memory memory, int ring)
+      : synthetic_(format, frames), memory_(memory) {
+    for (int i = 0; i < ring; ++i) {
+      buffers_.push_back(device.alloc(bytes_of(format)));
+      free_.push_back(static_cast<int>(i));
+    }
+  }
+  [[nodiscard]] FrameFormat format() const override { return synthetic_.format(); }
+  bool read(std::span<std::byte> /*slot*/, FrameInfo& /*frame*/) override {
+    ADD_FAILURE() << "read() asked of a source that lends its frames";
+    return false;
+  }
+  [[nodiscard]] std::optional<Memory> lends() const override { return memory_; }
+  const std::byte* lend(FrameInfo& frame) override {
+    if (frame.index >= *synthetic_.frame_count()) {
+      return nullptr;
+    }
+    std::unique_lock lock(mutex_);
+    freed_.wait(lock, [&] { return !free_.empty() || stopped_; });  // a decoder's surface pool
+    if (stopped_) {
+      return nullptr;
+    }
+    const int buffer = free_.back();
+    free_.pop_back();
+    held_[frame.index] = buffer;
+    most_held = std::max(most_held, static_cast<int>(held_.size()));
+    auto* bytes = static_cast<std::byte*>(buffers_[static_cast<std::size_t>(buffer)].data());
+    synthetic_.render(std::span<std::byte>(bytes, bytes_of(format())), frame.index);
+    ++lent;
+    return bytes;
+  }
+  void give_back(std::int64_t index) override {
+    const std::lock_guard lock(mutex_);
+    const auto it = held_.find(index);
+    if (it == held_.end()) {
+      ADD_FAILURE() << "frame " << index << " given back but not lent";
+      return;
+    }
+    free_.push_back(it->second);
+    held_.erase(it);
+    ++given_back;
+    freed_.notify_one();
+  }
+  void stop_lending() noexcept override {
+    const std::lock_guard lock(mutex_);
+    stopped_ = true;
+    freed_.notify_all();
+  }
+  int lent = 0;
+  int given_back = 0;
+  int most_held = 0;
+
+ private:
+  SyntheticSource synthetic_;
+  Memory memory_;
+  std::vector<DeviceBuffer> buffers_;
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  std::vector<int> free_;
+  std::map<std::int64_t, int> held_;
+  bool stopped_ = false;
+};
+
+class DeviceHashSink final : public Sink {
+ public:
+  void open(const FrameFormat& format) override { inner.open(format); }
+  void write(std::span<const std::byte> frame, const FrameInfo& info) override { inner.write(frame, info); }
+  [[nodiscard]] bool takes_device_frames() const override { return true; }
+  HashSink inner;
+};
+
+TEST(LentFrames, DeviceFramesSkipTheUploadAndDeviceSinksTheDownload) {
+  const Device device = host();
+  const FrameFormat format = YuvDesc{22, 12, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited};
+  constexpr std::int64_t kFrames = 30;
+  const Workload w{format, 2, DType::f16, kFrames, 0.1};
+  const test::Hashed reference = run_hashed(device, w, options_for(Strategy::serial_pageable));
+  for (Strategy strategy : kAllStrategies) {
+    for (const Memory memory : {Memory::device, Memory::host}) {
+      SyntheticEngine engine(device, {0.1, 2, DType::f16});
+      LendingSource source(device, format, kFrames, memory, 4);  // fewer than most strategies' slots
+      HashSink sink;
+      const RunReport r =
+          within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+      EXPECT_EQ(sink.hashes(), reference.hashes) << to_string(strategy);
+      EXPECT_EQ(source.lent, kFrames);
+      EXPECT_EQ(source.given_back, kFrames) << "every lent frame given back";
+      EXPECT_LE(source.most_held, 4);
+      EXPECT_EQ(r.uploads, memory == Memory::device ? 0 : kFrames) << to_string(strategy);
+      EXPECT_EQ(r.downloads, kFrames);
+    }
+    SyntheticEngine engine(device, {0.1, 2, DType::f16});
+    SyntheticSource source(format, kFrames);
+    DeviceHashSink sink;
+    const RunReport r =
+        within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+    EXPECT_EQ(sink.inner.hashes(), reference.hashes) << to_string(strategy) << ": device frames to the sink";
+    EXPECT_EQ(r.uploads, kFrames);
+    EXPECT_EQ(r.downloads, 0) << to_string(strategy);
+  }
+}
+
+// A failing sink gives nothing back; a source waiting for its pool is told to stop, so the run
+// ends with the sink's error instead of hanging.
+TEST(LentFrames, AFailedRunStopsASourceWaitingForItsFrames) {
+  class DiskFullSink final : public Sink {
+   public:
+    void open(const FrameFormat& /*format*/) override {}
+    void write(std::span<const std::byte> /*frame*/, const FrameInfo& info) override {
+      if (info.index == 1) {
+        throw std::runtime_error("disk full");
+      }
+    }
+  };
+  const Device device = host();
+  for (Strategy strategy : kAllStrategies) {
+    SyntheticEngine engine(device, {0.1, 1, DType::f16});
+    LendingSource source(device, ImageDesc{8, 4, PixelType::u8, ChannelOrder::rgb}, 100, Memory::device, 2);
+    DiskFullSink sink;
+    try {
+      (void)within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+      ADD_FAILURE() << to_string(strategy) << ": no error";
+    } catch (const StageError& e) {
+      EXPECT_EQ(e.stage(), Stage::sink) << to_string(strategy);
+      EXPECT_NE(std::string(e.what()).find("disk full"), std::string::npos);
+    }
   }
 }
 

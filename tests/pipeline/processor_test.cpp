@@ -61,7 +61,7 @@ TEST(Processor, ServesFourThreadsAskingForFramesInAnyOrder) {
         EXPECT_TRUE(processor.ready(*slot));
         const std::vector<std::byte> expected =
             expected_synthetic_output(source, frame, DType::f16, 2);
-        const std::span<const std::byte> got = Processor::output(*slot);
+        const std::span<const std::byte> got = processor.output(*slot);
         const bool same = got.size() == expected.size() &&
                           std::memcmp(got.data(), expected.data(), got.size()) == 0;
         ++(same ? right : wrong);

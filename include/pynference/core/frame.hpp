@@ -8,6 +8,9 @@
 
 namespace pyn {
 
+// Where a frame's bytes lie: host memory, or the memory of the device the pipeline runs on.
+enum class Memory : std::uint8_t { host, device };
+
 // In the source's time base (a container stream's; VideoInfo::time_base for FFmpeg inputs).
 struct FrameTime {
   std::int64_t pts = 0;       // on the input's timeline

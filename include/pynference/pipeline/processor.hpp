@@ -13,6 +13,7 @@
 // Errors leave as StageError naming the stage and the frame; a UsageError during setup (frame -1)
 // comes out as it is.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -53,6 +54,8 @@ struct ProcessorOptions {
   bool cuda_graph = false;
   // Events with timing and the *_begin events recorded, so stages can be timed.
   bool measure = false;
+  // Outputs stay on the device (a sink that takes device frames): download() copies nothing.
+  bool device_output = false;
   StageObserver* observer = nullptr;
 };
 
@@ -63,6 +66,10 @@ class Processor {
     int index = 0;  // in slots()
     std::int64_t frame = -1;
     std::optional<FrameTime> time;  // what the source said of the frame, for the sink
+    // A frame its source lent instead of filling in_host: its bytes, and where they lie. One in
+    // device memory is computed from where it is; one in host memory is uploaded from there.
+    const std::byte* lent = nullptr;
+    Memory lent_memory = Memory::host;
     int lane = 0;  // the lane that computed it
     HostBuffer in_host;
     HostBuffer out_host;
@@ -114,15 +121,20 @@ class Processor {
   // --- per frame ---------------------------------------------------------------------------------
   // A free slot, or null where every slot is in flight.
   [[nodiscard]] Slot* acquire();
-  // The slot's input: input_bytes() to fill before submit().
+  // The slot's input: input_bytes() to fill before submit(); or point Slot::lent at a frame of the
+  // caller's own (Slot::lent_memory: host, or device for no upload), valid until wait() returns.
   [[nodiscard]] static std::span<std::byte> input(Slot& slot) { return slot.in_host.bytes(); }
   // Enqueues upload, compute and download of the frame in `slot` on the next lane's stream.
   void submit(Slot& slot, std::int64_t frame);
   [[nodiscard]] bool ready(const Slot& slot) const;
   // Blocks until the slot's output is in host memory.
   void wait(Slot& slot);
-  // The frame's output, after wait() or ready().
-  [[nodiscard]] static std::span<const std::byte> output(const Slot& slot) {
+  // The frame's output, after wait() or ready(): in host memory, or on the device with
+  // device_output.
+  [[nodiscard]] std::span<const std::byte> output(const Slot& slot) const {
+    if (options_.device_output) {
+      return {static_cast<const std::byte*>(slot.out_device.data()), slot.out_device.size()};
+    }
     return slot.out_host.bytes();
   }
   void release(Slot& slot);
@@ -137,6 +149,9 @@ class Processor {
   // Each stage on its own, nothing else running, cycling through the slots: the basis of the
   // bound. Needs measure; no frame may be in flight.
   [[nodiscard]] StageTimes measure_alone();
+  // Frames copied host to device and back so far (lent device frames and device outputs are not).
+  [[nodiscard]] std::int64_t uploads() const noexcept { return uploads_.load(); }
+  [[nodiscard]] std::int64_t downloads() const noexcept { return downloads_.load(); }
 
  private:
   // Refuses, in one line naming sizes and memory, buffers that cannot fit host or device memory.
@@ -163,6 +178,8 @@ class Processor {
   std::mutex free_mutex_;
   std::vector<Slot*> free_;
   std::size_t next_lane_ = 0;  // under free_mutex_
+  std::atomic<std::int64_t> uploads_{0};
+  std::atomic<std::int64_t> downloads_{0};
 };
 
 }  // namespace pyn
