@@ -101,6 +101,87 @@ std::optional<ColorMatrix> family_of(int tag) {
   }
 }
 
+// The audio and subtitle streams of `src` that `maps` (VideoOutputOptions::maps) keep, one flag
+// per stream; `name` is the input's, for messages.
+std::vector<bool> select_streams(const AVFormatContext& src, const std::vector<std::string>& maps,
+                                 const std::string& name) {
+  std::vector<bool> kept(src.nb_streams, false);
+  auto kind_of = [&](unsigned i) -> char {
+    const AVMediaType type = src.streams[i]->codecpar->codec_type;
+    return type == AVMEDIA_TYPE_AUDIO ? 'a' : type == AVMEDIA_TYPE_SUBTITLE ? 's' : 'v';
+  };
+  struct Spec {
+    bool remove = false;
+    bool none = false;
+    char kind = 0;
+    std::optional<int> index;
+  };
+  std::vector<Spec> specs;
+  for (const std::string& text : maps) {
+    Spec spec;
+    std::string_view body = text;
+    if (body.starts_with('-')) {
+      spec.remove = true;
+      body.remove_prefix(1);
+    }
+    bool good = false;
+    if (body == "none" && !spec.remove) {
+      spec.none = true;
+      good = true;
+    } else if (!body.empty() && (body[0] == 'a' || body[0] == 's')) {
+      spec.kind = body[0];
+      body.remove_prefix(1);
+      if (body.empty()) {
+        good = true;
+      } else if (body.size() > 1 && body[0] == ':' && body.size() <= 5 &&
+                 std::all_of(body.begin() + 1, body.end(),
+                             [](char c) { return c >= '0' && c <= '9'; })) {
+        spec.index = std::stoi(std::string(body.substr(1)));
+        good = true;
+      }
+    }
+    if (!good) {
+      throw UsageError("--map " + text +
+                       ": not a stream (a, s, a:N, s:N, the same with a leading -, or none)");
+    }
+    specs.push_back(spec);
+  }
+  const bool adds = std::ranges::any_of(specs, [](const Spec& p) { return !p.remove; });
+  for (unsigned i = 0; i < src.nb_streams; ++i) {
+    kept[i] = !adds && kind_of(i) != 'v';
+  }
+  for (std::size_t k = 0; k < specs.size(); ++k) {
+    const Spec& spec = specs[k];
+    if (spec.none) {
+      continue;
+    }
+    int seen = 0;
+    bool matched = false;
+    for (unsigned i = 0; i < src.nb_streams; ++i) {
+      if (kind_of(i) != spec.kind) {
+        continue;
+      }
+      if (!spec.index || *spec.index == seen) {
+        kept[i] = !spec.remove;
+        matched = true;
+      }
+      ++seen;
+    }
+    if (!matched) {
+      // "has no audio stream", "has 1 audio stream (a:0)", "has 2 subtitle streams (s:0 to s:1)"
+      const std::string kind = spec.kind == 'a' ? "audio" : "subtitle";
+      const std::string first = std::string(1, spec.kind) + ":0";
+      const std::string last = std::string(1, spec.kind) + ":" + std::to_string(seen - 1);
+      const std::string has = seen == 0   ? "no " + kind + " stream"
+                              : seen == 1 ? "1 " + kind + " stream (" + first + ")"
+                                          : std::to_string(seen) + " " + kind + " streams (" +
+                                                first + " to " + last + ")";
+      throw UsageError("--map " + maps[k] + ": " + name + " has " + has);
+    }
+  }
+  return kept;
+}
+
 }  // namespace
 
 // An audio stream of the input decoded, resampled to what `encoder` takes and encoded again, for
@@ -915,10 +996,11 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     AVFormatContext& src = *s.source.context;
     s.map.assign(src.nb_streams, -1);
     s.conversions.resize(src.nb_streams);
+    const std::vector<bool> kept = select_streams(src, options.maps, options.copy_from.path);
     for (unsigned i = 0; i < src.nb_streams; ++i) {
       AVStream& in = *src.streams[i];
       const AVMediaType type = in.codecpar->codec_type;
-      if (type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE) {
+      if ((type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE) || !kept[i]) {
         in.discard = AVDISCARD_ALL;
         continue;
       }

@@ -202,13 +202,14 @@ void make_clip(const ClipSpec& spec) {
     audio.stream->time_base = audio.ctx->time_base;
   }
 
-  AVStream* subtitles = nullptr;
-  if (!spec.subtitles.empty()) {
+  std::vector<AVStream*> subtitle_streams;
+  for (int k = 0; !spec.subtitles.empty() && k < spec.subtitle_streams; ++k) {
     // SubRip packets are the text itself: no encoder needed.
-    subtitles = avformat_new_stream(out, nullptr);
+    AVStream* subtitles = avformat_new_stream(out, nullptr);
     subtitles->codecpar->codec_type = AVMEDIA_TYPE_SUBTITLE;
     subtitles->codecpar->codec_id = AV_CODEC_ID_SUBRIP;
     subtitles->time_base = AVRational{1, 1000};
+    subtitle_streams.push_back(subtitles);
   }
 
   if ((out->oformat->flags & AVFMT_NOFILE) == 0) {
@@ -255,17 +256,20 @@ void make_clip(const ClipSpec& spec) {
       drain(out, audio, af);
     }
   }
-  for (std::size_t i = 0; subtitles != nullptr && i < spec.subtitles.size(); ++i) {
-    const std::string text = "line " + std::to_string(i);
-    AVPacket* p = av_packet_alloc();
-    check(av_new_packet(p, static_cast<int>(text.size())), "subtitle packet");
-    std::copy(text.begin(), text.end(), p->data);
-    p->pts = p->dts = std::llround(spec.subtitles[i] * 1000);
-    p->duration = 100;
-    p->stream_index = subtitles->index;
-    av_packet_rescale_ts(p, AVRational{1, 1000}, subtitles->time_base);
-    check(av_interleaved_write_frame(out, p), "write subtitle");
-    av_packet_free(&p);
+  for (std::size_t k = 0; k < subtitle_streams.size(); ++k) {
+    AVStream* subtitles = subtitle_streams[k];
+    for (std::size_t i = 0; i < spec.subtitles.size(); ++i) {
+      const std::string text = "line " + std::to_string(i);
+      AVPacket* p = av_packet_alloc();
+      check(av_new_packet(p, static_cast<int>(text.size())), "subtitle packet");
+      std::copy(text.begin(), text.end(), p->data);
+      p->pts = p->dts = std::llround(spec.subtitles[i] * 1000) + 20 * static_cast<std::int64_t>(k);
+      p->duration = 100;
+      p->stream_index = subtitles->index;
+      av_packet_rescale_ts(p, AVRational{1, 1000}, subtitles->time_base);
+      check(av_interleaved_write_frame(out, p), "write subtitle");
+      av_packet_free(&p);
+    }
   }
   drain(out, video, nullptr);
   if (audio.ctx != nullptr) {

@@ -11,6 +11,7 @@ extern "C" {
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pyn::test {
@@ -38,6 +39,8 @@ struct ClipSpec {
   int sample_rate = 48000;
   // SubRip lines "line <i>" at these seconds, 0.1 s each.
   std::vector<double> subtitles;
+  // That many SubRip streams; stream k's lines come 0.02 * k s later, to tell them apart.
+  int subtitle_streams = 1;
 };
 
 // Writes the clip; throws std::runtime_error where libav* fails. Frame i of a YUV clip has a mean

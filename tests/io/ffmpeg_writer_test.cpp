@@ -293,6 +293,103 @@ TEST(FfmpegWriter, CopiesSubtitlesInTheWindow) {
   EXPECT_EQ(find(streams, AVMEDIA_TYPE_SUBTITLE), nullptr);
 }
 
+std::size_t count_of(const std::vector<StreamProbe>& streams, AVMediaType type) {
+  return static_cast<std::size_t>(
+      std::ranges::count_if(streams, [&](const StreamProbe& p) { return p.type == type; }));
+}
+
+// --map: which audio and subtitle streams go out; the second SubRip stream's lines come 20 ms after
+// the first's.
+TEST(FfmpegWriter, MapKeepsTheStreamsNamed) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 25;
+  spec.audio_encoder = "flac";
+  spec.subtitles = {0.1, 0.5};
+  spec.subtitle_streams = 2;
+  make_clip(spec);
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  auto with = [&](std::vector<std::string> maps) {
+    fs::remove(out.path);
+    out.maps = std::move(maps);
+    transcode(input_of(spec.path), out);
+    return probe(out.path);
+  };
+  auto streams = with({});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 1U);
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 2U);
+
+  streams = with({"s:1"});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 0U);
+  ASSERT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 1U);
+  EXPECT_NEAR(find(streams, AVMEDIA_TYPE_SUBTITLE)->first_s, 0.12, 0.002);
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_VIDEO), 1U);
+
+  streams = with({"a", "s:0"});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 1U);
+  ASSERT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 1U);
+  EXPECT_NEAR(find(streams, AVMEDIA_TYPE_SUBTITLE)->first_s, 0.1, 0.002);
+
+  streams = with({"-s"});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 1U);
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 0U);
+
+  streams = with({"-s:0"});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 1U);
+  ASSERT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 1U);
+  EXPECT_NEAR(find(streams, AVMEDIA_TYPE_SUBTITLE)->first_s, 0.12, 0.002);
+
+  streams = with({"none"});
+  EXPECT_EQ(streams.size(), 1U);
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_VIDEO), 1U);
+}
+
+TEST(FfmpegWriter, MapOfAMissingOrUnknownStreamIsRefusedBeforeWriting) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 5;
+  spec.audio_encoder = "flac";
+  spec.subtitles = {0.1};
+  spec.subtitle_streams = 2;
+  make_clip(spec);
+  VideoReader reader(input_of(spec.path));
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"a:1", "--map a:1: " + spec.path + " has 1 audio stream (a:0)"},
+      {"s:2", "--map s:2: " + spec.path + " has 2 subtitle streams (s:0 to s:1)"},
+      {"-a:3", "--map -a:3: " + spec.path + " has 1 audio stream (a:0)"},
+      {"v", "--map v: not a stream"},
+      {"a:", "--map a:: not a stream"},
+      {"-none", "--map -none: not a stream"}};
+  for (const auto& [map, message] : cases) {
+    VideoOutputOptions out;
+    out.path = dir / "out.mkv";
+    out.encoder = "ffv1";
+    out.copy_from = input_of(spec.path);
+    out.maps = {map};
+    try {
+      VideoWriter writer(out, reader.info().format, reader.info());
+      ADD_FAILURE() << map << " was taken";
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(message, 0), 0U) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(out.path)) << map;
+    EXPECT_FALSE(fs::exists(out.path + ".part")) << map;
+  }
+  ClipSpec silent;
+  silent.path = dir / "silent.mkv";
+  silent.frames = 5;
+  make_clip(silent);
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.copy_from = input_of(silent.path);
+  out.maps = {"s"};
+  EXPECT_THROW(VideoWriter(out, reader.info().format, reader.info()), UsageError);
+}
+
 TEST(FfmpegWriter, NoAudioWhenAsked) {
   ScratchDir dir;
   ClipSpec spec;
