@@ -15,6 +15,7 @@
 
 extern "C" {
 #include <libavutil/audio_fifo.h>
+#include <libavutil/avstring.h>
 #include <libswresample/swresample.h>
 }
 #include "pynference/device/error.hpp"
@@ -180,6 +181,72 @@ std::vector<bool> select_streams(const AVFormatContext& src, const std::vector<s
     }
   }
   return kept;
+}
+
+// Containers that store chapters, and those that store attachments (fonts for ASS subtitles).
+bool holds_chapters(std::string_view container) {
+  constexpr std::array<std::string_view, 10> kNames{"matroska", "webm", "mov",  "mp4", "ipod",
+                                                    "3gp",      "3g2",  "ismv", "f4v", "ogg"};
+  return std::ranges::find(kNames, container) != kNames.end();
+}
+bool holds_attachments(std::string_view container) { return container == "matroska"; }
+
+// The input's container metadata (title, ...) and chapters onto `out`, the chapters shifted by the
+// window's start and clipped to it as ffmpeg clips them; a container without chapters gets a
+// warning instead.
+void carry_container_data(const std::string& name, const AVFormatContext& src, AVFormatContext& out,
+                          const av::Window& window) {
+  const AVDictionaryEntry* e = nullptr;
+  while ((e = av_dict_get(src.metadata, "", e, AV_DICT_IGNORE_SUFFIX)) != nullptr) {
+    // The muxer names its own writer; a duration would be the input's, not the output's.
+    if (av_strcasecmp(e->key, "encoder") != 0 && av_strcasecmp(e->key, "duration") != 0) {
+      av_dict_set(&out.metadata, e->key, e->value, 0);
+    }
+  }
+  if (src.nb_chapters == 0) {
+    return;
+  }
+  if (!holds_chapters(out.oformat->name)) {
+    std::cerr << "warning: " << name << ": the " << out.oformat->name
+              << " container cannot hold chapters; " << src.nb_chapters << " not copied\n";
+    return;
+  }
+  const double origin =
+      src.start_time == AV_NOPTS_VALUE ? 0.0 : static_cast<double>(src.start_time) / AV_TIME_BASE;
+  const double start = std::max(window.start, 0.0);
+  std::vector<AVChapter*> kept;
+  for (unsigned i = 0; i < src.nb_chapters; ++i) {
+    const AVChapter& in = *src.chapters[i];
+    const double tb = av_q2d(in.time_base);
+    const double from = static_cast<double>(in.start) * tb - origin;
+    const double to = static_cast<double>(in.end) * tb - origin;
+    if (to <= start || from >= window.end) {
+      continue;  // wholly outside the -ss/-t/-to window
+    }
+    auto* c = static_cast<AVChapter*>(av_mallocz(sizeof(AVChapter)));
+    if (c == nullptr) {
+      throw std::bad_alloc();
+    }
+    c->id = in.id;
+    c->time_base = AVRational{1, 1000};
+    c->start = std::llround((std::max(from, start) - start) * 1000);
+    c->end = std::llround((std::min(to, window.end) - start) * 1000);
+    av_dict_copy(&c->metadata, in.metadata, 0);
+    kept.push_back(c);
+  }
+  if (kept.empty()) {
+    return;
+  }
+  out.chapters = static_cast<AVChapter**>(av_calloc(kept.size(), sizeof(AVChapter*)));
+  if (out.chapters == nullptr) {
+    for (AVChapter* c : kept) {
+      av_dict_free(&c->metadata);
+      av_free(c);
+    }
+    throw std::bad_alloc();
+  }
+  std::ranges::copy(kept, out.chapters);
+  out.nb_chapters = static_cast<unsigned>(kept.size());
 }
 
 }  // namespace
@@ -987,7 +1054,8 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
                        " cannot hold " + asked_audio->name + " audio");
     }
   }
-  if (options.copy_streams && !options.copy_from.path.empty() && !stdin_source) {
+  if (!options.copy_from.path.empty() && !stdin_source && !s.sequence &&
+      std::string_view(container->name) != "image2") {
     // Without -ss everything before the first frame too (AAC's priming has negative times).
     const double start = av::window_of(options.copy_from).start;
     s.copy_start = start > 0 ? start : -std::numeric_limits<double>::infinity();
@@ -1000,7 +1068,31 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     for (unsigned i = 0; i < src.nb_streams; ++i) {
       AVStream& in = *src.streams[i];
       const AVMediaType type = in.codecpar->codec_type;
-      if ((type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE) || !kept[i]) {
+      if (type == AVMEDIA_TYPE_ATTACHMENT) {
+        in.discard = AVDISCARD_ALL;
+        const AVDictionaryEntry* file = av_dict_get(in.metadata, "filename", nullptr, 0);
+        const std::string file_name = file != nullptr ? file->value : "unnamed";
+        if (!holds_attachments(container->name)) {
+          std::cerr << "warning: " << s.name << ": the " << container->name
+                    << " container cannot hold attachments; " << file_name << " not copied\n";
+          continue;
+        }
+        AVStream* copy = avformat_new_stream(&out, nullptr);
+        if (copy == nullptr || avcodec_parameters_copy(copy->codecpar, in.codecpar) < 0) {
+          throw std::bad_alloc();
+        }
+        av_dict_copy(&copy->metadata, in.metadata, 0);
+        continue;
+      }
+      if (type == AVMEDIA_TYPE_VIDEO && (in.disposition & AV_DISPOSITION_ATTACHED_PIC) == 0 &&
+          s.video->metadata == nullptr) {
+        // The timecode of the first video stream (MOV's tmcd, Matroska's TIMECODE tag).
+        if (const AVDictionaryEntry* tc = av_dict_get(in.metadata, "timecode", nullptr, 0)) {
+          av_dict_set(&s.video->metadata, "timecode", tc->value, 0);
+        }
+      }
+      if ((type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE) || !kept[i] ||
+          !options.copy_streams) {
         in.discard = AVDISCARD_ALL;
         continue;
       }
@@ -1042,6 +1134,7 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
       av_dict_copy(&copy->metadata, in.metadata, 0);
       s.map[i] = copy->index;
     }
+    carry_container_data(s.name, src, out, av::window_of(options.copy_from));
     s.source_done = std::ranges::all_of(s.map, [](int m) { return m < 0; });
     if (!s.source_done && start > 0 && s.source.seekable) {
       av::seek_to(src, start);

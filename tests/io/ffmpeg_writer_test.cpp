@@ -390,6 +390,106 @@ TEST(FfmpegWriter, MapOfAMissingOrUnknownStreamIsRefusedBeforeWriting) {
   EXPECT_THROW(VideoWriter(out, reader.info().format, reader.info()), UsageError);
 }
 
+ClipSpec clip_with_extras(const std::string& path) {
+  ClipSpec spec;
+  spec.path = path;
+  spec.frames = 50;  // 2 s
+  spec.metadata = {{"title", "A film"}, {"comment", "made for a test"}};
+  spec.chapters = {{0, 0.8, "One"}, {0.8, 1.6, "Two"}, {1.6, 2.0, "Three"}};
+  spec.attachments = {{"font.ttf", "application/x-truetype-font", std::string("not\0a font", 10)}};
+  spec.timecode = "01:00:00:00";
+  return spec;
+}
+
+TEST(FfmpegWriter, CarriesMetadataChaptersAttachmentsAndTimecodeIntoMatroska) {
+  ScratchDir dir;
+  const ClipSpec spec = clip_with_extras(dir / "in.mkv");
+  make_clip(spec);
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  transcode(input_of(spec.path), out);
+  const ContainerProbe p = probe_container(out.path);
+  EXPECT_EQ(metadata_of(p, "title"), "A film");
+  EXPECT_EQ(metadata_of(p, "comment"), "made for a test");
+  ASSERT_EQ(p.chapters.size(), 3U);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(p.chapters[i].title, spec.chapters[i].title);
+    EXPECT_NEAR(p.chapters[i].start_s, spec.chapters[i].start_s, 0.002) << i;
+    EXPECT_NEAR(p.chapters[i].end_s, spec.chapters[i].end_s, 0.002) << i;
+  }
+  ASSERT_EQ(p.attachments.size(), 1U);
+  EXPECT_EQ(p.attachments[0].filename, "font.ttf");
+  EXPECT_EQ(p.attachments[0].mimetype, "application/x-truetype-font");
+  EXPECT_EQ(p.attachments[0].bytes, spec.attachments[0].bytes);
+  EXPECT_EQ(p.timecode, "01:00:00:00");
+
+  // With --no-audio too: they are not audio or subtitles.
+  out.path = dir / "quiet.mkv";
+  out.copy_streams = false;
+  transcode(input_of(spec.path), out);
+  const ContainerProbe quiet = probe_container(out.path);
+  EXPECT_EQ(metadata_of(quiet, "title"), "A film");
+  EXPECT_EQ(quiet.chapters.size(), 3U);
+  EXPECT_EQ(quiet.attachments.size(), 1U);
+}
+
+// -ss 0.6 -t 0.8: One (0-0.8) becomes 0-0.2, Two (0.8-1.6) 0.2-0.8, Three (from 1.6) is outside.
+TEST(FfmpegWriter, ChaptersAreShiftedAndClippedToTheWindow) {
+  ScratchDir dir;
+  const ClipSpec spec = clip_with_extras(dir / "in.mkv");
+  make_clip(spec);
+  VideoInputOptions window = input_of(spec.path);
+  window.start_s = 0.6;
+  window.duration_s = 0.8;
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  transcode(window, out);
+  const ContainerProbe p = probe_container(out.path);
+  ASSERT_EQ(p.chapters.size(), 2U);
+  EXPECT_EQ(p.chapters[0].title, "One");
+  EXPECT_NEAR(p.chapters[0].start_s, 0.0, 0.002);
+  EXPECT_NEAR(p.chapters[0].end_s, 0.2, 0.002);
+  EXPECT_EQ(p.chapters[1].title, "Two");
+  EXPECT_NEAR(p.chapters[1].start_s, 0.2, 0.002);
+  EXPECT_NEAR(p.chapters[1].end_s, 0.8, 0.002);
+}
+
+TEST(FfmpegWriter, WarnsOfWhatTheContainerCannotHold) {
+  ScratchDir dir;
+  const ClipSpec spec = clip_with_extras(dir / "in.mkv");
+  make_clip(spec);
+  VideoOutputOptions out;
+  out.path = dir / "out.mp4";
+  out.encoder = "libx264";
+  out.preset = "ultrafast";
+  ::testing::internal::CaptureStderr();
+  transcode(input_of(spec.path), out);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("warning: " + out.path +
+                     ": the mp4 container cannot hold attachments; font.ttf not copied"),
+            std::string::npos)
+      << err;
+  const ContainerProbe mp4 = probe_container(out.path);
+  EXPECT_EQ(metadata_of(mp4, "title"), "A film");
+  EXPECT_EQ(mp4.chapters.size(), 3U);
+  EXPECT_EQ(mp4.timecode, "01:00:00:00");
+  EXPECT_TRUE(mp4.attachments.empty());
+
+  out.path = dir / "out.ts";
+  out.encoder = "";
+  out.preset = "";
+  ::testing::internal::CaptureStderr();
+  transcode(input_of(spec.path), out);
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("the mpegts container cannot hold chapters; 3 not copied"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("the mpegts container cannot hold attachments; font.ttf not copied"),
+            std::string::npos)
+      << err;
+}
+
 TEST(FfmpegWriter, NoAudioWhenAsked) {
   ScratchDir dir;
   ClipSpec spec;
