@@ -185,8 +185,7 @@ std::vector<bool> select_streams(const AVFormatContext& src, const std::vector<s
 
 // Containers that store chapters, and those that store attachments (fonts for ASS subtitles).
 bool holds_chapters(std::string_view container) {
-  constexpr std::array<std::string_view, 10> kNames{"matroska", "webm", "mov",  "mp4", "ipod",
-                                                    "3gp",      "3g2",  "ismv", "f4v", "ogg"};
+  constexpr std::array<std::string_view, 5> kNames{"matroska", "webm", "mov", "mp4", "ipod"};
   return std::ranges::find(kNames, container) != kNames.end();
 }
 bool holds_attachments(std::string_view container) { return container == "matroska"; }
