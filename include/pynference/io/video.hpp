@@ -2,7 +2,9 @@
 // Video containers through FFmpeg (libavformat, libavcodec, libswscale): files of any format FFmpeg
 // reads, standard input for the formats that stream (nut, matroska, mpegts), image sequences
 // ("frames/%04d.png"). The reader decodes to the frames the pipeline takes; the writer encodes the
-// pipeline's frames and copies the input's audio and subtitle streams beside them.
+// pipeline's frames and copies the input's audio and subtitle streams beside them, and its
+// container metadata, chapters (clipped to the -ss/-t/-to window), attachments (Matroska) and the
+// video's timecode where the output's container holds them (a warning where it cannot).
 //
 // Builds without FFmpeg (cmake -DPYN_WITH_FFMPEG=OFF, or AUTO where pkg-config finds no libav*)
 // keep this header: ffmpeg_available() is false and the constructors throw UsageError.
