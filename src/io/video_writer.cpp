@@ -1053,8 +1053,10 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
                        " cannot hold " + asked_audio->name + " audio");
     }
   }
-  if (!options.copy_from.path.empty() && !stdin_source && !s.sequence &&
-      std::string_view(container->name) != "image2") {
+  // Metadata, chapters, attachments and timecode go into containers, not images.
+  const bool carries_extras = !s.sequence && std::string_view(container->name) != "image2";
+  if (!options.copy_from.path.empty() && !stdin_source &&
+      (options.copy_streams || carries_extras)) {
     // Without -ss everything before the first frame too (AAC's priming has negative times).
     const double start = av::window_of(options.copy_from).start;
     s.copy_start = start > 0 ? start : -std::numeric_limits<double>::infinity();
@@ -1069,6 +1071,9 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
       const AVMediaType type = in.codecpar->codec_type;
       if (type == AVMEDIA_TYPE_ATTACHMENT) {
         in.discard = AVDISCARD_ALL;
+        if (!carries_extras) {
+          continue;
+        }
         const AVDictionaryEntry* file = av_dict_get(in.metadata, "filename", nullptr, 0);
         const std::string file_name = file != nullptr ? file->value : "unnamed";
         if (!holds_attachments(container->name)) {
@@ -1082,13 +1087,6 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
         }
         av_dict_copy(&copy->metadata, in.metadata, 0);
         continue;
-      }
-      if (type == AVMEDIA_TYPE_VIDEO && (in.disposition & AV_DISPOSITION_ATTACHED_PIC) == 0 &&
-          s.video->metadata == nullptr) {
-        // The timecode of the first video stream (MOV's tmcd, Matroska's TIMECODE tag).
-        if (const AVDictionaryEntry* tc = av_dict_get(in.metadata, "timecode", nullptr, 0)) {
-          av_dict_set(&s.video->metadata, "timecode", tc->value, 0);
-        }
       }
       if ((type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE) || !kept[i] ||
           !options.copy_streams) {
@@ -1133,7 +1131,20 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
       av_dict_copy(&copy->metadata, in.metadata, 0);
       s.map[i] = copy->index;
     }
-    carry_container_data(s.name, src, out, av::window_of(options.copy_from));
+    if (carries_extras) {
+      carry_container_data(s.name, src, out, av::window_of(options.copy_from));
+      // The timecode of the first video stream that has one (MOV's demuxer gives its tmcd
+      // track's there too; Matroska's TIMECODE tag is the stream's).
+      for (unsigned i = 0; i < src.nb_streams; ++i) {
+        const AVStream& in = *src.streams[i];
+        const AVDictionaryEntry* tc = av_dict_get(in.metadata, "timecode", nullptr, 0);
+        if (tc != nullptr && in.codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            (in.disposition & AV_DISPOSITION_ATTACHED_PIC) == 0) {
+          av_dict_set(&s.video->metadata, "timecode", tc->value, 0);
+          break;
+        }
+      }
+    }
     s.source_done = std::ranges::all_of(s.map, [](int m) { return m < 0; });
     if (!s.source_done && start > 0 && s.source.seekable) {
       av::seek_to(src, start);

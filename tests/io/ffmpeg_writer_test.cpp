@@ -434,6 +434,24 @@ TEST(FfmpegWriter, CarriesMetadataChaptersAttachmentsAndTimecodeIntoMatroska) {
   EXPECT_EQ(quiet.attachments.size(), 1U);
 }
 
+// MOV keeps the timecode in a tmcd track of its own: it reaches the video stream of a Matroska
+// file.
+TEST(FfmpegWriter, CarriesTheTimecodeOfAMovTmcdTrack) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mov";
+  spec.video_encoder = "libx264";
+  spec.frames = 10;
+  spec.timecode = "10:00:00:00";
+  make_clip(spec);
+  ASSERT_EQ(probe_container(spec.path).timecode, "10:00:00:00");
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  transcode(input_of(spec.path), out);
+  EXPECT_EQ(probe_container(out.path).timecode, "10:00:00:00");
+}
+
 // -ss 0.6 -t 0.8: One (0-0.8) becomes 0-0.2, Two (0.8-1.6) 0.2-0.8, Three (from 1.6) is outside.
 TEST(FfmpegWriter, ChaptersAreShiftedAndClippedToTheWindow) {
   ScratchDir dir;
@@ -528,7 +546,8 @@ TEST(FfmpegWriter, ConvertsOrDropsAudioTheContainerCannotHold) {
   };
   const Case cases[] = {{"pcm_s16le", "out.mp4", "libx264", "aac", "converted to aac"},
                         {"libopus", "out.mov", "libx264", "aac", "converted to aac"},
-                        {"flac", "out.gif", "gif", "", "not copied"}};
+                        {"flac", "out.gif", "gif", "", "not copied"},
+                        {"flac", "%04d.png", "png", "", "not copied"}};
   for (const Case& c : cases) {
     ScratchDir dir;
     ClipSpec spec;
