@@ -35,6 +35,7 @@ Args::Args(const std::vector<OptionSpec>& specs, const std::vector<std::string_v
     } else {
       throw UsageError("--" + option.name + " needs a value (" + option.value + ")");
     }
+    repeated_[option.name].push_back(values_[option.name]);
   }
 }
 
@@ -54,6 +55,11 @@ std::string Args::str(std::string_view name) const {
   const OptionSpec& option = spec(name);
   const auto it = values_.find(option.name);
   return it != values_.end() ? it->second : option.fallback;
+}
+
+std::vector<std::string> Args::all(std::string_view name) const {
+  const auto it = repeated_.find(spec(name).name);
+  return it != repeated_.end() ? it->second : std::vector<std::string>{};
 }
 
 long long Args::integer(std::string_view name, long long min, long long max) const {

@@ -25,6 +25,8 @@ class Args {
   [[nodiscard]] bool flag(std::string_view name) const;
   [[nodiscard]] bool has(std::string_view name) const;
   [[nodiscard]] std::string str(std::string_view name) const;
+  // Every value a repeated option was given, in order (str() gives the last).
+  [[nodiscard]] std::vector<std::string> all(std::string_view name) const;
   [[nodiscard]] long long integer(std::string_view name, long long min, long long max) const;
   [[nodiscard]] double number(std::string_view name, double min, double max) const;
 
@@ -32,6 +34,7 @@ class Args {
   const OptionSpec& spec(std::string_view name) const;
   std::vector<OptionSpec> specs_;
   std::map<std::string, std::string, std::less<>> values_;
+  std::map<std::string, std::vector<std::string>, std::less<>> repeated_;
 };
 
 // "  --name VALUE   help (default: x)" lines for --help.

@@ -65,6 +65,10 @@ const std::vector<OptionSpec>& run_options() {
        "extension; with -o - a container that streams (matroska, nut, mpegts)",
        ""},
       {"no-audio", "", "do not copy audio and subtitle streams", ""},
+      {"map", "SPEC",
+       "-map: keep these audio and subtitle streams, repeatable: a, s (all of a kind), a:N, s:N "
+       "(the Nth), -a, -s:N (leave out), none; the video is always the network's",
+       "every stream"},
       {"audio-codec", "NAME",
        "copy, or an audio encoder (aac, libopus, flac, ac3, ...) for every audio stream; copy "
        "converts a stream the output cannot hold to its default encoder",
@@ -107,6 +111,8 @@ std::vector<std::string_view> long_names(const std::vector<std::string_view>& ar
       arg = "--to";
     } else if (arg == "-y") {
       arg = "--y";
+    } else if (arg == "-map") {
+      arg = "--map";
     } else if (arg == "-f") {
       arg = "--format";
     } else if (arg == "-h") {
@@ -249,9 +255,13 @@ int cmd_run(const std::vector<std::string_view>& argv) {
       !args.flag("no-audio"),
       args.str("audio-codec"),
       args.has("audio-bitrate") ? parse_bitrate(args.str("audio-bitrate")) : 0,
-      args.has("format") ? args.str("format") : ""};
+      args.has("format") ? args.str("format") : "",
+      args.all("map")};
   if (args.flag("no-audio") && args.has("audio-codec")) {
     throw UsageError("give --no-audio or --audio-codec, not both");
+  }
+  if (args.flag("no-audio") && args.has("map")) {
+    throw UsageError("give --no-audio or --map, not both");
   }
   const bool quiet = args.flag("quiet");
   set_ffmpeg_verbose(args.flag("verbose"));

@@ -450,9 +450,16 @@ std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {
     video.copy_from = container->options();
     video.audio_codec = options.audio_codec;
     video.audio_bitrate = options.audio_bitrate;
+    video.maps = options.maps;
     return std::make_unique<VideoSink>(video, container->video().info());
   }
   video.copy_streams = false;  // Y4M and synthetic inputs have no other streams
+  for (const std::string& map : options.maps) {
+    if (map != "none" && !map.starts_with('-')) {
+      throw UsageError("--map " + map + ": " + input.description() +
+                       " has no audio or subtitle streams");
+    }
+  }
   const auto* y4m = dynamic_cast<Y4mInput*>(&input);
   return std::make_unique<VideoSink>(
       video,

@@ -63,6 +63,7 @@ struct OutputOptions {
   std::string audio_codec = "copy";
   std::int64_t audio_bitrate = 0;  // 0: the encoder's default
   std::string format;              // --format: a container by name; "-" with it is FFmpeg, not Y4M
+  std::vector<std::string> maps;   // --map, as VideoOutputOptions::maps
 };
 
 // An image-sequence pattern: a %d or %0Nd in the name.

@@ -15,6 +15,7 @@
 
 extern "C" {
 #include <libavutil/audio_fifo.h>
+#include <libavutil/avstring.h>
 #include <libswresample/swresample.h>
 }
 #include "pynference/device/error.hpp"
@@ -99,6 +100,152 @@ std::optional<ColorMatrix> family_of(int tag) {
     default:
       return std::nullopt;
   }
+}
+
+// The audio and subtitle streams of `src` that `maps` (VideoOutputOptions::maps) keep, one flag
+// per stream; `name` is the input's, for messages.
+std::vector<bool> select_streams(const AVFormatContext& src, const std::vector<std::string>& maps,
+                                 const std::string& name) {
+  std::vector<bool> kept(src.nb_streams, false);
+  auto kind_of = [&](unsigned i) -> char {
+    const AVMediaType type = src.streams[i]->codecpar->codec_type;
+    return type == AVMEDIA_TYPE_AUDIO ? 'a' : type == AVMEDIA_TYPE_SUBTITLE ? 's' : 'v';
+  };
+  struct Spec {
+    bool remove = false;
+    bool none = false;
+    char kind = 0;
+    std::optional<int> index;
+  };
+  std::vector<Spec> specs;
+  for (const std::string& text : maps) {
+    Spec spec;
+    std::string_view body = text;
+    if (body.starts_with('-')) {
+      spec.remove = true;
+      body.remove_prefix(1);
+    }
+    bool good = false;
+    if (body == "none" && !spec.remove) {
+      spec.none = true;
+      good = true;
+    } else if (!body.empty() && (body[0] == 'a' || body[0] == 's')) {
+      spec.kind = body[0];
+      body.remove_prefix(1);
+      if (body.empty()) {
+        good = true;
+      } else if (body.size() > 1 && body[0] == ':' && body.size() <= 5 &&
+                 std::all_of(body.begin() + 1, body.end(),
+                             [](char c) { return c >= '0' && c <= '9'; })) {
+        spec.index = std::stoi(std::string(body.substr(1)));
+        good = true;
+      }
+    }
+    if (!good) {
+      throw UsageError("--map " + text +
+                       ": not a stream (a, s, a:N, s:N, the same with a leading -, or none)");
+    }
+    specs.push_back(spec);
+  }
+  const bool adds = std::ranges::any_of(specs, [](const Spec& p) { return !p.remove; });
+  for (unsigned i = 0; i < src.nb_streams; ++i) {
+    kept[i] = !adds && kind_of(i) != 'v';
+  }
+  for (std::size_t k = 0; k < specs.size(); ++k) {
+    const Spec& spec = specs[k];
+    if (spec.none) {
+      continue;
+    }
+    int seen = 0;
+    bool matched = false;
+    for (unsigned i = 0; i < src.nb_streams; ++i) {
+      if (kind_of(i) != spec.kind) {
+        continue;
+      }
+      if (!spec.index || *spec.index == seen) {
+        kept[i] = !spec.remove;
+        matched = true;
+      }
+      ++seen;
+    }
+    if (!matched) {
+      // "has no audio stream", "has 1 audio stream (a:0)", "has 2 subtitle streams (s:0 to s:1)"
+      const std::string kind = spec.kind == 'a' ? "audio" : "subtitle";
+      const std::string first = std::string(1, spec.kind) + ":0";
+      const std::string last = std::string(1, spec.kind) + ":" + std::to_string(seen - 1);
+      const std::string has = seen == 0   ? "no " + kind + " stream"
+                              : seen == 1 ? "1 " + kind + " stream (" + first + ")"
+                                          : std::to_string(seen) + " " + kind + " streams (" +
+                                                first + " to " + last + ")";
+      throw UsageError("--map " + maps[k] + ": " + name + " has " + has);
+    }
+  }
+  return kept;
+}
+
+// Containers that store chapters, and those that store attachments (fonts for ASS subtitles).
+bool holds_chapters(std::string_view container) {
+  constexpr std::array<std::string_view, 5> kNames{"matroska", "webm", "mov", "mp4", "ipod"};
+  return std::ranges::find(kNames, container) != kNames.end();
+}
+bool holds_attachments(std::string_view container) { return container == "matroska"; }
+
+// The input's container metadata (title, ...) and chapters onto `out`, the chapters shifted by the
+// window's start and clipped to it as ffmpeg clips them; a container without chapters gets a
+// warning instead.
+void carry_container_data(const std::string& name, const AVFormatContext& src, AVFormatContext& out,
+                          const av::Window& window) {
+  const AVDictionaryEntry* e = nullptr;
+  while ((e = av_dict_get(src.metadata, "", e, AV_DICT_IGNORE_SUFFIX)) != nullptr) {
+    // The muxer names its own writer; a duration would be the input's, not the output's.
+    if (av_strcasecmp(e->key, "encoder") != 0 && av_strcasecmp(e->key, "duration") != 0) {
+      av_dict_set(&out.metadata, e->key, e->value, 0);
+    }
+  }
+  if (src.nb_chapters == 0) {
+    return;
+  }
+  if (!holds_chapters(out.oformat->name)) {
+    std::cerr << "warning: " << name << ": the " << out.oformat->name
+              << " container cannot hold chapters; " << src.nb_chapters << " not copied\n";
+    return;
+  }
+  const double origin =
+      src.start_time == AV_NOPTS_VALUE ? 0.0 : static_cast<double>(src.start_time) / AV_TIME_BASE;
+  const double start = std::max(window.start, 0.0);
+  std::vector<AVChapter*> kept;
+  for (unsigned i = 0; i < src.nb_chapters; ++i) {
+    const AVChapter& in = *src.chapters[i];
+    const double tb = av_q2d(in.time_base);
+    const double from = static_cast<double>(in.start) * tb - origin;
+    const double to = static_cast<double>(in.end) * tb - origin;
+    if (to <= start || from >= window.end) {
+      continue;  // wholly outside the -ss/-t/-to window
+    }
+    auto* c = static_cast<AVChapter*>(av_mallocz(sizeof(AVChapter)));
+    if (c == nullptr) {
+      throw std::bad_alloc();
+    }
+    c->id = in.id;
+    c->time_base = AVRational{1, 1000};
+    c->start = std::llround((std::max(from, start) - start) * 1000);
+    c->end = std::llround((std::min(to, window.end) - start) * 1000);
+    av_dict_copy(&c->metadata, in.metadata, 0);
+    kept.push_back(c);
+  }
+  if (kept.empty()) {
+    return;
+  }
+  out.chapters = static_cast<AVChapter**>(av_calloc(kept.size(), sizeof(AVChapter*)));
+  if (out.chapters == nullptr) {
+    for (AVChapter* c : kept) {
+      av_dict_free(&c->metadata);
+      av_free(c);
+    }
+    throw std::bad_alloc();
+  }
+  std::ranges::copy(kept, out.chapters);
+  out.nb_chapters = static_cast<unsigned>(kept.size());
 }
 
 }  // namespace
@@ -906,7 +1053,10 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
                        " cannot hold " + asked_audio->name + " audio");
     }
   }
-  if (options.copy_streams && !options.copy_from.path.empty() && !stdin_source) {
+  // Metadata, chapters, attachments and timecode go into containers, not images.
+  const bool carries_extras = !s.sequence && std::string_view(container->name) != "image2";
+  if (!options.copy_from.path.empty() && !stdin_source &&
+      (options.copy_streams || carries_extras)) {
     // Without -ss everything before the first frame too (AAC's priming has negative times).
     const double start = av::window_of(options.copy_from).start;
     s.copy_start = start > 0 ? start : -std::numeric_limits<double>::infinity();
@@ -915,10 +1065,31 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     AVFormatContext& src = *s.source.context;
     s.map.assign(src.nb_streams, -1);
     s.conversions.resize(src.nb_streams);
+    const std::vector<bool> kept = select_streams(src, options.maps, options.copy_from.path);
     for (unsigned i = 0; i < src.nb_streams; ++i) {
       AVStream& in = *src.streams[i];
       const AVMediaType type = in.codecpar->codec_type;
-      if (type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE) {
+      if (type == AVMEDIA_TYPE_ATTACHMENT) {
+        in.discard = AVDISCARD_ALL;
+        if (!carries_extras) {
+          continue;
+        }
+        const AVDictionaryEntry* file = av_dict_get(in.metadata, "filename", nullptr, 0);
+        const std::string file_name = file != nullptr ? file->value : "unnamed";
+        if (!holds_attachments(container->name)) {
+          std::cerr << "warning: " << s.name << ": the " << container->name
+                    << " container cannot hold attachments; " << file_name << " not copied\n";
+          continue;
+        }
+        AVStream* copy = avformat_new_stream(&out, nullptr);
+        if (copy == nullptr || avcodec_parameters_copy(copy->codecpar, in.codecpar) < 0) {
+          throw std::bad_alloc();
+        }
+        av_dict_copy(&copy->metadata, in.metadata, 0);
+        continue;
+      }
+      if ((type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE) || !kept[i] ||
+          !options.copy_streams) {
         in.discard = AVDISCARD_ALL;
         continue;
       }
@@ -959,6 +1130,20 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
       copy->disposition = in.disposition;
       av_dict_copy(&copy->metadata, in.metadata, 0);
       s.map[i] = copy->index;
+    }
+    if (carries_extras) {
+      carry_container_data(s.name, src, out, av::window_of(options.copy_from));
+      // The timecode of the first video stream that has one (MOV's demuxer gives its tmcd
+      // track's there too; Matroska's TIMECODE tag is the stream's).
+      for (unsigned i = 0; i < src.nb_streams; ++i) {
+        const AVStream& in = *src.streams[i];
+        const AVDictionaryEntry* tc = av_dict_get(in.metadata, "timecode", nullptr, 0);
+        if (tc != nullptr && in.codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            (in.disposition & AV_DISPOSITION_ATTACHED_PIC) == 0) {
+          av_dict_set(&s.video->metadata, "timecode", tc->value, 0);
+          break;
+        }
+      }
     }
     s.source_done = std::ranges::all_of(s.map, [](int m) { return m < 0; });
     if (!s.source_done && start > 0 && s.source.seekable) {

@@ -375,6 +375,44 @@ TEST(RunVideoFiles, ContainersThatStreamGoToStandardOutputWithFormat) {
   EXPECT_EQ(fs::file_size(dir / "o.mp4"), 0U);
 }
 
+TEST(RunVideoFiles, MapSelectsStreamsAndRefusesMissingOnesWithExitCode2) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.audio_encoder = "flac";
+  spec.subtitles = {0.1, 0.5};
+  spec.subtitle_streams = 2;
+  spec.frames = 25;
+  make_clip(spec);
+  const std::string common = " -m synthetic:x1 --device cpu --quiet --encoder ffv1";
+  const Result kept =
+      run("run -i " + spec.path + " -o " + (dir / "o.mkv") + common + " -map -a --map s:1");
+  ASSERT_EQ(kept.code, 0) << kept.output;
+  const auto streams = probe(dir / "o.mkv");
+  ASSERT_EQ(streams.size(), 2U);
+  EXPECT_EQ(find(streams, AVMEDIA_TYPE_AUDIO), nullptr);
+  ASSERT_NE(find(streams, AVMEDIA_TYPE_SUBTITLE), nullptr);
+  EXPECT_NEAR(find(streams, AVMEDIA_TYPE_SUBTITLE)->first_s, 0.12, 0.002);
+
+  const Result missing =
+      run("run -i " + spec.path + " -o " + (dir / "m.mkv") + common + " --map a:1");
+  EXPECT_EQ(missing.code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("--map a:1: " + spec.path + " has 1 audio stream (a:0)"),
+            std::string::npos)
+      << missing.output;
+  EXPECT_FALSE(fs::exists(dir / "m.mkv"));
+  EXPECT_FALSE(fs::exists(dir / "m.mkv.part"));
+  const Result synthetic =
+      run("run -i synthetic:64x48:2 -o " + (dir / "y.mkv") + common + " --map a");
+  EXPECT_EQ(synthetic.code, 2) << synthetic.output;
+  EXPECT_NE(synthetic.output.find("has no audio or subtitle streams"), std::string::npos)
+      << synthetic.output;
+  const Result both =
+      run("run -i " + spec.path + " -o " + (dir / "n.mkv") + common + " --map a --no-audio");
+  EXPECT_EQ(both.code, 2) << both.output;
+  EXPECT_FALSE(fs::exists(dir / "n.mkv"));
+}
+
 TEST(RunVideoFiles, CrfOutsideTheEncodersRangeIsRefused) {
   ScratchDir dir;
   const Result r = run("run -i synthetic:64x48:2 -o " + (dir / "o.mp4") +

@@ -1,6 +1,7 @@
 #include "io/av_clip.hpp"
 
 extern "C" {
+#include <libavutil/avstring.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
@@ -202,15 +203,45 @@ void make_clip(const ClipSpec& spec) {
     audio.stream->time_base = audio.ctx->time_base;
   }
 
-  AVStream* subtitles = nullptr;
-  if (!spec.subtitles.empty()) {
+  std::vector<AVStream*> subtitle_streams;
+  for (int k = 0; !spec.subtitles.empty() && k < spec.subtitle_streams; ++k) {
     // SubRip packets are the text itself: no encoder needed.
-    subtitles = avformat_new_stream(out, nullptr);
+    AVStream* subtitles = avformat_new_stream(out, nullptr);
     subtitles->codecpar->codec_type = AVMEDIA_TYPE_SUBTITLE;
     subtitles->codecpar->codec_id = AV_CODEC_ID_SUBRIP;
     subtitles->time_base = AVRational{1, 1000};
+    subtitle_streams.push_back(subtitles);
   }
 
+  for (const auto& [key, value] : spec.metadata) {
+    av_dict_set(&out->metadata, key.c_str(), value.c_str(), 0);
+  }
+  if (!spec.timecode.empty()) {
+    av_dict_set(&video.stream->metadata, "timecode", spec.timecode.c_str(), 0);
+  }
+  if (!spec.chapters.empty()) {
+    out->chapters = static_cast<AVChapter**>(av_calloc(spec.chapters.size(), sizeof(AVChapter*)));
+    for (const ClipSpec::Chapter& c : spec.chapters) {
+      auto* chapter = static_cast<AVChapter*>(av_mallocz(sizeof(AVChapter)));
+      chapter->id = out->nb_chapters + 1;
+      chapter->time_base = AVRational{1, 1000};
+      chapter->start = std::llround(c.start_s * 1000);
+      chapter->end = std::llround(c.end_s * 1000);
+      av_dict_set(&chapter->metadata, "title", c.title.c_str(), 0);
+      out->chapters[out->nb_chapters++] = chapter;
+    }
+  }
+  for (const ClipSpec::Attachment& a : spec.attachments) {
+    AVStream* st = avformat_new_stream(out, nullptr);
+    st->codecpar->codec_type = AVMEDIA_TYPE_ATTACHMENT;
+    st->codecpar->codec_id = AV_CODEC_ID_TTF;
+    st->codecpar->extradata =
+        static_cast<std::uint8_t*>(av_mallocz(a.bytes.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    std::copy(a.bytes.begin(), a.bytes.end(), st->codecpar->extradata);
+    st->codecpar->extradata_size = static_cast<int>(a.bytes.size());
+    av_dict_set(&st->metadata, "filename", a.filename.c_str(), 0);
+    av_dict_set(&st->metadata, "mimetype", a.mimetype.c_str(), 0);
+  }
   if ((out->oformat->flags & AVFMT_NOFILE) == 0) {
     check(avio_open(&out->pb, spec.path.c_str(), AVIO_FLAG_WRITE), "create " + spec.path);
   }
@@ -255,17 +286,20 @@ void make_clip(const ClipSpec& spec) {
       drain(out, audio, af);
     }
   }
-  for (std::size_t i = 0; subtitles != nullptr && i < spec.subtitles.size(); ++i) {
-    const std::string text = "line " + std::to_string(i);
-    AVPacket* p = av_packet_alloc();
-    check(av_new_packet(p, static_cast<int>(text.size())), "subtitle packet");
-    std::copy(text.begin(), text.end(), p->data);
-    p->pts = p->dts = std::llround(spec.subtitles[i] * 1000);
-    p->duration = 100;
-    p->stream_index = subtitles->index;
-    av_packet_rescale_ts(p, AVRational{1, 1000}, subtitles->time_base);
-    check(av_interleaved_write_frame(out, p), "write subtitle");
-    av_packet_free(&p);
+  for (std::size_t k = 0; k < subtitle_streams.size(); ++k) {
+    AVStream* subtitles = subtitle_streams[k];
+    for (std::size_t i = 0; i < spec.subtitles.size(); ++i) {
+      const std::string text = "line " + std::to_string(i);
+      AVPacket* p = av_packet_alloc();
+      check(av_new_packet(p, static_cast<int>(text.size())), "subtitle packet");
+      std::copy(text.begin(), text.end(), p->data);
+      p->pts = p->dts = std::llround(spec.subtitles[i] * 1000) + 20 * static_cast<std::int64_t>(k);
+      p->duration = 100;
+      p->stream_index = subtitles->index;
+      av_packet_rescale_ts(p, AVRational{1, 1000}, subtitles->time_base);
+      check(av_interleaved_write_frame(out, p), "write subtitle");
+      av_packet_free(&p);
+    }
   }
   drain(out, video, nullptr);
   if (audio.ctx != nullptr) {
@@ -283,6 +317,53 @@ const StreamProbe* find(const std::vector<StreamProbe>& streams, AVMediaType typ
     }
   }
   return nullptr;
+}
+
+ContainerProbe probe_container(const std::string& path) {
+  AVFormatContext* in = nullptr;
+  check(avformat_open_input(&in, path.c_str(), nullptr, nullptr), "open " + path);
+  std::unique_ptr<AVFormatContext, void (*)(AVFormatContext*)> owner(
+      in, [](AVFormatContext* c) { avformat_close_input(&c); });
+  check(avformat_find_stream_info(in, nullptr), "streams of " + path);
+  ContainerProbe p;
+  const AVDictionaryEntry* e = nullptr;
+  while ((e = av_dict_get(in->metadata, "", e, AV_DICT_IGNORE_SUFFIX)) != nullptr) {
+    p.metadata.emplace_back(e->key, e->value);
+  }
+  if (const AVDictionaryEntry* tc = av_dict_get(in->metadata, "timecode", nullptr, 0)) {
+    p.timecode = tc->value;
+  }
+  for (unsigned i = 0; i < in->nb_chapters; ++i) {
+    const AVChapter& c = *in->chapters[i];
+    const AVDictionaryEntry* title = av_dict_get(c.metadata, "title", nullptr, 0);
+    p.chapters.push_back({static_cast<double>(c.start) * av_q2d(c.time_base),
+                          static_cast<double>(c.end) * av_q2d(c.time_base),
+                          title != nullptr ? title->value : ""});
+  }
+  for (unsigned i = 0; i < in->nb_streams; ++i) {
+    const AVStream& st = *in->streams[i];
+    if (const AVDictionaryEntry* tc = av_dict_get(st.metadata, "timecode", nullptr, 0)) {
+      p.timecode = tc->value;
+    }
+    if (st.codecpar->codec_type == AVMEDIA_TYPE_ATTACHMENT) {
+      const AVDictionaryEntry* name = av_dict_get(st.metadata, "filename", nullptr, 0);
+      const AVDictionaryEntry* type = av_dict_get(st.metadata, "mimetype", nullptr, 0);
+      p.attachments.push_back(
+          {name != nullptr ? name->value : "", type != nullptr ? type->value : "",
+           std::string(reinterpret_cast<const char*>(st.codecpar->extradata),
+                       static_cast<std::size_t>(std::max(st.codecpar->extradata_size, 0)))});
+    }
+  }
+  return p;
+}
+
+std::string metadata_of(const ContainerProbe& probe, const std::string& key) {
+  for (const auto& [k, v] : probe.metadata) {
+    if (av_strcasecmp(k.c_str(), key.c_str()) == 0) {
+      return v;
+    }
+  }
+  return "";
 }
 
 std::vector<StreamProbe> probe(const std::string& path) {

@@ -11,6 +11,7 @@ extern "C" {
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pyn::test {
@@ -38,6 +39,23 @@ struct ClipSpec {
   int sample_rate = 48000;
   // SubRip lines "line <i>" at these seconds, 0.1 s each.
   std::vector<double> subtitles;
+  // That many SubRip streams; stream k's lines come 0.02 * k s later, to tell them apart.
+  int subtitle_streams = 1;
+  // Container (global) metadata, chapters, attachments and the video stream's timecode.
+  std::vector<std::pair<std::string, std::string>> metadata;
+  struct Chapter {
+    double start_s;
+    double end_s;
+    std::string title;
+  };
+  std::vector<Chapter> chapters;
+  struct Attachment {
+    std::string filename;
+    std::string mimetype;
+    std::string bytes;
+  };
+  std::vector<Attachment> attachments;
+  std::string timecode;  // "01:00:00:00"; "" for none
 };
 
 // Writes the clip; throws std::runtime_error where libav* fails. Frame i of a YUV clip has a mean
@@ -67,6 +85,16 @@ struct StreamProbe {
   double end_s = 0;               // the latest pts + duration, seconds
   std::vector<std::int64_t> pts;  // of every packet, sorted
 };
+
+// What a file holds beside its streams' packets.
+struct ContainerProbe {
+  std::vector<std::pair<std::string, std::string>> metadata;  // global, as the demuxer gives it
+  std::vector<ClipSpec::Chapter> chapters;
+  std::vector<ClipSpec::Attachment> attachments;
+  std::string timecode;  // of any stream, or global
+};
+[[nodiscard]] ContainerProbe probe_container(const std::string& path);
+[[nodiscard]] std::string metadata_of(const ContainerProbe& probe, const std::string& key);
 
 // Every stream of a file, from its header and all its packets.
 [[nodiscard]] std::vector<StreamProbe> probe(const std::string& path);

@@ -293,6 +293,221 @@ TEST(FfmpegWriter, CopiesSubtitlesInTheWindow) {
   EXPECT_EQ(find(streams, AVMEDIA_TYPE_SUBTITLE), nullptr);
 }
 
+std::size_t count_of(const std::vector<StreamProbe>& streams, AVMediaType type) {
+  return static_cast<std::size_t>(
+      std::ranges::count_if(streams, [&](const StreamProbe& p) { return p.type == type; }));
+}
+
+// --map: which audio and subtitle streams go out; the second SubRip stream's lines come 20 ms after
+// the first's.
+TEST(FfmpegWriter, MapKeepsTheStreamsNamed) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 25;
+  spec.audio_encoder = "flac";
+  spec.subtitles = {0.1, 0.5};
+  spec.subtitle_streams = 2;
+  make_clip(spec);
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  auto with = [&](std::vector<std::string> maps) {
+    fs::remove(out.path);
+    out.maps = std::move(maps);
+    transcode(input_of(spec.path), out);
+    return probe(out.path);
+  };
+  auto streams = with({});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 1U);
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 2U);
+
+  streams = with({"s:1"});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 0U);
+  ASSERT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 1U);
+  EXPECT_NEAR(find(streams, AVMEDIA_TYPE_SUBTITLE)->first_s, 0.12, 0.002);
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_VIDEO), 1U);
+
+  streams = with({"a", "s:0"});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 1U);
+  ASSERT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 1U);
+  EXPECT_NEAR(find(streams, AVMEDIA_TYPE_SUBTITLE)->first_s, 0.1, 0.002);
+
+  streams = with({"-s"});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 1U);
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 0U);
+
+  streams = with({"-s:0"});
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_AUDIO), 1U);
+  ASSERT_EQ(count_of(streams, AVMEDIA_TYPE_SUBTITLE), 1U);
+  EXPECT_NEAR(find(streams, AVMEDIA_TYPE_SUBTITLE)->first_s, 0.12, 0.002);
+
+  streams = with({"none"});
+  EXPECT_EQ(streams.size(), 1U);
+  EXPECT_EQ(count_of(streams, AVMEDIA_TYPE_VIDEO), 1U);
+}
+
+TEST(FfmpegWriter, MapOfAMissingOrUnknownStreamIsRefusedBeforeWriting) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 5;
+  spec.audio_encoder = "flac";
+  spec.subtitles = {0.1};
+  spec.subtitle_streams = 2;
+  make_clip(spec);
+  VideoReader reader(input_of(spec.path));
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"a:1", "--map a:1: " + spec.path + " has 1 audio stream (a:0)"},
+      {"s:2", "--map s:2: " + spec.path + " has 2 subtitle streams (s:0 to s:1)"},
+      {"-a:3", "--map -a:3: " + spec.path + " has 1 audio stream (a:0)"},
+      {"v", "--map v: not a stream"},
+      {"a:", "--map a:: not a stream"},
+      {"-none", "--map -none: not a stream"}};
+  for (const auto& [map, message] : cases) {
+    VideoOutputOptions out;
+    out.path = dir / "out.mkv";
+    out.encoder = "ffv1";
+    out.copy_from = input_of(spec.path);
+    out.maps = {map};
+    try {
+      VideoWriter writer(out, reader.info().format, reader.info());
+      ADD_FAILURE() << map << " was taken";
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(message, 0), 0U) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(out.path)) << map;
+    EXPECT_FALSE(fs::exists(out.path + ".part")) << map;
+  }
+  ClipSpec silent;
+  silent.path = dir / "silent.mkv";
+  silent.frames = 5;
+  make_clip(silent);
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.copy_from = input_of(silent.path);
+  out.maps = {"s"};
+  EXPECT_THROW(VideoWriter(out, reader.info().format, reader.info()), UsageError);
+}
+
+ClipSpec clip_with_extras(const std::string& path) {
+  ClipSpec spec;
+  spec.path = path;
+  spec.frames = 50;  // 2 s
+  spec.metadata = {{"title", "A film"}, {"comment", "made for a test"}};
+  spec.chapters = {{0, 0.8, "One"}, {0.8, 1.6, "Two"}, {1.6, 2.0, "Three"}};
+  spec.attachments = {{"font.ttf", "application/x-truetype-font", std::string("not\0a font", 10)}};
+  spec.timecode = "01:00:00:00";
+  return spec;
+}
+
+TEST(FfmpegWriter, CarriesMetadataChaptersAttachmentsAndTimecodeIntoMatroska) {
+  ScratchDir dir;
+  const ClipSpec spec = clip_with_extras(dir / "in.mkv");
+  make_clip(spec);
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  transcode(input_of(spec.path), out);
+  const ContainerProbe p = probe_container(out.path);
+  EXPECT_EQ(metadata_of(p, "title"), "A film");
+  EXPECT_EQ(metadata_of(p, "comment"), "made for a test");
+  ASSERT_EQ(p.chapters.size(), 3U);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(p.chapters[i].title, spec.chapters[i].title);
+    EXPECT_NEAR(p.chapters[i].start_s, spec.chapters[i].start_s, 0.002) << i;
+    EXPECT_NEAR(p.chapters[i].end_s, spec.chapters[i].end_s, 0.002) << i;
+  }
+  ASSERT_EQ(p.attachments.size(), 1U);
+  EXPECT_EQ(p.attachments[0].filename, "font.ttf");
+  EXPECT_EQ(p.attachments[0].mimetype, "application/x-truetype-font");
+  EXPECT_EQ(p.attachments[0].bytes, spec.attachments[0].bytes);
+  EXPECT_EQ(p.timecode, "01:00:00:00");
+
+  // With --no-audio too: they are not audio or subtitles.
+  out.path = dir / "quiet.mkv";
+  out.copy_streams = false;
+  transcode(input_of(spec.path), out);
+  const ContainerProbe quiet = probe_container(out.path);
+  EXPECT_EQ(metadata_of(quiet, "title"), "A film");
+  EXPECT_EQ(quiet.chapters.size(), 3U);
+  EXPECT_EQ(quiet.attachments.size(), 1U);
+}
+
+// MOV keeps the timecode in a tmcd track of its own: it reaches the video stream of a Matroska
+// file.
+TEST(FfmpegWriter, CarriesTheTimecodeOfAMovTmcdTrack) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mov";
+  spec.video_encoder = "libx264";
+  spec.frames = 10;
+  spec.timecode = "10:00:00:00";
+  make_clip(spec);
+  ASSERT_EQ(probe_container(spec.path).timecode, "10:00:00:00");
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  transcode(input_of(spec.path), out);
+  EXPECT_EQ(probe_container(out.path).timecode, "10:00:00:00");
+}
+
+// -ss 0.6 -t 0.8: One (0-0.8) becomes 0-0.2, Two (0.8-1.6) 0.2-0.8, Three (from 1.6) is outside.
+TEST(FfmpegWriter, ChaptersAreShiftedAndClippedToTheWindow) {
+  ScratchDir dir;
+  const ClipSpec spec = clip_with_extras(dir / "in.mkv");
+  make_clip(spec);
+  VideoInputOptions window = input_of(spec.path);
+  window.start_s = 0.6;
+  window.duration_s = 0.8;
+  VideoOutputOptions out;
+  out.path = dir / "out.mkv";
+  out.encoder = "ffv1";
+  transcode(window, out);
+  const ContainerProbe p = probe_container(out.path);
+  ASSERT_EQ(p.chapters.size(), 2U);
+  EXPECT_EQ(p.chapters[0].title, "One");
+  EXPECT_NEAR(p.chapters[0].start_s, 0.0, 0.002);
+  EXPECT_NEAR(p.chapters[0].end_s, 0.2, 0.002);
+  EXPECT_EQ(p.chapters[1].title, "Two");
+  EXPECT_NEAR(p.chapters[1].start_s, 0.2, 0.002);
+  EXPECT_NEAR(p.chapters[1].end_s, 0.8, 0.002);
+}
+
+TEST(FfmpegWriter, WarnsOfWhatTheContainerCannotHold) {
+  ScratchDir dir;
+  const ClipSpec spec = clip_with_extras(dir / "in.mkv");
+  make_clip(spec);
+  VideoOutputOptions out;
+  out.path = dir / "out.mp4";
+  out.encoder = "libx264";
+  out.preset = "ultrafast";
+  ::testing::internal::CaptureStderr();
+  transcode(input_of(spec.path), out);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("warning: " + out.path +
+                     ": the mp4 container cannot hold attachments; font.ttf not copied"),
+            std::string::npos)
+      << err;
+  const ContainerProbe mp4 = probe_container(out.path);
+  EXPECT_EQ(metadata_of(mp4, "title"), "A film");
+  EXPECT_EQ(mp4.chapters.size(), 3U);
+  EXPECT_EQ(mp4.timecode, "01:00:00:00");
+  EXPECT_TRUE(mp4.attachments.empty());
+
+  out.path = dir / "out.ts";
+  out.encoder = "";
+  out.preset = "";
+  ::testing::internal::CaptureStderr();
+  transcode(input_of(spec.path), out);
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("the mpegts container cannot hold chapters; 3 not copied"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("the mpegts container cannot hold attachments; font.ttf not copied"),
+            std::string::npos)
+      << err;
+}
+
 TEST(FfmpegWriter, NoAudioWhenAsked) {
   ScratchDir dir;
   ClipSpec spec;
@@ -331,7 +546,8 @@ TEST(FfmpegWriter, ConvertsOrDropsAudioTheContainerCannotHold) {
   };
   const Case cases[] = {{"pcm_s16le", "out.mp4", "libx264", "aac", "converted to aac"},
                         {"libopus", "out.mov", "libx264", "aac", "converted to aac"},
-                        {"flac", "out.gif", "gif", "", "not copied"}};
+                        {"flac", "out.gif", "gif", "", "not copied"},
+                        {"flac", "%04d.png", "png", "", "not copied"}};
   for (const Case& c : cases) {
     ScratchDir dir;
     ClipSpec spec;

@@ -2,7 +2,9 @@
 // Video containers through FFmpeg (libavformat, libavcodec, libswscale): files of any format FFmpeg
 // reads, standard input for the formats that stream (nut, matroska, mpegts), image sequences
 // ("frames/%04d.png"). The reader decodes to the frames the pipeline takes; the writer encodes the
-// pipeline's frames and copies the input's audio and subtitle streams beside them.
+// pipeline's frames and copies the input's audio and subtitle streams beside them, and its
+// container metadata, chapters (clipped to the -ss/-t/-to window), attachments (Matroska) and the
+// video's timecode where the output's container holds them (a warning where it cannot).
 //
 // Builds without FFmpeg (cmake -DPYN_WITH_FFMPEG=OFF, or AUTO where pkg-config finds no libav*)
 // keep this header: ffmpeg_available() is false and the constructors throw UsageError.
@@ -153,6 +155,13 @@ struct VideoOutputOptions {
   // end of the last frame written); false (--no-audio) copies nothing.
   bool copy_streams = true;
   VideoInputOptions copy_from;
+  // Which audio and subtitle streams of copy_from are kept, in the manner of ffmpeg's -map (the
+  // video is always the frames written): "a" / "s" every audio / subtitle stream, "a:N" / "s:N"
+  // the Nth of that kind (from 0), "none" nothing; a leading '-' ("-a", "-s:1") leaves those out.
+  // Without any that add ("a", "s:0"), every stream is the start, else only those added. Empty:
+  // every stream. A malformed one, or one that matches no stream of copy_from, is a UsageError
+  // before anything is created. The kept streams keep their order in the input.
+  std::vector<std::string> maps;
   // "copy": each audio stream as it is where the container holds its codec, else encoded with
   // the container's default audio encoder (Opus in .mov becomes AAC), else dropped with a warning
   // (audio in .gif). An encoder name ("aac", "libopus", "flac"): every audio stream encoded with
