@@ -81,7 +81,7 @@ DType chosen_dtype(const Args& args, DType fallback) {
 
 namespace {
 
-std::optional<DType> asked_dtype(const Args& args) {
+[[maybe_unused]] std::optional<DType> asked_dtype(const Args& args) {
   if (!args.flag("fp32") && !args.flag("fp16") && !args.flag("bf16")) {
     return std::nullopt;
   }
@@ -91,7 +91,8 @@ std::optional<DType> asked_dtype(const Args& args) {
 }  // namespace
 
 std::unique_ptr<Engine> make_engine(const Device& device, const Args& args,
-                                    const SyntheticOptions& synthetic, int width, int height) {
+                                    const SyntheticOptions& synthetic, [[maybe_unused]] int width,
+                                    [[maybe_unused]] int height) {
   if (args.has("noise-level") && !args.has("model")) {
     throw UsageError("--noise-level is for a model (-m) that takes one");
   }
