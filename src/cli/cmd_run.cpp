@@ -83,6 +83,11 @@ const std::vector<OptionSpec>& run_options() {
        ""},
       {"trace", "DIR",
        "record every span and write a timeline (SVG) and a Perfetto trace (implies --measure)", ""},
+      {"on-error", "MODE",
+       "damaged input (read through FFmpeg): stop (fail, write nothing), skip (conceal or drop "
+       "what cannot be decoded and go on, as ffmpeg does; counted in the summary) or keep (stop at "
+       "the damage, keep the frames done, exit 1)",
+       "stop"},
       {"y", "", "-y: overwrite the output if it exists", ""},
       {"quiet", "", "no progress line and no summary (errors still go to stderr)", ""},
       {"verbose", "", "FFmpeg's own warnings and errors on stderr too", ""},
@@ -259,7 +264,7 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   const Device device = open_device(args.str("device"));
   PipelineOptions options = pipeline_flags(args, strategy, device);
   options.measure = args.flag("measure");
-  std::unique_ptr<Input> input = open_input(in_spec, window);
+  std::unique_ptr<Input> input = open_input(in_spec, window, parse_on_error(args.str("on-error")));
   const FrameFormat in_format = input->source().format();
   if (!output.pix_fmt.empty()) {
     options.output_format = pixel_format(output.pix_fmt, in_format);
@@ -310,6 +315,10 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     throw;
   }
   progress.finish();
+  const std::string kept = input->error_kept();
+  if (report.frames == 0 && !kept.empty()) {
+    throw Error(kept + "; no frames before it, nothing written");
+  }
   if (report.frames == 0) {
     // -ss past the end, -t 0: a file output has refused to close by now; the others say so here.
     throw Error(
@@ -324,7 +333,7 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   // A signal while the input blocked ends the run at the input's end, not as interrupted: the
   // signal still decides the exit code.
   const bool interrupted = report.interrupted || stop_signal() != 0;
-  if (!quiet) {
+  if (!quiet && kept.empty()) {  // keep's line below says what was written
     const auto* video = dynamic_cast<const VideoSink*>(sink.get());
     const std::string as =
         video != nullptr && !video->description().empty() ? " as " + video->description() : "";
@@ -332,10 +341,24 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     if (report.bound_fps > 0) {  // measured runs only
       std::snprintf(bound, sizeof bound, ", %.2f of the bound", report.efficiency);
     }
-    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms)%s%s\n",
-                 interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
-                 report.wall_s, report.fps, bound, report.first_frame_ms,
-                 out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str());
+    const std::int64_t damaged = input->frames_damaged();
+    const std::string damage = damaged == 0
+                                   ? ""
+                                   : "; " + std::to_string(damaged) + " damaged frame" +
+                                         (damaged == 1 ? "" : "s") + " concealed or dropped";
+    std::fprintf(
+        stderr,
+        "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms)%s%s%s\n",
+        interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
+        report.wall_s, report.fps, bound, report.first_frame_ms,
+        out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str(), damage.c_str());
+  }
+  if (!kept.empty() && !interrupted) {
+    // --on-error keep: the frames before the damage are in place; the run still failed.
+    std::fprintf(stderr, "pynference: %s; kept the %lld frames before it%s\n", kept.c_str(),
+                 static_cast<long long>(report.frames),
+                 out_spec == "null" ? "" : (" in " + out_spec).c_str());
+    return 1;
   }
   return interrupted ? stop_exit_code() : 0;
 }

@@ -147,17 +147,22 @@ class Y4mInput final : public Input {
 
 class VideoInput final : public Input {
  public:
-  VideoInput(const std::string& path, const TimeWindow& window) : options_(make_options(path, window)), source_(options_) {}
+  VideoInput(const std::string& path, const TimeWindow& window, VideoInputOptions::OnError on_error)
+      : options_(make_options(path, window, on_error)), source_(options_) {}
   Source& source() override { return source_; }
   [[nodiscard]] std::string description() const override { return source_.info().description; }
   [[nodiscard]] Rational frame_rate() const override { return source_.info().frame_rate; }
   [[nodiscard]] Rational aspect() const override { return source_.info().sample_aspect; }
+  [[nodiscard]] std::int64_t frames_damaged() const override { return source_.frames_damaged(); }
+  [[nodiscard]] std::string error_kept() const override { return source_.error_kept(); }
   [[nodiscard]] const VideoSource& video() const { return source_; }
   [[nodiscard]] const VideoInputOptions& options() const { return options_; }
 
  private:
-  static VideoInputOptions make_options(const std::string& path, const TimeWindow& window) {
+  static VideoInputOptions make_options(const std::string& path, const TimeWindow& window,
+                                        VideoInputOptions::OnError on_error) {
     VideoInputOptions options;
+    options.on_error = on_error;
     options.path = path;
     options.start_s = window.start_s;
     options.duration_s = window.duration_s;
@@ -382,7 +387,26 @@ std::optional<FrameFormat> pixel_format(const std::string& name, const FrameForm
   return std::nullopt;
 }
 
-std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& window) {
+VideoInputOptions::OnError parse_on_error(const std::string& name) {
+  if (name == "stop") {
+    return VideoInputOptions::OnError::stop;
+  }
+  if (name == "skip") {
+    return VideoInputOptions::OnError::skip;
+  }
+  if (name == "keep") {
+    return VideoInputOptions::OnError::keep;
+  }
+  throw UsageError("--on-error takes stop, skip or keep, not '" + name + "'");
+}
+
+std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& window,
+                                  VideoInputOptions::OnError on_error) {
+  const bool ffmpeg = !spec.starts_with("synthetic:") && !spec.starts_with("raw:") && spec != "-" &&
+                      !ends_with(spec, ".y4m");
+  if (!ffmpeg && on_error != VideoInputOptions::OnError::stop) {
+    throw UsageError("--on-error skip and keep apply to inputs read through FFmpeg, not " + spec);
+  }
   if (spec.starts_with("synthetic:")) {
     if (window.any()) {
       throw UsageError("a synthetic input has no timeline: give its frame count instead of -ss/-t/-to");
@@ -395,7 +419,7 @@ std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& win
   if (spec == "-" || ends_with(spec, ".y4m")) {
     return std::make_unique<Y4mInput>(spec, window);
   }
-  return std::make_unique<VideoInput>(spec, window);
+  return std::make_unique<VideoInput>(spec, window, on_error);
 }
 
 std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {

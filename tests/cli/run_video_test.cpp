@@ -3,6 +3,7 @@
 // every pixel (ffv1 is lossless: compared with the CPU reference of the whole chain), timing and the
 // copied audio; 10-bit and odd sizes; damaged and cut input; Ctrl-C.
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -171,6 +172,112 @@ TEST(RunVideoFiles, CutAndDamagedInputsStopNamingTheFrameAndWriteNothing) {
   const Result missing = run("run -i " + (dir / "nope.mkv") + " -o " + (dir / "o.mkv") + " -m synthetic --device cpu");
   EXPECT_EQ(missing.code, 2) << missing.output;
   EXPECT_FALSE(fs::exists(dir / "odd.mp4.part"));
+}
+
+// A copy of `from` with 64 bytes in the middle overwritten.
+std::string damaged_copy(const std::string& from, const std::string& to) {
+  fs::copy_file(from, to);
+  std::fstream f(to, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(fs::file_size(from) / 2));
+  const std::string junk(64, '\x5a');
+  f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  return to;
+}
+
+// The number after `before` in `text`; -1 where there is none.
+long long number_after(const std::string& text, const std::string& before) {
+  const std::size_t at = text.find(before);
+  return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + before.size());
+}
+
+// --on-error keep: the frames before the damage are written and renamed into place, exit 1, one
+// line saying how many; skip: the run goes on past the damage and counts it; stop as before.
+TEST(RunVideoFiles, OnErrorKeepWritesTheFramesBeforeTheDamageAndSkipGoesOn) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 20;
+  make_clip(spec);
+  const std::string bad = damaged_copy(spec.path, dir / "bad.mkv");
+  const std::string base = " -m synthetic:x1 --encoder ffv1 --device cpu";
+
+  const Result keep =
+      run("run -i " + bad + " -o " + (dir / "kept.mkv") + base + " --on-error keep");
+  EXPECT_EQ(keep.code, 1) << keep.output;
+  const long long at = number_after(keep.output, bad + ": frame ");
+  const long long kept = number_after(keep.output, "kept the ");
+  EXPECT_NE(keep.output.find("slice CRC mismatch"), std::string::npos) << keep.output;
+  EXPECT_EQ(keep.output.find("pynference: wrote"), std::string::npos) << keep.output;
+  EXPECT_EQ(kept, at) << keep.output;
+  EXPECT_GE(kept, 3) << keep.output;
+  EXPECT_LT(kept, 20) << keep.output;
+  ASSERT_TRUE(fs::exists(dir / "kept.mkv")) << keep.output;
+  EXPECT_FALSE(fs::exists(dir / "kept.mkv.part"));
+  const Decoded in = read_all(spec.path);
+  const Decoded out = read_all(dir / "kept.mkv");
+  ASSERT_EQ(static_cast<long long>(out.frames.size()), kept);
+  for (std::size_t i = 0; i < out.frames.size(); ++i) {
+    EXPECT_TRUE(out.frames[i] == expected_output(in.info.format, in.frames[i], 1)) << "frame " << i;
+  }
+
+  const Result skip =
+      run("run -i " + bad + " -o " + (dir / "skip.mkv") + base + " --on-error skip");
+  EXPECT_EQ(skip.code, 0) << skip.output;
+  const long long damaged = number_after(skip.output, "; ");
+  EXPECT_NE(skip.output.find(" damaged frame"), std::string::npos) << skip.output;
+  EXPECT_GE(damaged, 1) << skip.output;
+  const Decoded skipped = read_all(dir / "skip.mkv");
+  EXPECT_GT(static_cast<long long>(skipped.frames.size()), kept) << skip.output;
+  EXPECT_LE(skipped.frames.size(), 20U);
+
+  const Result stop =
+      run("run -i " + bad + " -o " + (dir / "stop.mkv") + base + " --on-error stop");
+  EXPECT_EQ(stop.code, 1) << stop.output;
+  EXPECT_FALSE(fs::exists(dir / "stop.mkv"));
+  EXPECT_FALSE(fs::exists(dir / "stop.mkv.part"));
+
+  const Result wrong =
+      run("run -i " + bad + " -o " + (dir / "w.mkv") + base + " --on-error ignore");
+  EXPECT_EQ(wrong.code, 2) << wrong.output;
+  const Result y4m =
+      run("run -i synthetic:64x48:3 -o " + (dir / "s.mkv") + base + " --on-error skip");
+  EXPECT_EQ(y4m.code, 2) << y4m.output;
+}
+
+// H.264 in MP4 damaged in the middle: stop fails naming a frame; skip decodes on as ffmpeg does and
+// writes a file with frames past the damage; keep writes the frames before it.
+TEST(RunVideoFiles, OnErrorWithDamagedH264InMp4) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mp4";
+  spec.video_encoder = "libx264";
+  spec.width = 320;
+  spec.height = 240;
+  spec.frames = 30;
+  make_clip(spec);
+  const std::string bad = damaged_copy(spec.path, dir / "bad.mp4");
+  const std::string base = " -m synthetic:x1 --encoder ffv1 --device cpu";
+  const Result stop = run("run -i " + bad + " -o " + (dir / "stop.mkv") + base);
+  EXPECT_EQ(stop.code, 1) << stop.output;
+  EXPECT_FALSE(fs::exists(dir / "stop.mkv"));
+  const long long at = number_after(stop.output, bad + ": frame ");
+  EXPECT_GE(at, 0) << stop.output;
+
+  const Result skip =
+      run("run -i " + bad + " -o " + (dir / "skip.mkv") + base + " --on-error skip");
+  EXPECT_EQ(skip.code, 0) << skip.output;
+  EXPECT_GT(static_cast<long long>(read_all(dir / "skip.mkv").frames.size()), at) << skip.output;
+
+  const Result keep =
+      run("run -i " + bad + " -o " + (dir / "keep.mkv") + base + " --on-error keep");
+  EXPECT_EQ(keep.code, 1) << keep.output;
+  if (at > 0) {
+    ASSERT_TRUE(fs::exists(dir / "keep.mkv")) << keep.output;
+    EXPECT_EQ(static_cast<long long>(read_all(dir / "keep.mkv").frames.size()), at) << keep.output;
+    EXPECT_EQ(number_after(keep.output, "kept the "), at) << keep.output;
+  } else {
+    EXPECT_FALSE(fs::exists(dir / "keep.mkv")) << keep.output;
+  }
 }
 
 TEST(RunVideoFiles, CtrlCLeavesAValidShorterVideo) {
