@@ -315,7 +315,8 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     throw;
   }
   progress.finish();
-  const std::string kept = input->error_kept();
+  // What the input says of damage, unless a read of it is still going on (`input` let go).
+  const std::string kept = input ? input->error_kept() : "";
   if (report.frames == 0 && !kept.empty()) {
     throw Error(kept + "; no frames before it, nothing written");
   }
@@ -341,7 +342,7 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     if (report.bound_fps > 0) {  // measured runs only
       std::snprintf(bound, sizeof bound, ", %.2f of the bound", report.efficiency);
     }
-    const std::int64_t damaged = input->frames_damaged();
+    const std::int64_t damaged = input ? input->frames_damaged() : 0;
     const std::string damage = damaged == 0
                                    ? ""
                                    : "; " + std::to_string(damaged) + " damaged frame" +
