@@ -35,9 +35,13 @@ namespace {
 const std::vector<OptionSpec>& run_options() {
   static const std::vector<OptionSpec> specs = with_engine_options({
       {"input", "IN",
-       "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (Y4M on "
-       "standard input), raw:WxH:PIXFMT:PATH (raw planar YUV; PATH may be -) or "
-       "synthetic:WxH:FRAMES[:PIXFMT]",
+       "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (standard "
+       "input: Y4M, or a container that streams: matroska, nut, mpegts), raw:WxH:PIXFMT:PATH (raw "
+       "planar YUV; PATH may be -) or synthetic:WxH:FRAMES[:PIXFMT]",
+       ""},
+      {"input-format", "NAME",
+       "the input's demuxer by FFmpeg's name (matroska, nut, mpegts, yuv4mpegpipe, ...) instead of "
+       "probing it",
        ""},
       {"output", "OUT",
        "-o: a video file (.mkv .mp4 .mov ...), an image sequence, a .y4m file, - (Y4M on "
@@ -264,7 +268,9 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   const Device device = open_device(args.str("device"));
   PipelineOptions options = pipeline_flags(args, strategy, device);
   options.measure = args.flag("measure");
-  std::unique_ptr<Input> input = open_input(in_spec, window, parse_on_error(args.str("on-error")));
+  std::unique_ptr<Input> input =
+      open_input(in_spec, window, parse_on_error(args.str("on-error")),
+                 args.has("input-format") ? args.str("input-format") : "");
   const FrameFormat in_format = input->source().format();
   if (!output.pix_fmt.empty()) {
     options.output_format = pixel_format(output.pix_fmt, in_format);

@@ -111,9 +111,13 @@ class StoppableSource final : public Source {
 [[nodiscard]] VideoInputOptions::OnError parse_on_error(const std::string& name);
 
 // `on_error` other than stop applies to inputs read through FFmpeg: UsageError for the others.
+// `-` is Y4M where standard input starts "YUV4MPEG2" (or cannot be looked at without reading it:
+// a terminal), else a container through FFmpeg; `input_format` (--input-format) names FFmpeg's
+// demuxer instead of probing ("yuv4mpegpipe" keeps our Y4M reader).
 [[nodiscard]] std::unique_ptr<Input> open_input(
     const std::string& spec, const TimeWindow& window,
-    VideoInputOptions::OnError on_error = VideoInputOptions::OnError::stop);
+    VideoInputOptions::OnError on_error = VideoInputOptions::OnError::stop,
+    const std::string& input_format = "");
 [[nodiscard]] std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input);
 
 }  // namespace pyn::cli

@@ -220,6 +220,13 @@ Window window_of(const VideoInputOptions& options) {
 }
 
 OpenedInput open_input(const std::string& path) {
+  VideoInputOptions options;
+  options.path = path;
+  return open_input(options);
+}
+
+OpenedInput open_input(const VideoInputOptions& options) {
+  const std::string& path = options.path;
   quiet_log();
   if (path.empty()) {
     throw UsageError("no input path given");
@@ -228,6 +235,12 @@ OpenedInput open_input(const std::string& path) {
   in.name = path == "-" ? "stdin" : path;
   const std::string url = path == "-" ? "pipe:0" : path;
   const AVInputFormat* format = is_sequence(path) ? av_find_input_format("image2") : nullptr;
+  if (!options.format.empty()) {
+    format = av_find_input_format(options.format.c_str());
+    if (format == nullptr) {
+      throw UsageError("--input-format " + options.format + ": this FFmpeg has no such demuxer");
+    }
+  }
   struct stat st {};
   if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw UsageError("cannot open " + path + ": " + error_text(AVERROR(EISDIR)));

@@ -355,7 +355,7 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   State& s = *state_;
   s.window = av::window_of(options);
   s.on_error = options.on_error;
-  s.input = av::open_input(options.path);
+  s.input = av::open_input(options);
   AVFormatContext& context = *s.input.context;
   const AVCodec* codec = nullptr;
   const int best = av_find_best_stream(&context, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);

@@ -280,6 +280,48 @@ TEST(RunVideoFiles, OnErrorWithDamagedH264InMp4) {
   }
 }
 
+// -i - reads a container as well as Y4M (told apart by its first bytes): Matroska through cat and
+// from a file on standard input, NUT from another run's -o - -f nut, and --input-format.
+TEST(RunVideoFiles, ContainersOnStandardInput) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 12;
+  make_clip(spec);
+  const Decoded in = read_all(spec.path);
+  const std::string base = " -m synthetic:x1 --encoder ffv1 --device cpu --quiet";
+  const auto check = [&](const std::string& name, const Result& r, int passes) {
+    ASSERT_EQ(r.code, 0) << name << ": " << r.output;
+    const Decoded out = read_all(dir / name);
+    ASSERT_EQ(out.frames.size(), in.frames.size()) << name;
+    for (std::size_t i = 0; i < in.frames.size(); ++i) {
+      Bytes expected = in.frames[i];
+      for (int p = 0; p < passes; ++p) {
+        expected = expected_output(in.info.format, expected, 1);
+      }
+      EXPECT_TRUE(out.frames[i] == expected) << name << ": frame " << i;
+    }
+  };
+  const std::string pyn = binary();
+  check("cat.mkv",
+        shell("cat " + spec.path + " | " + pyn + " run -i - -o " + (dir / "cat.mkv") + base), 1);
+  check("file.mkv", shell(pyn + " run -i - -o " + (dir / "file.mkv") + base + " < " + spec.path),
+        1);
+  check("nut.mkv",
+        shell(pyn + " run -i " + spec.path + " -o - -f nut" + base + " | " + pyn + " run -i - -o " +
+              (dir / "nut.mkv") + base),
+        2);
+  check("named.mkv",
+        shell("cat " + spec.path + " | " + pyn + " run -i - --input-format matroska -o " +
+              (dir / "named.mkv") + base),
+        1);
+  const Result unknown = shell("cat " + spec.path + " | " + pyn +
+                               " run -i - --input-format nosuch -o " + (dir / "x.mkv") + base);
+  EXPECT_EQ(unknown.code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("nosuch"), std::string::npos) << unknown.output;
+  EXPECT_FALSE(fs::exists(dir / "x.mkv"));
+}
+
 TEST(RunVideoFiles, CtrlCLeavesAValidShorterVideo) {
   ScratchDir dir;
   const Result r = shell(binary() + " run -i synthetic:64x48:100000 -o " + (dir / "o.mkv") +

@@ -80,6 +80,8 @@ struct VideoInputOptions {
   // ended there, and error_kept() says what the damage was.
   enum class OnError { stop, skip, keep };
   OnError on_error = OnError::stop;
+  // --input-format: FFmpeg's demuxer by name (matroska, nut, mpegts, ...) instead of probing.
+  std::string format;
 };
 
 // FFmpeg's enum values (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace,
