@@ -43,6 +43,9 @@ const std::vector<OptionSpec>& run_options() {
        "the input's demuxer by FFmpeg's name (matroska, nut, mpegts, yuv4mpegpipe, ...) instead of "
        "probing it",
        ""},
+      {"start-number", "N", "an image sequence's first frame number (default: the lowest there is)",
+       ""},
+      {"input-rate", "R", "an image sequence's frame rate (25, 30000/1001, 29.97)", "25"},
       {"output", "OUT",
        "-o: a video file (.mkv .mp4 .mov ...), an image sequence, a .y4m file, - (Y4M on "
        "standard output), raw:PATH (raw planar YUV; PATH may be -) or null (drop the "
@@ -270,7 +273,11 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   options.measure = args.flag("measure");
   std::unique_ptr<Input> input =
       open_input(in_spec, window, parse_on_error(args.str("on-error")),
-                 args.has("input-format") ? args.str("input-format") : "");
+                 args.has("input-format") ? args.str("input-format") : "",
+                 args.has("start-number")
+                     ? std::optional<std::int64_t>(args.integer("start-number", 0, 1000000000))
+                     : std::nullopt,
+                 args.has("input-rate") ? args.str("input-rate") : "");
   const FrameFormat in_format = input->source().format();
   if (!output.pix_fmt.empty()) {
     options.output_format = pixel_format(output.pix_fmt, in_format);

@@ -149,9 +149,8 @@ class Y4mInput final : public Input {
 
 class VideoInput final : public Input {
  public:
-  VideoInput(const std::string& path, const TimeWindow& window, VideoInputOptions::OnError on_error,
-             const std::string& format)
-      : options_(make_options(path, window, on_error, format)), source_(options_) {}
+  explicit VideoInput(VideoInputOptions options)
+      : options_(std::move(options)), source_(options_) {}
   Source& source() override { return source_; }
   [[nodiscard]] std::string description() const override { return source_.info().description; }
   [[nodiscard]] Rational frame_rate() const override { return source_.info().frame_rate; }
@@ -162,19 +161,6 @@ class VideoInput final : public Input {
   [[nodiscard]] const VideoInputOptions& options() const { return options_; }
 
  private:
-  static VideoInputOptions make_options(const std::string& path, const TimeWindow& window,
-                                        VideoInputOptions::OnError on_error,
-                                        const std::string& format) {
-    VideoInputOptions options;
-    options.on_error = on_error;
-    options.format = format;
-    options.path = path;
-    options.start_s = window.start_s;
-    options.duration_s = window.duration_s;
-    options.end_s = window.end_s;
-    return options;
-  }
-
   VideoInputOptions options_;
   VideoSource source_;
 };
@@ -447,7 +433,9 @@ VideoInputOptions::OnError parse_on_error(const std::string& name) {
 
 std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& window,
                                   VideoInputOptions::OnError on_error,
-                                  const std::string& input_format) {
+                                  const std::string& input_format,
+                                  std::optional<std::int64_t> start_number,
+                                  const std::string& input_rate) {
   const bool y4m_format = input_format == "yuv4mpegpipe" || input_format == "y4m";
   if (!input_format.empty() && (spec.starts_with("synthetic:") || spec.starts_with("raw:"))) {
     throw UsageError("--input-format names FFmpeg's demuxer: it does not apply to " + spec);
@@ -459,6 +447,12 @@ std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& win
         return head.empty() || head == "YUV4MPEG2";
       }());
   const bool ffmpeg = !spec.starts_with("synthetic:") && !spec.starts_with("raw:") && !y4m;
+  if (!ffmpeg && (start_number || !input_rate.empty())) {
+    throw UsageError(
+        "--start-number and --input-rate apply to image sequences (frames/%04d.png, "
+        "frames/*.png), not " +
+        spec);
+  }
   if (!ffmpeg && on_error != VideoInputOptions::OnError::stop) {
     throw UsageError("--on-error skip and keep apply to inputs read through FFmpeg, not " + spec);
   }
@@ -474,7 +468,16 @@ std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& win
   if (y4m) {
     return std::make_unique<Y4mInput>(spec, window);
   }
-  return std::make_unique<VideoInput>(spec, window, on_error, input_format);
+  VideoInputOptions options;
+  options.path = spec;
+  options.start_s = window.start_s;
+  options.duration_s = window.duration_s;
+  options.end_s = window.end_s;
+  options.on_error = on_error;
+  options.format = input_format;
+  options.start_number = start_number;
+  options.frame_rate = input_rate;
+  return std::make_unique<VideoInput>(std::move(options));
 }
 
 std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {

@@ -117,7 +117,8 @@ class StoppableSource final : public Source {
 [[nodiscard]] std::unique_ptr<Input> open_input(
     const std::string& spec, const TimeWindow& window,
     VideoInputOptions::OnError on_error = VideoInputOptions::OnError::stop,
-    const std::string& input_format = "");
+    const std::string& input_format = "", std::optional<std::int64_t> start_number = {},
+    const std::string& input_rate = "");
 [[nodiscard]] std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input);
 
 }  // namespace pyn::cli

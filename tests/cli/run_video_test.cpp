@@ -117,6 +117,76 @@ TEST(RunVideoFiles, PngSequenceThroughRunIsExactInRgb) {
   }
 }
 
+// Image sequences: the first frame found wherever the numbers start (ffmpeg looks at 0 to 4 only),
+// --start-number, --input-rate (25 by default) and globs taken in name order.
+TEST(RunVideoFiles, SequencesStartWhereTheirFramesStartAtTheirRateAndGlobsInNameOrder) {
+  ScratchDir dir;
+  fs::create_directories(dir / "in");
+  fs::create_directories(dir / "glob");
+  ClipSpec spec;
+  spec.path = dir / "in/%04d.png";
+  spec.video_encoder = "png";
+  spec.pix_fmt = AV_PIX_FMT_RGB24;
+  spec.width = 32;
+  spec.height = 16;
+  spec.frames = 6;
+  make_clip(spec);
+  const Decoded all = read_all(spec.path);
+  ASSERT_EQ(all.frames.size(), 6U);
+  // 0001..0006 become 0100..0105; three of them are copied for the glob, named against their order.
+  for (int i = 0; i < 6; ++i) {
+    char from[16];
+    char to[16];
+    std::snprintf(from, sizeof from, "%04d.png", i + 1);
+    std::snprintf(to, sizeof to, "%04d.png", i + 100);
+    fs::rename(dir / ("in/" + std::string(from)), dir / ("in/" + std::string(to)));
+    if (i < 3) {
+      fs::copy_file(dir / ("in/" + std::string(to)),
+                    dir / (std::string("glob/f-") + "bac"[i] + ".png"));
+    }
+  }
+  const std::string base = " -m synthetic:x1 --device cpu --quiet";
+  const auto frames_of = [&](const std::string& args, const std::string& out) {
+    fs::create_directories(dir / out);
+    const Result r = run("run " + args + " -o " + (dir / (out + "/%03d.png")) + base);
+    EXPECT_EQ(r.code, 0) << args << ": " << r.output;
+    return r.code == 0 ? read_all(dir / (out + "/%03d.png")).frames : std::vector<Bytes>{};
+  };
+  const auto expect_frames = [&](const std::vector<Bytes>& got, const std::vector<int>& from) {
+    ASSERT_EQ(got.size(), from.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(got[i] == expected_output(all.info.format, all.frames[from[i]], 1))
+          << "frame " << i;
+    }
+  };
+  expect_frames(frames_of("-i " + spec.path, "found"), {0, 1, 2, 3, 4, 5});
+  expect_frames(frames_of("-i " + spec.path + " --start-number 102", "from102"), {2, 3, 4, 5});
+  expect_frames(frames_of("-i '" + (dir / "glob/*.png") + "'", "glob"), {1, 0, 2});
+
+  for (const auto& [rate, expected] :
+       {std::pair{std::string(), Rational{25, 1}},
+        std::pair{std::string(" --input-rate 10"), Rational{10, 1}},
+        std::pair{std::string(" --input-rate 30000/1001"), Rational{30000, 1001}}}) {
+    fs::remove(dir / "rate.mkv");
+    const Result r =
+        run("run -i " + spec.path + rate + " -o " + (dir / "rate.mkv") + " --encoder ffv1" + base);
+    ASSERT_EQ(r.code, 0) << rate << ": " << r.output;
+    const Decoded out = read_all(dir / "rate.mkv");
+    EXPECT_EQ(out.info.frame_rate, expected) << rate;
+    EXPECT_EQ(out.frames.size(), 6U) << rate;
+  }
+  ClipSpec mkv;
+  mkv.path = dir / "in.mkv";
+  mkv.frames = 3;
+  make_clip(mkv);
+  for (const std::string bad :
+       {"-i " + mkv.path + " --start-number 3", "-i " + mkv.path + " --input-rate 10",
+        "-i " + spec.path + " --input-rate fast"}) {
+    const Result r = run("run " + bad + " -o " + (dir / "x.mkv") + base);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.output;
+  }
+}
+
 TEST(RunVideoFiles, X264Mp4WithAacKeepsSizeCountOrderAndSound) {
   ScratchDir dir;
   ClipSpec spec;

@@ -82,6 +82,12 @@ struct VideoInputOptions {
   OnError on_error = OnError::stop;
   // --input-format: FFmpeg's demuxer by name (matroska, nut, mpegts, ...) instead of probing.
   std::string format;
+  // Image sequences ("frames/%04d.png", or a glob: "frames/*.png", taken in name order). The first
+  // frame: this number, else the lowest number of the pattern's files there are (ffmpeg looks
+  // only at 0 to 4). The frame rate: FFmpeg's notation (25, 30000/1001, 29.97, ntsc); empty: 25.
+  // Either given for an input that is not a sequence: UsageError.
+  std::optional<std::int64_t> start_number;
+  std::string frame_rate;
 };
 
 // FFmpeg's enum values (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace,
