@@ -35,10 +35,17 @@ namespace {
 const std::vector<OptionSpec>& run_options() {
   static const std::vector<OptionSpec> specs = with_engine_options({
       {"input", "IN",
-       "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (Y4M on "
-       "standard input), raw:WxH:PIXFMT:PATH (raw planar YUV; PATH may be -) or "
-       "synthetic:WxH:FRAMES[:PIXFMT]",
+       "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (standard "
+       "input: Y4M, or a container that streams: matroska, nut, mpegts), raw:WxH:PIXFMT:PATH (raw "
+       "planar YUV; PATH may be -) or synthetic:WxH:FRAMES[:PIXFMT]",
        ""},
+      {"input-format", "NAME",
+       "the input's demuxer by FFmpeg's name (matroska, nut, mpegts, yuv4mpegpipe, ...) instead of "
+       "probing it",
+       ""},
+      {"start-number", "N", "an image sequence's first frame number (default: the lowest there is)",
+       ""},
+      {"input-rate", "R", "an image sequence's frame rate (25, 30000/1001, 29.97)", "25"},
       {"output", "OUT",
        "-o: a video file (.mkv .mp4 .mov ...), an image sequence, a .y4m file, - (Y4M on "
        "standard output), raw:PATH (raw planar YUV; PATH may be -) or null (drop the "
@@ -87,6 +94,11 @@ const std::vector<OptionSpec>& run_options() {
        ""},
       {"trace", "DIR",
        "record every span and write a timeline (SVG) and a Perfetto trace (implies --measure)", ""},
+      {"on-error", "MODE",
+       "damaged input (read through FFmpeg): stop (fail, write nothing), skip (conceal or drop "
+       "what cannot be decoded and go on, as ffmpeg does; counted in the summary) or keep (stop at "
+       "the damage, keep the frames done, exit 1)",
+       "stop"},
       {"y", "", "-y: overwrite the output if it exists", ""},
       {"quiet", "", "no progress line and no summary (errors still go to stderr)", ""},
       {"verbose", "", "FFmpeg's own warnings and errors on stderr too", ""},
@@ -269,7 +281,13 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   const Device device = open_device(args.str("device"));
   PipelineOptions options = pipeline_flags(args, strategy, device);
   options.measure = args.flag("measure");
-  std::unique_ptr<Input> input = open_input(in_spec, window);
+  std::unique_ptr<Input> input =
+      open_input(in_spec, window, parse_on_error(args.str("on-error")),
+                 args.has("input-format") ? args.str("input-format") : "",
+                 args.has("start-number")
+                     ? std::optional<std::int64_t>(args.integer("start-number", 0, 1000000000))
+                     : std::nullopt,
+                 args.has("input-rate") ? args.str("input-rate") : "");
   const FrameFormat in_format = input->source().format();
   if (!output.pix_fmt.empty()) {
     options.output_format = pixel_format(output.pix_fmt, in_format);
@@ -320,6 +338,11 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     throw;
   }
   progress.finish();
+  // What the input says of damage, unless a read of it is still going on (`input` let go).
+  const std::string kept = input ? input->error_kept() : "";
+  if (report.frames == 0 && !kept.empty()) {
+    throw Error(kept + "; no frames before it, nothing written");
+  }
   if (report.frames == 0) {
     // -ss past the end, -t 0: a file output has refused to close by now; the others say so here.
     throw Error(
@@ -334,7 +357,7 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   // A signal while the input blocked ends the run at the input's end, not as interrupted: the
   // signal still decides the exit code.
   const bool interrupted = report.interrupted || stop_signal() != 0;
-  if (!quiet) {
+  if (!quiet && kept.empty()) {  // keep's line below says what was written
     const auto* video = dynamic_cast<const VideoSink*>(sink.get());
     const std::string as =
         video != nullptr && !video->description().empty() ? " as " + video->description() : "";
@@ -342,10 +365,24 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     if (report.bound_fps > 0) {  // measured runs only
       std::snprintf(bound, sizeof bound, ", %.2f of the bound", report.efficiency);
     }
-    std::fprintf(stderr, "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms)%s%s\n",
-                 interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
-                 report.wall_s, report.fps, bound, report.first_frame_ms,
-                 out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str());
+    const std::int64_t damaged = input ? input->frames_damaged() : 0;
+    const std::string damage = damaged == 0
+                                   ? ""
+                                   : "; " + std::to_string(damaged) + " damaged frame" +
+                                         (damaged == 1 ? "" : "s") + " concealed or dropped";
+    std::fprintf(
+        stderr,
+        "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms)%s%s%s\n",
+        interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
+        report.wall_s, report.fps, bound, report.first_frame_ms,
+        out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str(), damage.c_str());
+  }
+  if (!kept.empty() && !interrupted) {
+    // --on-error keep: the frames before the damage are in place; the run still failed.
+    std::fprintf(stderr, "pynference: %s; kept the %lld frames before it%s\n", kept.c_str(),
+                 static_cast<long long>(report.frames),
+                 out_spec == "null" ? "" : (" in " + out_spec).c_str());
+    return 1;
   }
   return interrupted ? stop_exit_code() : 0;
 }

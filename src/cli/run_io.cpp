@@ -1,6 +1,8 @@
 #include "run_io.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -147,24 +149,18 @@ class Y4mInput final : public Input {
 
 class VideoInput final : public Input {
  public:
-  VideoInput(const std::string& path, const TimeWindow& window) : options_(make_options(path, window)), source_(options_) {}
+  explicit VideoInput(VideoInputOptions options)
+      : options_(std::move(options)), source_(options_) {}
   Source& source() override { return source_; }
   [[nodiscard]] std::string description() const override { return source_.info().description; }
   [[nodiscard]] Rational frame_rate() const override { return source_.info().frame_rate; }
   [[nodiscard]] Rational aspect() const override { return source_.info().sample_aspect; }
+  [[nodiscard]] std::int64_t frames_damaged() const override { return source_.frames_damaged(); }
+  [[nodiscard]] std::string error_kept() const override { return source_.error_kept(); }
   [[nodiscard]] const VideoSource& video() const { return source_; }
   [[nodiscard]] const VideoInputOptions& options() const { return options_; }
 
  private:
-  static VideoInputOptions make_options(const std::string& path, const TimeWindow& window) {
-    VideoInputOptions options;
-    options.path = path;
-    options.start_s = window.start_s;
-    options.duration_s = window.duration_s;
-    options.end_s = window.end_s;
-    return options;
-  }
-
   VideoInputOptions options_;
   VideoSource source_;
 };
@@ -209,6 +205,46 @@ std::optional<std::string> existing_frame(const std::string& pattern) {
     }
   }
   return std::nullopt;
+}
+
+// The first `n` bytes of standard input (fewer at its end), left unread for whoever reads it next:
+// pread(2) where it is a file, tee(2) into a pipe of our own where it is a pipe. Empty where it is
+// neither (a terminal) or is empty.
+std::string peek_stdin(std::size_t n) {
+  struct stat st {};
+  if (::fstat(STDIN_FILENO, &st) != 0) {
+    return {};
+  }
+  std::string out(n, '\0');
+  if (S_ISREG(st.st_mode)) {
+    const off_t at = ::lseek(STDIN_FILENO, 0, SEEK_CUR);
+    const ssize_t got = at < 0 ? -1 : ::pread(STDIN_FILENO, out.data(), n, at);
+    out.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+    return out;
+  }
+  if (!S_ISFIFO(st.st_mode)) {
+    return {};
+  }
+  int copy[2];
+  if (::pipe(copy) != 0) {
+    return {};
+  }
+  ssize_t got = 0;
+  // tee waits for the first bytes; a writer may give fewer than n at first: look again a while.
+  for (int tries = 0; tries < 200; ++tries) {
+    got = ::tee(STDIN_FILENO, copy[1], n, 0);
+    if (got > 0) {
+      got = ::read(copy[0], out.data(), static_cast<std::size_t>(got));
+    }
+    if (got <= 0 || static_cast<std::size_t>(got) >= n) {
+      break;
+    }
+    ::usleep(10000);
+  }
+  ::close(copy[0]);
+  ::close(copy[1]);
+  out.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  return out;
 }
 
 }  // namespace
@@ -382,7 +418,44 @@ std::optional<FrameFormat> pixel_format(const std::string& name, const FrameForm
   return std::nullopt;
 }
 
-std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& window) {
+VideoInputOptions::OnError parse_on_error(const std::string& name) {
+  if (name == "stop") {
+    return VideoInputOptions::OnError::stop;
+  }
+  if (name == "skip") {
+    return VideoInputOptions::OnError::skip;
+  }
+  if (name == "keep") {
+    return VideoInputOptions::OnError::keep;
+  }
+  throw UsageError("--on-error takes stop, skip or keep, not '" + name + "'");
+}
+
+std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& window,
+                                  VideoInputOptions::OnError on_error,
+                                  const std::string& input_format,
+                                  std::optional<std::int64_t> start_number,
+                                  const std::string& input_rate) {
+  const bool y4m_format = input_format == "yuv4mpegpipe" || input_format == "y4m";
+  if (!input_format.empty() && (spec.starts_with("synthetic:") || spec.starts_with("raw:"))) {
+    throw UsageError("--input-format names FFmpeg's demuxer: it does not apply to " + spec);
+  }
+  // Standard input: Y4M where it says so (or cannot be looked at), else FFmpeg probes it.
+  const bool y4m =
+      y4m_format || ends_with(spec, ".y4m") || (spec == "-" && input_format.empty() && [] {
+        const std::string head = peek_stdin(9);
+        return head.empty() || head == "YUV4MPEG2";
+      }());
+  const bool ffmpeg = !spec.starts_with("synthetic:") && !spec.starts_with("raw:") && !y4m;
+  if (!ffmpeg && (start_number || !input_rate.empty())) {
+    throw UsageError(
+        "--start-number and --input-rate apply to image sequences (frames/%04d.png, "
+        "frames/*.png), not " +
+        spec);
+  }
+  if (!ffmpeg && on_error != VideoInputOptions::OnError::stop) {
+    throw UsageError("--on-error skip and keep apply to inputs read through FFmpeg, not " + spec);
+  }
   if (spec.starts_with("synthetic:")) {
     if (window.any()) {
       throw UsageError("a synthetic input has no timeline: give its frame count instead of -ss/-t/-to");
@@ -392,10 +465,19 @@ std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& win
   if (spec.starts_with("raw:")) {
     return std::make_unique<Y4mInput>(spec, window, true);
   }
-  if (spec == "-" || ends_with(spec, ".y4m")) {
+  if (y4m) {
     return std::make_unique<Y4mInput>(spec, window);
   }
-  return std::make_unique<VideoInput>(spec, window);
+  VideoInputOptions options;
+  options.path = spec;
+  options.start_s = window.start_s;
+  options.duration_s = window.duration_s;
+  options.end_s = window.end_s;
+  options.on_error = on_error;
+  options.format = input_format;
+  options.start_number = start_number;
+  options.frame_rate = input_rate;
+  return std::make_unique<VideoInput>(std::move(options));
 }
 
 std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input) {

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "pynference/io/video.hpp"
 #include "pynference/io/y4m.hpp"
 #include "pynference/pipeline/source.hpp"
 
@@ -41,7 +42,8 @@ struct TimeWindow {
 // --pix-fmt names the pipeline can produce on the GPU: yuv420p, yuv444p, yuv420p10le, yuv444p10le,
 // rgb24, bgr24, rgb48le, bgr48le. YUV takes `like`'s matrix and range where it is YUV, else BT.709
 // limited. Other names: nullopt (left to the encoder).
-[[nodiscard]] std::optional<FrameFormat> pixel_format(const std::string& name, const FrameFormat& like);
+[[nodiscard]] std::optional<FrameFormat> pixel_format(const std::string& name,
+                                                      const FrameFormat& like);
 
 class Input {
  public:
@@ -51,6 +53,9 @@ class Input {
   // Frame rate and pixel aspect ratio (0:0 where unknown), for the output.
   [[nodiscard]] virtual Rational frame_rate() const = 0;
   [[nodiscard]] virtual Rational aspect() const { return {}; }
+  // --on-error skip: frames concealed or dropped for damage; keep: the error that ended the input.
+  [[nodiscard]] virtual std::int64_t frames_damaged() const { return 0; }
+  [[nodiscard]] virtual std::string error_kept() const { return {}; }
 };
 
 struct OutputOptions {
@@ -103,7 +108,18 @@ class StoppableSource final : public Source {
   std::thread thread_;
 };
 
-[[nodiscard]] std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& window);
+// --on-error stop|skip|keep; throws UsageError for other names.
+[[nodiscard]] VideoInputOptions::OnError parse_on_error(const std::string& name);
+
+// `on_error` other than stop applies to inputs read through FFmpeg: UsageError for the others.
+// `-` is Y4M where standard input starts "YUV4MPEG2" (or cannot be looked at without reading it:
+// a terminal), else a container through FFmpeg; `input_format` (--input-format) names FFmpeg's
+// demuxer instead of probing ("yuv4mpegpipe" keeps our Y4M reader).
+[[nodiscard]] std::unique_ptr<Input> open_input(
+    const std::string& spec, const TimeWindow& window,
+    VideoInputOptions::OnError on_error = VideoInputOptions::OnError::stop,
+    const std::string& input_format = "", std::optional<std::int64_t> start_number = {},
+    const std::string& input_rate = "");
 [[nodiscard]] std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input);
 
 }  // namespace pyn::cli

@@ -1,13 +1,20 @@
 #include "av.hpp"
 
+extern "C" {
+#include <libavutil/parseutils.h>
+}
+
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "pynference/device/error.hpp"
 
@@ -27,6 +34,51 @@ bool is_pattern(const std::string& path) {
     }
   }
   return false;
+}
+
+// "frames/*.png": a glob (no file of that very name), for image2's pattern_type glob.
+bool is_glob(const std::string& path) {
+  struct stat st {};
+  return path.find_first_of("*?[") != std::string::npos && !is_pattern(path) &&
+         ::stat(path.c_str(), &st) != 0;
+}
+
+// The lowest number that `pattern` names an existing file with; nullopt where it names none.
+std::optional<std::int64_t> first_number(const std::string& pattern) {
+  namespace fs = std::filesystem;
+  const fs::path path(pattern);
+  const std::string name = path.filename().string();
+  const std::size_t percent = name.find('%');
+  const std::size_t d = percent == std::string::npos ? percent : name.find('d', percent);
+  if (d == std::string::npos) {
+    return std::nullopt;
+  }
+  const std::string prefix = name.substr(0, percent);
+  const std::string suffix = name.substr(d + 1);
+  std::optional<std::int64_t> lowest;
+  std::error_code ec;
+  for (const fs::directory_entry& entry :
+       fs::directory_iterator(path.has_parent_path() ? path.parent_path() : fs::path("."), ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.size() <= prefix.size() + suffix.size() || !file.starts_with(prefix) ||
+        !file.ends_with(suffix)) {
+      continue;
+    }
+    const std::string digits =
+        file.substr(prefix.size(), file.size() - prefix.size() - suffix.size());
+    if (digits.size() > 15 || digits.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const std::int64_t n = std::stoll(digits);
+    std::array<char, 4096> named{};
+    // The number as the pattern writes it (%04d: at least four digits) must give this very name.
+    if (av_get_frame_filename(named.data(), static_cast<int>(named.size()), name.c_str(),
+                              static_cast<int>(n)) == 0 &&
+        file == named.data() && (!lowest || n < *lowest)) {
+      lowest = n;
+    }
+  }
+  return lowest;
 }
 
 // The DamageLogs alive, by id, so that the callback follows no stranger's number.
@@ -220,6 +272,13 @@ Window window_of(const VideoInputOptions& options) {
 }
 
 OpenedInput open_input(const std::string& path) {
+  VideoInputOptions options;
+  options.path = path;
+  return open_input(options);
+}
+
+OpenedInput open_input(const VideoInputOptions& options) {
+  const std::string& path = options.path;
   quiet_log();
   if (path.empty()) {
     throw UsageError("no input path given");
@@ -228,6 +287,12 @@ OpenedInput open_input(const std::string& path) {
   in.name = path == "-" ? "stdin" : path;
   const std::string url = path == "-" ? "pipe:0" : path;
   const AVInputFormat* format = is_sequence(path) ? av_find_input_format("image2") : nullptr;
+  if (!options.format.empty()) {
+    format = av_find_input_format(options.format.c_str());
+    if (format == nullptr) {
+      throw UsageError("--input-format " + options.format + ": this FFmpeg has no such demuxer");
+    }
+  }
   struct stat st {};
   if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw UsageError("cannot open " + path + ": " + error_text(AVERROR(EISDIR)));
@@ -237,8 +302,36 @@ OpenedInput open_input(const std::string& path) {
     throw std::bad_alloc();
   }
   in.log = std::make_unique<DemuxLog>(context);
+  AVDictionary* demuxer = nullptr;
+  const bool glob = options.format.empty() && is_glob(path);
+  if (is_sequence(path) || glob) {
+    format = av_find_input_format("image2");
+    if (glob) {
+      av_dict_set(&demuxer, "pattern_type", "glob", 0);
+    } else if (const std::optional<std::int64_t> first =
+                   options.start_number ? options.start_number : first_number(path)) {
+      av_dict_set_int(&demuxer, "start_number", *first, 0);
+    }
+    if (!options.frame_rate.empty()) {
+      AVRational rate{};
+      if (av_parse_video_rate(&rate, options.frame_rate.c_str()) < 0 || rate.num <= 0) {
+        av_dict_free(&demuxer);
+        avformat_free_context(context);
+        throw UsageError("bad --input-rate '" + options.frame_rate +
+                         "': expected frames per second (25, 30000/1001, 29.97)");
+      }
+      av_dict_set(&demuxer, "framerate", options.frame_rate.c_str(), 0);
+    }
+  } else if (options.start_number || !options.frame_rate.empty()) {
+    avformat_free_context(context);
+    throw UsageError(
+        "--start-number and --input-rate apply to image sequences (frames/%04d.png, "
+        "frames/*.png), not " +
+        in.name);
+  }
   // Frees the context where it fails.
-  const int opened = avformat_open_input(&context, url.c_str(), format, nullptr);
+  const int opened = avformat_open_input(&context, url.c_str(), format, &demuxer);
+  av_dict_free(&demuxer);
   if (opened < 0) {
     throw UsageError("cannot open " + in.name + ": " + error_text(opened));
   }

@@ -124,6 +124,8 @@ struct OpenedInput {
   bool seekable = false;
 };
 [[nodiscard]] OpenedInput open_input(const std::string& path);
+// With what `options` says of the demuxer (format: UsageError where FFmpeg has no such demuxer).
+[[nodiscard]] OpenedInput open_input(const VideoInputOptions& options);
 // Seconds on the input's timeline of `ts` in `time_base`.
 [[nodiscard]] double seconds_of(const AVFormatContext& context, std::int64_t ts,
                                 AVRational time_base) noexcept;

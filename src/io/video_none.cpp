@@ -19,6 +19,11 @@ void set_ffmpeg_verbose(bool /*verbose*/) {}
 VideoReader::VideoReader(const VideoInputOptions& /*options*/) { no_ffmpeg(); }
 VideoReader::~VideoReader() = default;
 std::int64_t VideoReader::frames_dropped() const noexcept { return 0; }
+std::int64_t VideoReader::frames_damaged() const noexcept { return 0; }
+const std::string& VideoReader::error_kept() const noexcept {
+  static const std::string none;
+  return none;
+}
 bool VideoReader::read_frame(std::span<std::byte> /*dst*/, FrameTime* /*time*/) { no_ffmpeg(); }
 
 VideoWriter::VideoWriter(const VideoOutputOptions& /*options*/, const FrameFormat& /*format*/,

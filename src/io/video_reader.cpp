@@ -41,6 +41,11 @@ struct VideoReader::State {
   // What the demuxer logged while opening (it may read the whole of a short file ahead):
   // reported at the end of the stream, unless something more specific comes first.
   std::string open_message;
+  // --on-error: what damage does; the frames it cost (skip); the error that ended the stream
+  // (keep).
+  VideoInputOptions::OnError on_error = VideoInputOptions::OnError::stop;
+  std::int64_t damaged = 0;
+  std::string error_kept;
 };
 
 namespace {
@@ -51,10 +56,30 @@ using State = VideoReader::State;
   throw Error(s.input.name + ": frame " + std::to_string(index) + ": " + av::error_text(code));
 }
 
+bool skipping(const State& s) { return s.on_error == VideoInputOptions::OnError::skip; }
+
+// Errors in a row that skip goes past before it gives up (a decoder that fails every packet).
+constexpr int max_errors_in_a_row = 1000;
+
 // The next decoded frame into s.frame; false at the end of the stream.
 bool decode_next(State& s, std::int64_t index) {
+  int errors = 0;
+  const auto skip_error = [&](int code) {
+    if (!skipping(s) || ++errors > max_errors_in_a_row) {
+      fail(s, index, code);
+    }
+    ++s.damaged;
+  };
   for (;;) {
     const int received = avcodec_receive_frame(s.decoder.get(), s.frame.get());
+    if (received == 0 && skipping(s)) {
+      // Concealed: kept as ffmpeg keeps it, and counted.
+      const bool flagged =
+          s.frame->decode_error_flags != 0 || (s.frame->flags & AV_FRAME_FLAG_CORRUPT) != 0;
+      const bool logged = s.damage && !s.damage->take(s.frame->reordered_opaque).empty();
+      s.damaged += flagged || logged ? 1 : 0;
+      return true;
+    }
     if (received == 0) {
       if (s.frame->decode_error_flags != 0 || (s.frame->flags & AV_FRAME_FLAG_CORRUPT) != 0) {
         throw Error(s.input.name + ": frame " + std::to_string(index) +
@@ -71,14 +96,25 @@ bool decode_next(State& s, std::int64_t index) {
       return false;
     }
     if (received != AVERROR(EAGAIN)) {
-      fail(s, index, received);
+      skip_error(received);
+      continue;
     }
     if (s.draining) {
       return false;
     }
     const int read = av_read_frame(s.input.context.get(), s.packet.get());
     const std::string logged = s.input.log->take();
-    if (!logged.empty() || (read < 0 && !s.open_message.empty())) {
+    if (skipping(s)) {
+      // The demuxer read past damage (or gave up): on with what it gives, as ffmpeg goes on.
+      if (!logged.empty()) {
+        ++s.damaged;
+      }
+      if (read < 0 && read != AVERROR(EAGAIN)) {
+        s.draining = true;
+        avcodec_send_packet(s.decoder.get(), nullptr);
+        continue;
+      }
+    } else if (!logged.empty() || (read < 0 && !s.open_message.empty())) {
       av_packet_unref(s.packet.get());
       throw Error(s.input.name + ": frame " + std::to_string(index) + ": " +
                   (logged.empty() ? s.open_message : logged));
@@ -100,7 +136,7 @@ bool decode_next(State& s, std::int64_t index) {
     const int sent = avcodec_send_packet(s.decoder.get(), s.packet.get());
     av_packet_unref(s.packet.get());
     if (sent < 0 && sent != AVERROR(EAGAIN)) {
-      fail(s, index, sent);
+      skip_error(sent);
     }
   }
 }
@@ -141,6 +177,21 @@ bool next_in_window(State& s, std::int64_t index) {
       return true;
     }
     av_frame_unref(s.frame.get());
+  }
+}
+
+// next_in_window, where keep turns the first error into the end of the stream.
+bool next_or_keep(State& s, std::int64_t index) {
+  if (s.on_error != VideoInputOptions::OnError::keep) {
+    return next_in_window(s, index);
+  }
+  try {
+    return next_in_window(s, index);
+  } catch (const Error& e) {
+    s.error_kept = e.what();
+    s.ended = true;
+    av_frame_unref(s.frame.get());
+    return false;
   }
 }
 
@@ -303,7 +354,8 @@ bool ffmpeg_available() noexcept { return true; }
 VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_unique<State>()) {
   State& s = *state_;
   s.window = av::window_of(options);
-  s.input = av::open_input(options.path);
+  s.on_error = options.on_error;
+  s.input = av::open_input(options);
   AVFormatContext& context = *s.input.context;
   const AVCodec* codec = nullptr;
   const int best = av_find_best_stream(&context, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
@@ -345,8 +397,9 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   const bool intra_only =
       described != nullptr && (described->props & AV_CODEC_PROP_INTRA_ONLY) != 0;
   dec.thread_type = intra_only ? FF_THREAD_FRAME | FF_THREAD_SLICE : FF_THREAD_SLICE;
-  // Report damage (slice CRCs, bitstream errors) as errors instead of concealing it.
-  dec.err_recognition |= AV_EF_EXPLODE | AV_EF_CRCCHECK;
+  // Report damage (slice CRCs, bitstream errors) as errors instead of concealing it; skip lets
+  // the decoder conceal as ffmpeg's does, and counts what it concealed.
+  dec.err_recognition |= skipping(s) ? AV_EF_CRCCHECK : AV_EF_EXPLODE | AV_EF_CRCCHECK;
   // Lossless and intra-only codecs (ffv1) may log damage and conceal it. Lossy codecs with
   // prediction log benign errors too (h264 after a seek); EXPLODE makes them return real damage.
   if (described != nullptr && (described->props & AV_CODEC_PROP_LOSSY) == 0 &&
@@ -374,7 +427,7 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   if (s.window.start > 0 && s.input.seekable) {
     av::seek_to(context, s.window.start);  // else decode from the start and drop
   }
-  s.pending = next_in_window(s, 0);
+  s.pending = next_or_keep(s, 0);
 
   const AVCodecParameters& par = *s.stream->codecpar;
   const AVFrame* first = s.pending ? s.frame.get() : nullptr;
@@ -441,6 +494,10 @@ VideoReader::~VideoReader() = default;
 
 std::int64_t VideoReader::frames_dropped() const noexcept { return state_->dropped; }
 
+std::int64_t VideoReader::frames_damaged() const noexcept { return state_->damaged; }
+
+const std::string& VideoReader::error_kept() const noexcept { return state_->error_kept; }
+
 bool VideoReader::read_frame(std::span<std::byte> dst, FrameTime* time) {
   State& s = *state_;
   const std::size_t bytes = bytes_of(info_.format);
@@ -448,7 +505,7 @@ bool VideoReader::read_frame(std::span<std::byte> dst, FrameTime* time) {
     throw UsageError(s.input.name + ": a frame needs a buffer of " + std::to_string(bytes) +
                      " bytes, not " + std::to_string(dst.size()));
   }
-  if (!std::exchange(s.pending, false) && !next_in_window(s, frames_read_)) {
+  if (!std::exchange(s.pending, false) && !next_or_keep(s, frames_read_)) {
     if (s.dropped > 0 && !std::exchange(s.dropped_told, true)) {
       std::cerr << "warning: " << s.input.name << ": dropped " << s.dropped << " frame"
                 << (s.dropped == 1 ? "" : "s")

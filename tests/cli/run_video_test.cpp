@@ -3,6 +3,7 @@
 // every pixel (ffv1 is lossless: compared with the CPU reference of the whole chain), timing and the
 // copied audio; 10-bit and odd sizes; damaged and cut input; Ctrl-C.
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -116,6 +117,76 @@ TEST(RunVideoFiles, PngSequenceThroughRunIsExactInRgb) {
   }
 }
 
+// Image sequences: the first frame found wherever the numbers start (ffmpeg looks at 0 to 4 only),
+// --start-number, --input-rate (25 by default) and globs taken in name order.
+TEST(RunVideoFiles, SequencesStartWhereTheirFramesStartAtTheirRateAndGlobsInNameOrder) {
+  ScratchDir dir;
+  fs::create_directories(dir / "in");
+  fs::create_directories(dir / "glob");
+  ClipSpec spec;
+  spec.path = dir / "in/%04d.png";
+  spec.video_encoder = "png";
+  spec.pix_fmt = AV_PIX_FMT_RGB24;
+  spec.width = 32;
+  spec.height = 16;
+  spec.frames = 6;
+  make_clip(spec);
+  const Decoded all = read_all(spec.path);
+  ASSERT_EQ(all.frames.size(), 6U);
+  // 0001..0006 become 0100..0105; three of them are copied for the glob, named against their order.
+  for (int i = 0; i < 6; ++i) {
+    char from[16];
+    char to[16];
+    std::snprintf(from, sizeof from, "%04d.png", i + 1);
+    std::snprintf(to, sizeof to, "%04d.png", i + 100);
+    fs::rename(dir / ("in/" + std::string(from)), dir / ("in/" + std::string(to)));
+    if (i < 3) {
+      fs::copy_file(dir / ("in/" + std::string(to)),
+                    dir / (std::string("glob/f-") + "bac"[i] + ".png"));
+    }
+  }
+  const std::string base = " -m synthetic:x1 --device cpu --quiet";
+  const auto frames_of = [&](const std::string& args, const std::string& out) {
+    fs::create_directories(dir / out);
+    const Result r = run("run " + args + " -o " + (dir / (out + "/%03d.png")) + base);
+    EXPECT_EQ(r.code, 0) << args << ": " << r.output;
+    return r.code == 0 ? read_all(dir / (out + "/%03d.png")).frames : std::vector<Bytes>{};
+  };
+  const auto expect_frames = [&](const std::vector<Bytes>& got, const std::vector<int>& from) {
+    ASSERT_EQ(got.size(), from.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(got[i] == expected_output(all.info.format, all.frames[from[i]], 1))
+          << "frame " << i;
+    }
+  };
+  expect_frames(frames_of("-i " + spec.path, "found"), {0, 1, 2, 3, 4, 5});
+  expect_frames(frames_of("-i " + spec.path + " --start-number 102", "from102"), {2, 3, 4, 5});
+  expect_frames(frames_of("-i '" + (dir / "glob/*.png") + "'", "glob"), {1, 0, 2});
+
+  for (const auto& [rate, expected] :
+       {std::pair{std::string(), Rational{25, 1}},
+        std::pair{std::string(" --input-rate 10"), Rational{10, 1}},
+        std::pair{std::string(" --input-rate 30000/1001"), Rational{30000, 1001}}}) {
+    fs::remove(dir / "rate.mkv");
+    const Result r =
+        run("run -i " + spec.path + rate + " -o " + (dir / "rate.mkv") + " --encoder ffv1" + base);
+    ASSERT_EQ(r.code, 0) << rate << ": " << r.output;
+    const Decoded out = read_all(dir / "rate.mkv");
+    EXPECT_EQ(out.info.frame_rate, expected) << rate;
+    EXPECT_EQ(out.frames.size(), 6U) << rate;
+  }
+  ClipSpec mkv;
+  mkv.path = dir / "in.mkv";
+  mkv.frames = 3;
+  make_clip(mkv);
+  for (const std::string bad :
+       {"-i " + mkv.path + " --start-number 3", "-i " + mkv.path + " --input-rate 10",
+        "-i " + spec.path + " --input-rate fast"}) {
+    const Result r = run("run " + bad + " -o " + (dir / "x.mkv") + base);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.output;
+  }
+}
+
 TEST(RunVideoFiles, X264Mp4WithAacKeepsSizeCountOrderAndSound) {
   ScratchDir dir;
   ClipSpec spec;
@@ -171,6 +242,154 @@ TEST(RunVideoFiles, CutAndDamagedInputsStopNamingTheFrameAndWriteNothing) {
   const Result missing = run("run -i " + (dir / "nope.mkv") + " -o " + (dir / "o.mkv") + " -m synthetic --device cpu");
   EXPECT_EQ(missing.code, 2) << missing.output;
   EXPECT_FALSE(fs::exists(dir / "odd.mp4.part"));
+}
+
+// A copy of `from` with 64 bytes in the middle overwritten.
+std::string damaged_copy(const std::string& from, const std::string& to) {
+  fs::copy_file(from, to);
+  std::fstream f(to, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(fs::file_size(from) / 2));
+  const std::string junk(64, '\x5a');
+  f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  return to;
+}
+
+// The number after `before` in `text`; -1 where there is none.
+long long number_after(const std::string& text, const std::string& before) {
+  const std::size_t at = text.find(before);
+  return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + before.size());
+}
+
+// --on-error keep: the frames before the damage are written and renamed into place, exit 1, one
+// line saying how many; skip: the run goes on past the damage and counts it; stop as before.
+TEST(RunVideoFiles, OnErrorKeepWritesTheFramesBeforeTheDamageAndSkipGoesOn) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 20;
+  make_clip(spec);
+  const std::string bad = damaged_copy(spec.path, dir / "bad.mkv");
+  const std::string base = " -m synthetic:x1 --encoder ffv1 --device cpu";
+
+  const Result keep =
+      run("run -i " + bad + " -o " + (dir / "kept.mkv") + base + " --on-error keep");
+  EXPECT_EQ(keep.code, 1) << keep.output;
+  const long long at = number_after(keep.output, bad + ": frame ");
+  const long long kept = number_after(keep.output, "kept the ");
+  EXPECT_NE(keep.output.find("slice CRC mismatch"), std::string::npos) << keep.output;
+  EXPECT_EQ(keep.output.find("pynference: wrote"), std::string::npos) << keep.output;
+  EXPECT_EQ(kept, at) << keep.output;
+  EXPECT_GE(kept, 3) << keep.output;
+  EXPECT_LT(kept, 20) << keep.output;
+  ASSERT_TRUE(fs::exists(dir / "kept.mkv")) << keep.output;
+  EXPECT_FALSE(fs::exists(dir / "kept.mkv.part"));
+  const Decoded in = read_all(spec.path);
+  const Decoded out = read_all(dir / "kept.mkv");
+  ASSERT_EQ(static_cast<long long>(out.frames.size()), kept);
+  for (std::size_t i = 0; i < out.frames.size(); ++i) {
+    EXPECT_TRUE(out.frames[i] == expected_output(in.info.format, in.frames[i], 1)) << "frame " << i;
+  }
+
+  const Result skip =
+      run("run -i " + bad + " -o " + (dir / "skip.mkv") + base + " --on-error skip");
+  EXPECT_EQ(skip.code, 0) << skip.output;
+  const long long damaged = number_after(skip.output, "; ");
+  EXPECT_NE(skip.output.find(" damaged frame"), std::string::npos) << skip.output;
+  EXPECT_GE(damaged, 1) << skip.output;
+  const Decoded skipped = read_all(dir / "skip.mkv");
+  EXPECT_GT(static_cast<long long>(skipped.frames.size()), kept) << skip.output;
+  EXPECT_LE(skipped.frames.size(), 20U);
+
+  const Result stop =
+      run("run -i " + bad + " -o " + (dir / "stop.mkv") + base + " --on-error stop");
+  EXPECT_EQ(stop.code, 1) << stop.output;
+  EXPECT_FALSE(fs::exists(dir / "stop.mkv"));
+  EXPECT_FALSE(fs::exists(dir / "stop.mkv.part"));
+
+  const Result wrong =
+      run("run -i " + bad + " -o " + (dir / "w.mkv") + base + " --on-error ignore");
+  EXPECT_EQ(wrong.code, 2) << wrong.output;
+  const Result y4m =
+      run("run -i synthetic:64x48:3 -o " + (dir / "s.mkv") + base + " --on-error skip");
+  EXPECT_EQ(y4m.code, 2) << y4m.output;
+}
+
+// H.264 in MP4 damaged in the middle: stop fails naming a frame; skip decodes on as ffmpeg does and
+// writes a file with frames past the damage; keep writes the frames before it.
+TEST(RunVideoFiles, OnErrorWithDamagedH264InMp4) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mp4";
+  spec.video_encoder = "libx264";
+  spec.width = 320;
+  spec.height = 240;
+  spec.frames = 30;
+  make_clip(spec);
+  const std::string bad = damaged_copy(spec.path, dir / "bad.mp4");
+  const std::string base = " -m synthetic:x1 --encoder ffv1 --device cpu";
+  const Result stop = run("run -i " + bad + " -o " + (dir / "stop.mkv") + base);
+  EXPECT_EQ(stop.code, 1) << stop.output;
+  EXPECT_FALSE(fs::exists(dir / "stop.mkv"));
+  const long long at = number_after(stop.output, bad + ": frame ");
+  EXPECT_GE(at, 0) << stop.output;
+
+  const Result skip =
+      run("run -i " + bad + " -o " + (dir / "skip.mkv") + base + " --on-error skip");
+  EXPECT_EQ(skip.code, 0) << skip.output;
+  EXPECT_GT(static_cast<long long>(read_all(dir / "skip.mkv").frames.size()), at) << skip.output;
+
+  const Result keep =
+      run("run -i " + bad + " -o " + (dir / "keep.mkv") + base + " --on-error keep");
+  EXPECT_EQ(keep.code, 1) << keep.output;
+  if (at > 0) {
+    ASSERT_TRUE(fs::exists(dir / "keep.mkv")) << keep.output;
+    EXPECT_EQ(static_cast<long long>(read_all(dir / "keep.mkv").frames.size()), at) << keep.output;
+    EXPECT_EQ(number_after(keep.output, "kept the "), at) << keep.output;
+  } else {
+    EXPECT_FALSE(fs::exists(dir / "keep.mkv")) << keep.output;
+  }
+}
+
+// -i - reads a container as well as Y4M (told apart by its first bytes): Matroska through cat and
+// from a file on standard input, NUT from another run's -o - -f nut, and --input-format.
+TEST(RunVideoFiles, ContainersOnStandardInput) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.frames = 12;
+  make_clip(spec);
+  const Decoded in = read_all(spec.path);
+  const std::string base = " -m synthetic:x1 --encoder ffv1 --device cpu --quiet";
+  const auto check = [&](const std::string& name, const Result& r, int passes) {
+    ASSERT_EQ(r.code, 0) << name << ": " << r.output;
+    const Decoded out = read_all(dir / name);
+    ASSERT_EQ(out.frames.size(), in.frames.size()) << name;
+    for (std::size_t i = 0; i < in.frames.size(); ++i) {
+      Bytes expected = in.frames[i];
+      for (int p = 0; p < passes; ++p) {
+        expected = expected_output(in.info.format, expected, 1);
+      }
+      EXPECT_TRUE(out.frames[i] == expected) << name << ": frame " << i;
+    }
+  };
+  const std::string pyn = binary();
+  check("cat.mkv",
+        shell("cat " + spec.path + " | " + pyn + " run -i - -o " + (dir / "cat.mkv") + base), 1);
+  check("file.mkv", shell(pyn + " run -i - -o " + (dir / "file.mkv") + base + " < " + spec.path),
+        1);
+  check("nut.mkv",
+        shell(pyn + " run -i " + spec.path + " -o - -f nut" + base + " | " + pyn + " run -i - -o " +
+              (dir / "nut.mkv") + base),
+        2);
+  check("named.mkv",
+        shell("cat " + spec.path + " | " + pyn + " run -i - --input-format matroska -o " +
+              (dir / "named.mkv") + base),
+        1);
+  const Result unknown = shell("cat " + spec.path + " | " + pyn +
+                               " run -i - --input-format nosuch -o " + (dir / "x.mkv") + base);
+  EXPECT_EQ(unknown.code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("nosuch"), std::string::npos) << unknown.output;
+  EXPECT_FALSE(fs::exists(dir / "x.mkv"));
 }
 
 TEST(RunVideoFiles, CtrlCLeavesAValidShorterVideo) {

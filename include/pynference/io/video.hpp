@@ -55,9 +55,9 @@
 #include <string>
 #include <vector>
 
-#include "pynference/io/rational.hpp"
 #include "pynference/core/frame.hpp"
 #include "pynference/core/frame_format.hpp"
+#include "pynference/io/rational.hpp"
 
 namespace pyn {
 
@@ -76,6 +76,20 @@ struct VideoInputOptions {
   double start_s = 0;
   std::optional<double> duration_s;  // -t
   std::optional<double> end_s;       // -to, on the input's timeline; with -t a UsageError
+  // Damaged input (run --on-error): stop throws Error at the first damage (the default); skip
+  // decodes as ffmpeg does, concealing what the decoder can and dropping what it cannot, and counts
+  // each such frame (frames_damaged()); keep ends the stream at the first damage as if the file
+  // ended there, and error_kept() says what the damage was.
+  enum class OnError { stop, skip, keep };
+  OnError on_error = OnError::stop;
+  // --input-format: FFmpeg's demuxer by name (matroska, nut, mpegts, ...) instead of probing.
+  std::string format;
+  // Image sequences ("frames/%04d.png", or a glob: "frames/*.png", taken in name order). The first
+  // frame: this number, else the lowest number of the pattern's files there are (ffmpeg looks
+  // only at 0 to 4). The frame rate: FFmpeg's notation (25, 30000/1001, 29.97, ntsc); empty: 25.
+  // Either given for an input that is not a sequence: UsageError.
+  std::optional<std::int64_t> start_number;
+  std::string frame_rate;
 };
 
 // FFmpeg's enum values (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace,
@@ -106,7 +120,6 @@ struct VideoInfo {
   std::vector<std::string> conversions;
 };
 
-
 // Reads the video stream of a container (the default one where there are several). Open errors
 // (missing file, no video stream, no decoder, bad -ss/-t/-to) throw UsageError; read and decode
 // errors throw Error naming the frame: "in.mkv: frame 37: Invalid data found when processing
@@ -128,6 +141,10 @@ class VideoReader {
   // Frames left out because their time was not after the frame before them (two Matroska frames
   // in one millisecond, say), as ffmpeg leaves them out; read_frame() warns of them at the end.
   [[nodiscard]] std::int64_t frames_dropped() const noexcept;
+  // OnError::skip: frames the decoder concealed, and packets or frames it could not decode.
+  [[nodiscard]] std::int64_t frames_damaged() const noexcept;
+  // OnError::keep: the error that ended the stream early; empty where it ended as the file did.
+  [[nodiscard]] const std::string& error_kept() const noexcept;
 
   struct State;
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <optional>
 
-#include "pynference/io/video.hpp"
 #include "pynference/core/source.hpp"
+#include "pynference/io/video.hpp"
 
 namespace pyn {
 
@@ -17,10 +17,14 @@ class VideoSource final : public Source {
   explicit VideoSource(const VideoInputOptions& options);
 
   [[nodiscard]] FrameFormat format() const override { return reader_.info().format; }
-  [[nodiscard]] std::optional<std::int64_t> frame_count() const override { return reader_.info().frame_count; }
+  [[nodiscard]] std::optional<std::int64_t> frame_count() const override {
+    return reader_.info().frame_count;
+  }
   bool read(std::span<std::byte> slot, FrameInfo& info) override;
 
   [[nodiscard]] const VideoInfo& info() const noexcept { return reader_.info(); }
+  [[nodiscard]] std::int64_t frames_damaged() const noexcept { return reader_.frames_damaged(); }
+  [[nodiscard]] const std::string& error_kept() const noexcept { return reader_.error_kept(); }
 
  private:
   VideoReader reader_;
