@@ -179,7 +179,7 @@ TEST(RunVideoFiles, SequencesStartWhereTheirFramesStartAtTheirRateAndGlobsInName
   mkv.path = dir / "in.mkv";
   mkv.frames = 3;
   make_clip(mkv);
-  for (const std::string bad :
+  for (const std::string& bad :
        {"-i " + mkv.path + " --start-number 3", "-i " + mkv.path + " --input-rate 10",
         "-i " + spec.path + " --input-rate fast"}) {
     const Result r = run("run " + bad + " -o " + (dir / "x.mkv") + base);
