@@ -56,6 +56,15 @@ std::string after_frames(const std::string& out) {
          "sleep 0.1; done; ";
 }
 
+// ThreadSanitizer holds a signal back until the program reaches a point of its choosing, so back
+// to back signals there do not arrive as they do in a real run (one failed in 1 of many CI runs);
+// these tests run in the release and ASan builds.
+#if defined(__SANITIZE_THREAD__)
+#define SKIP_UNDER_TSAN() GTEST_SKIP() << "signal delivery under ThreadSanitizer is deferred"
+#else
+#define SKIP_UNDER_TSAN() static_cast<void>(0)
+#endif
+
 class RunCommand : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = scratch("run"); }
@@ -244,6 +253,7 @@ Result signalled(const std::string& out, const std::string& then) {
 }
 
 TEST_F(RunCommand, SigtermAndSighupEndLikeCtrlCWithTheirOwnCodes) {
+  SKIP_UNDER_TSAN();
   const Result term = signalled(at("t.y4m"), "kill -TERM $pid");
   EXPECT_EQ(term.code, 143) << term.output;
   EXPECT_NE(term.output.find("interrupted after"), std::string::npos) << term.output;
@@ -257,6 +267,7 @@ TEST_F(RunCommand, SigtermAndSighupEndLikeCtrlCWithTheirOwnCodes) {
 }
 
 TEST_F(RunCommand, ASecondSignalOrSigquitRemovesThePartialOutput) {
+  SKIP_UNDER_TSAN();
   const Result twice = signalled(at("a.y4m"), "kill -INT $pid; kill -INT $pid");
   EXPECT_EQ(twice.code, 130) << twice.output;
   EXPECT_FALSE(std::filesystem::exists(at("a.y4m.part"))) << twice.output;
