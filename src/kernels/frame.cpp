@@ -1,5 +1,8 @@
 #include "pynference/kernels/frame.hpp"
 
+#include "pynference/core/error.hpp"
+#include "pynference/device/device.hpp"
+#include "pynference/device/stream.hpp"
 #include "pynference/kernels/prepost.hpp"
 
 namespace pyn {
@@ -35,6 +38,30 @@ void tensor_to_frame(Stream& stream, const TensorView& in, const FrameFormat& fo
   } else {
     tensor_to_yuv(stream, in, std::get<YuvDesc>(format), frame);
   }
+}
+
+void frame_to_tensor(Stream& stream, const FrameView& src, Rect roi, const TensorView& dst, int n) {
+  if (!stream) {
+    throw UsageError("frame_to_tensor: the stream is empty (moved from or default-constructed)");
+  }
+  FrameToTensor(stream.backend(), src.format, roi, dst)(stream, src.planes, dst.data, n);
+}
+
+void tensor_to_frame(Stream& stream, const TensorView& src, int n, Rect crop, const FrameView& dst,
+                     int x, int y) {
+  if (!stream) {
+    throw UsageError("tensor_to_frame: the stream is empty (moved from or default-constructed)");
+  }
+  TensorToFrame(stream.backend(), src, crop, dst.format, x, y)(stream, src.data, n, dst.planes);
+}
+
+void frame_to_tensor_cpu(const FrameView& src, Rect roi, const TensorView& dst, int n) {
+  FrameToTensor(Backend::host, src.format, roi, dst).run_cpu(src.planes, dst.data, n);
+}
+
+void tensor_to_frame_cpu(const TensorView& src, int n, Rect crop, const FrameView& dst, int x,
+                         int y) {
+  TensorToFrame(Backend::host, src, crop, dst.format, x, y).run_cpu(src.data, n, dst.planes);
 }
 
 }  // namespace pyn

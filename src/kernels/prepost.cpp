@@ -1,4 +1,5 @@
-// The typed entry points: check the tensor against the frame, then run on the stream's backend.
+// The typed entry points: check the tensor against the frame, then run the prepared conversion of
+// a whole packed frame on the stream's backend.
 
 #include "pynference/kernels/prepost.hpp"
 
@@ -8,6 +9,7 @@
 #include "pynference/device/device.hpp"
 #include "pynference/device/error.hpp"
 #include "pynference/device/stream.hpp"
+#include "pynference/kernels/convert.hpp"
 
 namespace pyn {
 namespace {
@@ -34,23 +36,14 @@ void check_tensor(const char* op, Stream& stream, const ImageDesc& image, const 
 
 void pre(Stream& stream, const ImageDesc& image, const void* hwc, const TensorView& out) {
   check_tensor("pre", stream, image, hwc, out);
-  if (stream.backend() == Backend::cuda) {
-    pre_cuda(image, hwc, out.dtype, out.data, static_cast<cudaStream_t>(stream.native()));
-  } else {
-    stream.enqueue(
-        [image, hwc, dtype = out.dtype, nchw = out.data] { pre_cpu(image, hwc, dtype, nchw); });
-  }
+  FrameToTensor(stream.backend(), image, Rect{}, out)(stream, packed_planes(image, hwc), out.data,
+                                                      0);
 }
 
 void post(Stream& stream, const TensorView& in, const ImageDesc& image, void* hwc) {
   check_tensor("post", stream, image, hwc, in);
-  if (stream.backend() == Backend::cuda) {
-    post_cuda(in.dtype, in.data, image, hwc, static_cast<cudaStream_t>(stream.native()));
-  } else {
-    stream.enqueue([image, hwc, dtype = in.dtype, nchw = static_cast<const void*>(in.data)] {
-      post_cpu(dtype, nchw, image, hwc);
-    });
-  }
+  TensorToFrame(stream.backend(), in, Rect{}, image, 0, 0)(stream, in.data, 0,
+                                                           packed_planes(image, hwc));
 }
 
 }  // namespace pyn

@@ -10,6 +10,9 @@
 // costs most in post's stores. Loads and stores use the streaming cache hints (.cs): every byte is
 // touched once, so it should not push anything else out of L2.
 //
+// Frames with a pitch, regions of interest and tensors with strides take a general kernel of one
+// pixel per thread; the vectorised kernels stay the path of a whole packed frame.
+//
 // The arithmetic is the CPU reference's (prepost_cpu.cpp), step for step: __fmul_rn keeps the
 // multiply a separate, rounded fp32 operation that the compiler may not fuse or reorder.
 
@@ -21,6 +24,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "convert_job.hpp"
 #include "prepost_args.hpp"
 #include "prepost_dispatch.hpp"
 #include "pynference/device/cuda_check.hpp"
@@ -96,9 +100,9 @@ struct Planes {
   T* plane[3];
 };
 
-template <class T>
-Planes<T> planes_of(T* nchw, std::size_t pixels, ChannelOrder order) {
-  const std::size_t red = order == ChannelOrder::bgr ? 2 : 0;
+template <class T, class Stride>
+Planes<T> planes_of(T* nchw, Stride pixels, ChannelOrder order) {
+  const Stride red = order == ChannelOrder::bgr ? 2 : 0;
   return {{nchw + red * pixels, nchw + pixels, nchw + (2 - red) * pixels}};
 }
 
@@ -274,6 +278,56 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// The general path: a region of a frame with a pitch, a tensor slice with strides. One pixel per
+// thread, a warp along a row; each thread's row index strides over the grid's rows.
+constexpr unsigned kStridedRows = kThreads / kWarp;
+
+template <class Sample, DType D>
+__global__ void __launch_bounds__(kThreads)
+    pre_strided(const unsigned char* __restrict__ frame, std::size_t pitch,
+                Planes<typename Element<D>::Storage> out, int width, int height,
+                std::int64_t h_stride, std::int64_t w_stride, float scale) {
+  const int x = static_cast<int>(blockIdx.x * kWarp + threadIdx.x);
+  if (x >= width) {
+    return;
+  }
+  for (int y = static_cast<int>(blockIdx.y * kStridedRows + threadIdx.y); y < height;
+       y += static_cast<int>(gridDim.y * kStridedRows)) {
+    const auto* row = reinterpret_cast<const Sample*>(frame + static_cast<std::size_t>(y) * pitch);
+    const std::int64_t at = y * h_stride + x * w_stride;
+#pragma unroll
+    for (int k = 0; k < 3; ++k) {
+      out.plane[k][at] = to_tensor<Sample, D>(row[3 * x + k], scale);
+    }
+  }
+}
+
+template <class Sample, DType D>
+__global__ void __launch_bounds__(kThreads)
+    post_strided(Planes<const typename Element<D>::Storage> in, unsigned char* __restrict__ frame,
+                 std::size_t pitch, int width, int height, std::int64_t h_stride,
+                 std::int64_t w_stride, float scale) {
+  const int x = static_cast<int>(blockIdx.x * kWarp + threadIdx.x);
+  if (x >= width) {
+    return;
+  }
+  for (int y = static_cast<int>(blockIdx.y * kStridedRows + threadIdx.y); y < height;
+       y += static_cast<int>(gridDim.y * kStridedRows)) {
+    auto* row = reinterpret_cast<Sample*>(frame + static_cast<std::size_t>(y) * pitch);
+    const std::int64_t at = y * h_stride + x * w_stride;
+#pragma unroll
+    for (int k = 0; k < 3; ++k) {
+      row[3 * x + k] = to_sample<Sample, D>(in.plane[k][at], scale);
+    }
+  }
+}
+
+dim3 strided_grid(int width, int height) {
+  const unsigned columns = (static_cast<unsigned>(width) + kWarp - 1) / kWarp;
+  const unsigned rows = (static_cast<unsigned>(height) + kStridedRows - 1) / kStridedRows;
+  return {columns, std::min(rows, 65535U), 1};
+}
+
 unsigned int blocks_for(std::size_t threads) {
   const std::size_t blocks = (threads + kThreads - 1) / kThreads;
   return static_cast<unsigned int>(std::clamp<std::size_t>(blocks, 1, kMaxBlocks));
@@ -321,6 +375,37 @@ void launch_post(const void* nchw, const ImageDesc& image, void* hwc, cudaStream
   PYN_CUDA_CHECK_LAUNCH();
 }
 
+template <class Sample, DType D>
+void pre_job(const detail::ConvertJob& job, cudaStream_t stream) {
+  if (job.packed) {
+    launch_pre<Sample, D>(job.image, job.plane[0], job.tensor, stream);
+    return;
+  }
+  using Storage = typename Element<D>::Storage;
+  const auto out = planes_of(reinterpret_cast<Storage*>(job.tensor), job.c_stride, job.image.order);
+  pre_strided<Sample, D>
+      <<<strided_grid(job.image.width, job.image.height), dim3(kWarp, kStridedRows), 0, stream>>>(
+          reinterpret_cast<const unsigned char*>(job.plane[0]), job.pitch[0], out, job.image.width,
+          job.image.height, job.h_stride, job.w_stride, unit_scale(job.image.pixel));
+  PYN_CUDA_CHECK_LAUNCH();
+}
+
+template <class Sample, DType D>
+void post_job(const detail::ConvertJob& job, cudaStream_t stream) {
+  if (job.packed) {
+    launch_post<Sample, D>(job.tensor, job.image, job.plane[0], stream);
+    return;
+  }
+  using Storage = typename Element<D>::Storage;
+  const auto in =
+      planes_of(reinterpret_cast<const Storage*>(job.tensor), job.c_stride, job.image.order);
+  post_strided<Sample, D>
+      <<<strided_grid(job.image.width, job.image.height), dim3(kWarp, kStridedRows), 0, stream>>>(
+          in, reinterpret_cast<unsigned char*>(job.plane[0]), job.pitch[0], job.image.width,
+          job.image.height, job.h_stride, job.w_stride, full_scale(job.image.pixel));
+  PYN_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 void pre_cuda(const ImageDesc& image, const void* hwc, DType dtype, void* nchw,
@@ -338,5 +423,19 @@ void post_cuda(DType dtype, const void* nchw, const ImageDesc& image, void* hwc,
     launch_post<Sample, D>(nchw, image, hwc, stream);
   });
 }
+
+namespace detail {
+
+CudaLaunch resolve_pre_cuda(PixelType pixel, DType dtype) {
+  return visit_prepost_types(
+      pixel, dtype, [&]<class Sample, DType D>() -> CudaLaunch { return &pre_job<Sample, D>; });
+}
+
+CudaLaunch resolve_post_cuda(PixelType pixel, DType dtype) {
+  return visit_prepost_types(
+      pixel, dtype, [&]<class Sample, DType D>() -> CudaLaunch { return &post_job<Sample, D>; });
+}
+
+}  // namespace detail
 
 }  // namespace pyn

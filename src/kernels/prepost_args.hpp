@@ -10,8 +10,8 @@
 
 namespace pyn::detail {
 
-inline void check_prepost_args(const char* op, const ImageDesc& image, const void* hwc, DType dtype,
-                               const void* nchw) {
+// The checks that do not look at pointers: what a prepared conversion checks once.
+inline void check_prepost_format(const char* op, const ImageDesc& image) {
   const auto fail = [op](const std::string& why) {
     throw UsageError(std::string(op) + ": " + why);
   };
@@ -22,6 +22,14 @@ inline void check_prepost_args(const char* op, const ImageDesc& image, const voi
   if (image.order != ChannelOrder::rgb && image.order != ChannelOrder::bgr) {
     fail("unknown channel order " + std::to_string(static_cast<int>(image.order)));
   }
+}
+
+inline void check_prepost_args(const char* op, const ImageDesc& image, const void* hwc, DType dtype,
+                               const void* nchw) {
+  const auto fail = [op](const std::string& why) {
+    throw UsageError(std::string(op) + ": " + why);
+  };
+  check_prepost_format(op, image);
   if (hwc == nullptr) {
     fail("frame pointer is null");
   }

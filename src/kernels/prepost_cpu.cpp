@@ -6,9 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "convert_job.hpp"
+#include "element_cpu.hpp"
 #include "prepost_args.hpp"
 #include "prepost_dispatch.hpp"
-#include "element_cpu.hpp"
 #include "pynference/kernels/prepost.hpp"
 
 namespace pyn {
@@ -22,17 +23,28 @@ std::array<std::size_t, 3> planes_of(ChannelOrder order) {
                                     : std::array<std::size_t, 3>{0, 1, 2};
 }
 
+template <class Sample>
+const Sample* row_of(const detail::ConvertJob& job, std::size_t y) {
+  return reinterpret_cast<const Sample*>(job.plane[0] + y * job.pitch[0]);
+}
+
 template <class Sample, class Type>
-void pre_typed(const ImageDesc& image, const void* hwc, void* nchw) {
-  const auto* in = static_cast<const Sample*>(hwc);
-  auto* out = static_cast<typename Type::Storage*>(nchw);
-  const std::size_t pixels = image.pixels();
+void pre_typed(const detail::ConvertJob& job) {
+  const ImageDesc& image = job.image;
+  auto* out = reinterpret_cast<typename Type::Storage*>(job.tensor);
   const float scale = unit_scale(image.pixel);
   const auto plane = planes_of(image.order);
-  for (std::size_t i = 0; i < pixels; ++i) {
-    for (std::size_t k = 0; k < 3; ++k) {
-      const float unit = static_cast<float>(in[3 * i + k]) * scale;
-      out[plane[k] * pixels + i] = Type::encode(unit);
+  const auto width = static_cast<std::size_t>(image.width);
+  const auto height = static_cast<std::size_t>(image.height);
+  for (std::size_t y = 0; y < height; ++y) {
+    const Sample* in = row_of<Sample>(job, y);
+    const std::int64_t row = static_cast<std::int64_t>(y) * job.h_stride;
+    for (std::size_t x = 0; x < width; ++x) {
+      const std::int64_t at = row + static_cast<std::int64_t>(x) * job.w_stride;
+      for (std::size_t k = 0; k < 3; ++k) {
+        const float unit = static_cast<float>(in[3 * x + k]) * scale;
+        out[static_cast<std::int64_t>(plane[k]) * job.c_stride + at] = Type::encode(unit);
+      }
     }
   }
 }
@@ -48,35 +60,54 @@ float clamp_unit(float v) {
 }
 
 template <class Sample, class Type>
-void post_typed(const void* nchw, const ImageDesc& image, void* hwc) {
-  const auto* in = static_cast<const typename Type::Storage*>(nchw);
-  auto* out = static_cast<Sample*>(hwc);
-  const std::size_t pixels = image.pixels();
+void post_typed(const detail::ConvertJob& job) {
+  const ImageDesc& image = job.image;
+  const auto* in = reinterpret_cast<const typename Type::Storage*>(job.tensor);
   const float scale = full_scale(image.pixel);
   const auto plane = planes_of(image.order);
-  for (std::size_t i = 0; i < pixels; ++i) {
-    for (std::size_t k = 0; k < 3; ++k) {
-      const float v = clamp_unit(Type::decode(in[plane[k] * pixels + i]));
-      const float scaled = v * scale;
-      out[3 * i + k] = static_cast<Sample>(std::nearbyint(scaled));
+  const auto width = static_cast<std::size_t>(image.width);
+  const auto height = static_cast<std::size_t>(image.height);
+  for (std::size_t y = 0; y < height; ++y) {
+    auto* out = const_cast<Sample*>(row_of<Sample>(job, y));
+    const std::int64_t row = static_cast<std::int64_t>(y) * job.h_stride;
+    for (std::size_t x = 0; x < width; ++x) {
+      const std::int64_t at = row + static_cast<std::int64_t>(x) * job.w_stride;
+      for (std::size_t k = 0; k < 3; ++k) {
+        const float v =
+            clamp_unit(Type::decode(in[static_cast<std::int64_t>(plane[k]) * job.c_stride + at]));
+        const float scaled = v * scale;
+        out[3 * x + k] = static_cast<Sample>(std::nearbyint(scaled));
+      }
     }
   }
 }
 
 }  // namespace
 
+namespace detail {
+
+CpuRun resolve_pre_cpu(PixelType pixel, DType dtype) {
+  return visit_prepost_types(pixel, dtype, []<class Sample, DType D>() -> CpuRun {
+    return &pre_typed<Sample, Element<D>>;
+  });
+}
+
+CpuRun resolve_post_cpu(PixelType pixel, DType dtype) {
+  return visit_prepost_types(pixel, dtype, []<class Sample, DType D>() -> CpuRun {
+    return &post_typed<Sample, Element<D>>;
+  });
+}
+
+}  // namespace detail
+
 void pre_cpu(const ImageDesc& image, const void* hwc, DType dtype, void* nchw) {
   detail::check_prepost_args("pre", image, hwc, dtype, nchw);
-  detail::visit_prepost_types(image.pixel, dtype, [&]<class Sample, DType D>() {
-    pre_typed<Sample, Element<D>>(image, hwc, nchw);
-  });
+  detail::resolve_pre_cpu(image.pixel, dtype)(detail::packed_job(image, hwc, nchw));
 }
 
 void post_cpu(DType dtype, const void* nchw, const ImageDesc& image, void* hwc) {
   detail::check_prepost_args("post", image, hwc, dtype, nchw);
-  detail::visit_prepost_types(image.pixel, dtype, [&]<class Sample, DType D>() {
-    post_typed<Sample, Element<D>>(nchw, image, hwc);
-  });
+  detail::resolve_post_cpu(image.pixel, dtype)(detail::packed_job(image, hwc, nchw));
 }
 
 }  // namespace pyn

@@ -10,9 +10,10 @@
 
 namespace pyn::detail {
 
-// Calls f.template operator()<Sample, dtype>(), Sample being the frame's unsigned sample type.
+// Calls f.template operator()<Sample, dtype>(), Sample being the frame's unsigned sample type,
+// and returns what it returns.
 template <class F>
-void visit_prepost_types(PixelType pixel, DType dtype, F&& f) {
+auto visit_prepost_types(PixelType pixel, DType dtype, F&& f) {
   const auto with_sample = [&]<class Sample>() {
     switch (dtype) {
       case DType::f32:

@@ -2,7 +2,6 @@
 // tensor against the frame, then run on the stream's backend.
 
 #include "pynference/kernels/yuv.hpp"
-#include "yuv_args.hpp"
 
 #include <algorithm>
 #include <array>
@@ -14,6 +13,8 @@
 #include "pynference/device/device.hpp"
 #include "pynference/device/error.hpp"
 #include "pynference/device/stream.hpp"
+#include "pynference/kernels/convert.hpp"
+#include "yuv_args.hpp"
 
 namespace pyn {
 namespace {
@@ -40,8 +41,7 @@ void check_tensor(const char* op, Stream& stream, const YuvDesc& desc, const voi
 
 namespace detail {
 
-void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType dtype,
-                    const void* nchw) {
+void check_yuv_format(const char* op, const YuvDesc& desc, DType dtype) {
   const auto fail = [op](const std::string& why) {
     throw UsageError(std::string(op) + ": " + why);
   };
@@ -65,6 +65,14 @@ void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType 
   if (dtype != DType::f32 && dtype != DType::f16 && dtype != DType::bf16) {
     fail("unknown dtype " + std::to_string(static_cast<int>(dtype)));
   }
+}
+
+void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType dtype,
+                    const void* nchw) {
+  const auto fail = [op](const std::string& why) {
+    throw UsageError(std::string(op) + ": " + why);
+  };
+  check_yuv_format(op, desc, dtype);
   if (yuv == nullptr) {
     fail("frame pointer is null");
   }
@@ -85,24 +93,13 @@ void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType 
 
 void yuv_to_tensor(Stream& stream, const YuvDesc& desc, const void* yuv, const TensorView& out) {
   check_tensor("yuv_to_tensor", stream, desc, yuv, out);
-  if (stream.backend() == Backend::cuda) {
-    yuv_to_tensor_cuda(desc, yuv, out.dtype, out.data, static_cast<cudaStream_t>(stream.native()));
-  } else {
-    stream.enqueue([desc, yuv, dtype = out.dtype, nchw = out.data] {
-      yuv_to_tensor_cpu(desc, yuv, dtype, nchw);
-    });
-  }
+  FrameToTensor(stream.backend(), desc, Rect{}, out)(stream, packed_planes(desc, yuv), out.data, 0);
 }
 
 void tensor_to_yuv(Stream& stream, const TensorView& in, const YuvDesc& desc, void* yuv) {
   check_tensor("tensor_to_yuv", stream, desc, yuv, in);
-  if (stream.backend() == Backend::cuda) {
-    tensor_to_yuv_cuda(in.dtype, in.data, desc, yuv, static_cast<cudaStream_t>(stream.native()));
-  } else {
-    stream.enqueue([desc, yuv, dtype = in.dtype, nchw = static_cast<const void*>(in.data)] {
-      tensor_to_yuv_cpu(dtype, nchw, desc, yuv);
-    });
-  }
+  TensorToFrame(stream.backend(), in, Rect{}, desc, 0, 0)(stream, in.data, 0,
+                                                          packed_planes(desc, yuv));
 }
 
 }  // namespace pyn

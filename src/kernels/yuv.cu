@@ -9,6 +9,9 @@
 // pointers, take tiles of one chroma sample with scalar accesses and the same arithmetic. Loads and
 // stores use the streaming cache hints (.cs): every byte is touched once.
 //
+// Frames with a pitch, regions of interest and tensors with strides take the scalar tiles over
+// PitchedRows; the vectorised tiles stay the path of a whole packed frame.
+//
 // The arithmetic is the CPU reference's (yuv_cpu.cpp), step for step: __fmul_rn and __fadd_rn keep
 // every operation a separate, rounded fp32 operation that the compiler may not fuse or reorder.
 
@@ -19,7 +22,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
+#include "convert_job.hpp"
 #include "prepost_dispatch.hpp"
 #include "pynference/device/cuda_check.hpp"
 #include "pynference/kernels/yuv.hpp"
@@ -99,6 +104,54 @@ struct Geometry {
   int tile_rows;  // = chroma rows
 };
 
+// Where a tile's rows start. PackedRows: the planes back to back with no padding and a contiguous
+// tensor, the layout of the vectorised tiles. PitchedRows: planes with a pitch and a tensor slice
+// with strides (the general path, scalar tiles only).
+template <class T>
+__device__ __forceinline__ T* bytes_on(T* p, std::size_t bytes) {
+  using Byte = std::conditional_t<std::is_const_v<T>, const unsigned char, unsigned char>;
+  return reinterpret_cast<T*>(reinterpret_cast<Byte*>(p) + bytes);
+}
+
+struct PackedRows {
+  template <class T>
+  __device__ __forceinline__ T* luma(T* plane, const Geometry& g, int y, int x) const {
+    return plane + static_cast<std::size_t>(y) * static_cast<std::size_t>(g.width) +
+           static_cast<std::size_t>(x);
+  }
+  template <class T>
+  __device__ __forceinline__ T* chroma(T* plane, const Geometry& g, int row, int x) const {
+    return plane + static_cast<std::size_t>(row) * static_cast<std::size_t>(g.chroma_width) +
+           static_cast<std::size_t>(x);
+  }
+  template <class T>
+  __device__ __forceinline__ T* tensor(T* plane, const Geometry& g, int y, int x) const {
+    return luma(plane, g, y, x);
+  }
+  __device__ __forceinline__ std::int64_t w_stride() const { return 1; }
+};
+
+struct PitchedRows {
+  std::size_t luma_pitch;
+  std::size_t chroma_pitch;
+  std::int64_t h_stride;
+  std::int64_t w;
+
+  template <class T>
+  __device__ __forceinline__ T* luma(T* plane, const Geometry&, int y, int x) const {
+    return bytes_on(plane, static_cast<std::size_t>(y) * luma_pitch) + x;
+  }
+  template <class T>
+  __device__ __forceinline__ T* chroma(T* plane, const Geometry&, int row, int x) const {
+    return bytes_on(plane, static_cast<std::size_t>(row) * chroma_pitch) + x;
+  }
+  template <class T>
+  __device__ __forceinline__ T* tensor(T* plane, const Geometry&, int y, int x) const {
+    return plane + y * h_stride + x * w;
+  }
+  __device__ __forceinline__ std::int64_t w_stride() const { return w; }
+};
+
 // Luma columns (and rows) per chroma sample. A tile is `Columns` luma columns of one chroma row:
 // kSub<C> luma rows and Columns / kSub<C> chroma columns.
 template <ChromaLayout C>
@@ -108,9 +161,10 @@ template <class Sample>
 constexpr unsigned kSampleMask = sizeof(Sample) == 1 ? 0xFFU : 0x3FFU;
 
 // N elements from p: with Vectors, in 16-byte (or smaller, for short rows) aligned pieces; else
-// one at a time, the `count` that exist, zero past them.
+// one at a time, `stride` elements apart, the `count` that exist, zero past them.
 template <bool Vectors, int N, class T>
-__device__ __forceinline__ void load_row(const T* p, int count, T (&out)[N]) {
+__device__ __forceinline__ void load_row(const T* p, int count, T (&out)[N],
+                                         std::int64_t stride = 1) {
   if constexpr (Vectors) {
     constexpr std::size_t bytes = N * sizeof(T);
     constexpr std::size_t piece = bytes < 16 ? bytes : 16;
@@ -124,13 +178,14 @@ __device__ __forceinline__ void load_row(const T* p, int count, T (&out)[N]) {
   } else {
 #pragma unroll
     for (int j = 0; j < N; ++j) {
-      out[j] = j < count ? __ldcs(p + j) : T{0};
+      out[j] = j < count ? __ldcs(p + j * stride) : T{0};
     }
   }
 }
 
 template <bool Vectors, int N, class T>
-__device__ __forceinline__ void store_row(T* p, int count, const T (&in)[N]) {
+__device__ __forceinline__ void store_row(T* p, int count, const T (&in)[N],
+                                          std::int64_t stride = 1) {
   if constexpr (Vectors) {
     constexpr std::size_t bytes = N * sizeof(T);
     constexpr std::size_t piece = bytes < 16 ? bytes : 16;
@@ -145,7 +200,7 @@ __device__ __forceinline__ void store_row(T* p, int count, const T (&in)[N]) {
 #pragma unroll
     for (int j = 0; j < N; ++j) {
       if (j < count) {
-        __stcs(p + j, in[j]);
+        __stcs(p + j * stride, in[j]);
       }
     }
   }
@@ -168,10 +223,10 @@ __device__ __forceinline__ Sample quantise(float v, int lo, int hi) {
 }
 
 // YuvToRgbCoefficients spells out the arithmetic; the chroma terms once per chroma sample.
-template <class Sample, DType D, ChromaLayout C, int Columns, bool Vectors>
+template <class Sample, DType D, ChromaLayout C, int Columns, bool Vectors, class Rows>
 __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
     yuv_to_tensor_tiles(Planes<const Sample> in, Planes<typename Element<D>::Storage> out,
-                        Geometry g, YuvToRgbCoefficients k) {
+                        Geometry g, YuvToRgbCoefficients k, Rows rows) {
   using Storage = typename Element<D>::Storage;
   constexpr int sub = kSub<C>;
   constexpr int chroma_columns = Columns / sub;
@@ -182,13 +237,12 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   const int chroma_x0 = x0 / sub;
   for (int tile_row = static_cast<int>(blockIdx.y * kWarps + threadIdx.y); tile_row < g.tile_rows;
        tile_row += static_cast<int>(gridDim.y * kWarps)) {
-    const std::size_t chroma_at =
-        static_cast<std::size_t>(tile_row) * static_cast<std::size_t>(g.chroma_width) +
-        static_cast<std::size_t>(chroma_x0);
     Sample u[chroma_columns];
     Sample v[chroma_columns];
-    load_row<Vectors>(in.plane[1] + chroma_at, g.chroma_width - chroma_x0, u);
-    load_row<Vectors>(in.plane[2] + chroma_at, g.chroma_width - chroma_x0, v);
+    load_row<Vectors>(rows.chroma(in.plane[1], g, tile_row, chroma_x0), g.chroma_width - chroma_x0,
+                      u);
+    load_row<Vectors>(rows.chroma(in.plane[2], g, tile_row, chroma_x0), g.chroma_width - chroma_x0,
+                      v);
     float red[chroma_columns];
     float green[chroma_columns];
     float blue[chroma_columns];
@@ -206,10 +260,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
       if (y >= g.height) {
         break;
       }
-      const std::size_t at = static_cast<std::size_t>(y) * static_cast<std::size_t>(g.width) +
-                             static_cast<std::size_t>(x0);
       Sample luma[Columns];
-      load_row<Vectors>(in.plane[0] + at, g.width - x0, luma);
+      load_row<Vectors>(rows.luma(in.plane[0], g, y, x0), g.width - x0, luma);
       Storage values[3][Columns];
 #pragma unroll
       for (int i = 0; i < Columns; ++i) {
@@ -220,16 +272,17 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
       }
 #pragma unroll
       for (int p = 0; p < 3; ++p) {
-        store_row<Vectors>(out.plane[p] + at, g.width - x0, values[p]);
+        store_row<Vectors>(rows.tensor(out.plane[p], g, y, x0), g.width - x0, values[p],
+                           rows.w_stride());
       }
     }
   }
 }
 
-template <class Sample, DType D, ChromaLayout C, int Columns, bool Vectors>
+template <class Sample, DType D, ChromaLayout C, int Columns, bool Vectors, class Rows>
 __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
     tensor_to_yuv_tiles(Planes<const typename Element<D>::Storage> in, Planes<Sample> out,
-                        Geometry g, RgbToYuvCoefficients k) {
+                        Geometry g, RgbToYuvCoefficients k, Rows layout) {
   using Storage = typename Element<D>::Storage;
   constexpr int sub = kSub<C>;
   constexpr int chroma_columns = Columns / sub;
@@ -250,13 +303,12 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
         break;
       }
       ++rows;
-      const std::size_t at = static_cast<std::size_t>(y) * static_cast<std::size_t>(g.width) +
-                             static_cast<std::size_t>(x0);
       float rgb[3][Columns];
 #pragma unroll
       for (int p = 0; p < 3; ++p) {
         Storage raw[Columns];
-        load_row<Vectors>(in.plane[p] + at, g.width - x0, raw);
+        load_row<Vectors>(layout.tensor(in.plane[p], g, y, x0), g.width - x0, raw,
+                          layout.w_stride());
 #pragma unroll
         for (int i = 0; i < Columns; ++i) {
           rgb[p][i] = clamp_unit(Element<D>::decode(raw[i]));
@@ -271,7 +323,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
                       k.y_offset);
         luma[i] = quantise<Sample>(l, k.y_min, k.y_max);
       }
-      store_row<Vectors>(out.plane[0] + at, g.width - x0, luma);
+      store_row<Vectors>(layout.luma(out.plane[0], g, y, x0), g.width - x0, luma);
 #pragma unroll
       for (int p = 0; p < 3; ++p) {
 #pragma unroll
@@ -303,11 +355,10 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
       cu[j] = quantise<Sample>(fu, k.c_min, k.c_max);
       cv[j] = quantise<Sample>(fv, k.c_min, k.c_max);
     }
-    const std::size_t chroma_at =
-        static_cast<std::size_t>(tile_row) * static_cast<std::size_t>(g.chroma_width) +
-        static_cast<std::size_t>(chroma_x0);
-    store_row<Vectors>(out.plane[1] + chroma_at, g.chroma_width - chroma_x0, cu);
-    store_row<Vectors>(out.plane[2] + chroma_at, g.chroma_width - chroma_x0, cv);
+    store_row<Vectors>(layout.chroma(out.plane[1], g, tile_row, chroma_x0),
+                       g.chroma_width - chroma_x0, cu);
+    store_row<Vectors>(layout.chroma(out.plane[2], g, tile_row, chroma_x0),
+                       g.chroma_width - chroma_x0, cv);
   }
 }
 
@@ -355,11 +406,11 @@ void launch_to_tensor(const YuvDesc& desc, const void* yuv, void* nchw, cudaStre
   const dim3 block(kWarp, kWarps);
   if (vectorisable(desc, yuv, nchw)) {
     yuv_to_tensor_tiles<Sample, D, C, kVectorColumns, true>
-        <<<grid_for(g, kVectorColumns), block, 0, stream>>>(in, out, g, k);
+        <<<grid_for(g, kVectorColumns), block, 0, stream>>>(in, out, g, k, PackedRows{});
   } else {
     constexpr int columns = kSub<C>;
     yuv_to_tensor_tiles<Sample, D, C, columns, false>
-        <<<grid_for(g, columns), block, 0, stream>>>(in, out, g, k);
+        <<<grid_for(g, columns), block, 0, stream>>>(in, out, g, k, PackedRows{});
   }
   PYN_CUDA_CHECK_LAUNCH();
 }
@@ -374,12 +425,60 @@ void launch_to_yuv(const void* nchw, const YuvDesc& desc, void* yuv, cudaStream_
   const dim3 block(kWarp, kWarps);
   if (vectorisable(desc, yuv, nchw)) {
     tensor_to_yuv_tiles<Sample, D, C, kVectorColumns, true>
-        <<<grid_for(g, kVectorColumns), block, 0, stream>>>(in, out, g, k);
+        <<<grid_for(g, kVectorColumns), block, 0, stream>>>(in, out, g, k, PackedRows{});
   } else {
     constexpr int columns = kSub<C>;
     tensor_to_yuv_tiles<Sample, D, C, columns, false>
-        <<<grid_for(g, columns), block, 0, stream>>>(in, out, g, k);
+        <<<grid_for(g, columns), block, 0, stream>>>(in, out, g, k, PackedRows{});
   }
+  PYN_CUDA_CHECK_LAUNCH();
+}
+
+PitchedRows pitched_rows(const detail::ConvertJob& job) {
+  return {job.pitch[0], job.pitch[1], job.h_stride, job.w_stride};
+}
+
+template <class T>
+Planes<T> job_tensor_planes(const detail::ConvertJob& job) {
+  auto* base = reinterpret_cast<T*>(job.tensor);
+  return {{base, base + job.c_stride, base + 2 * job.c_stride}};
+}
+
+template <class T>
+Planes<T> job_frame_planes(const detail::ConvertJob& job) {
+  return {{reinterpret_cast<T*>(job.plane[0]), reinterpret_cast<T*>(job.plane[1]),
+           reinterpret_cast<T*>(job.plane[2])}};
+}
+
+template <class Sample, DType D, ChromaLayout C>
+void to_tensor_job(const detail::ConvertJob& job, cudaStream_t stream) {
+  if (job.packed) {
+    launch_to_tensor<Sample, D, C>(job.yuv, job.plane[0], job.tensor, stream);
+    return;
+  }
+  using Storage = typename Element<D>::Storage;
+  const Geometry g = geometry_of(job.yuv);
+  constexpr int columns = kSub<C>;
+  yuv_to_tensor_tiles<Sample, D, C, columns, false>
+      <<<grid_for(g, columns), dim3(kWarp, kWarps), 0, stream>>>(
+          job_frame_planes<const Sample>(job), job_tensor_planes<Storage>(job), g,
+          yuv_to_rgb_coefficients(job.yuv), pitched_rows(job));
+  PYN_CUDA_CHECK_LAUNCH();
+}
+
+template <class Sample, DType D, ChromaLayout C>
+void to_yuv_job(const detail::ConvertJob& job, cudaStream_t stream) {
+  if (job.packed) {
+    launch_to_yuv<Sample, D, C>(job.tensor, job.yuv, job.plane[0], stream);
+    return;
+  }
+  using Storage = typename Element<D>::Storage;
+  const Geometry g = geometry_of(job.yuv);
+  constexpr int columns = kSub<C>;
+  tensor_to_yuv_tiles<Sample, D, C, columns, false>
+      <<<grid_for(g, columns), dim3(kWarp, kWarps), 0, stream>>>(
+          job_tensor_planes<const Storage>(job), job_frame_planes<Sample>(job), g,
+          rgb_to_yuv_coefficients(job.yuv), pitched_rows(job));
   PYN_CUDA_CHECK_LAUNCH();
 }
 
@@ -412,5 +511,31 @@ void tensor_to_yuv_cuda(DType dtype, const void* nchw, const YuvDesc& desc, void
     }
   });
 }
+
+namespace detail {
+
+CudaLaunch resolve_yuv_to_tensor_cuda(const YuvDesc& desc, DType dtype) {
+  const bool planar420 = desc.chroma == ChromaLayout::yuv420;
+  return visit_prepost_types(sample_type(desc), dtype,
+                             [planar420]<class Sample, DType D>() -> CudaLaunch {
+                               if (planar420) {
+                                 return &to_tensor_job<Sample, D, ChromaLayout::yuv420>;
+                               }
+                               return &to_tensor_job<Sample, D, ChromaLayout::yuv444>;
+                             });
+}
+
+CudaLaunch resolve_tensor_to_yuv_cuda(const YuvDesc& desc, DType dtype) {
+  const bool planar420 = desc.chroma == ChromaLayout::yuv420;
+  return visit_prepost_types(sample_type(desc), dtype,
+                             [planar420]<class Sample, DType D>() -> CudaLaunch {
+                               if (planar420) {
+                                 return &to_yuv_job<Sample, D, ChromaLayout::yuv420>;
+                               }
+                               return &to_yuv_job<Sample, D, ChromaLayout::yuv444>;
+                             });
+}
+
+}  // namespace detail
 
 }  // namespace pyn

@@ -6,6 +6,9 @@
 
 namespace pyn::detail {
 
-void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType dtype, const void* nchw);
+// The checks that do not look at pointers: what a prepared conversion checks once.
+void check_yuv_format(const char* op, const YuvDesc& desc, DType dtype);
+void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType dtype,
+                    const void* nchw);
 
 }  // namespace pyn::detail

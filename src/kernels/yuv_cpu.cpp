@@ -6,10 +6,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
 
-#include "prepost_dispatch.hpp"
+#include "convert_job.hpp"
 #include "element_cpu.hpp"
+#include "prepost_dispatch.hpp"
 #include "pynference/kernels/yuv.hpp"
 #include "yuv_args.hpp"
 
@@ -21,19 +21,10 @@ using detail::Element;
 template <class Sample>
 constexpr unsigned sample_mask = sizeof(Sample) == 1 ? 0xFFU : 0x3FFU;
 
-template <class T>
-struct Planes {
-  T* plane[3];
-};
-
-// Sample is const for a frame that is read.
+// Row y of plane p; Sample is const for a frame that is read.
 template <class Sample>
-Planes<Sample> yuv_planes(std::conditional_t<std::is_const_v<Sample>, const void*, void*> yuv,
-                          const YuvDesc& desc) {
-  using Byte = std::conditional_t<std::is_const_v<Sample>, const unsigned char, unsigned char>;
-  auto* bytes = static_cast<Byte*>(yuv);
-  return {{reinterpret_cast<Sample*>(bytes), reinterpret_cast<Sample*>(bytes + desc.u_offset()),
-           reinterpret_cast<Sample*>(bytes + desc.v_offset())}};
+Sample* row_of(const detail::ConvertJob& job, std::size_t p, std::size_t y) {
+  return reinterpret_cast<Sample*>(job.plane[p] + y * job.pitch[p]);
 }
 
 // The GPU's __saturatef for the values that occur here (never NaN, never -0).
@@ -52,33 +43,35 @@ int quantise(float v, int lo, int hi) {
 }
 
 template <class Sample, class Type>
-void to_tensor_typed(const YuvDesc& desc, const void* yuv, void* nchw) {
-  const auto in = yuv_planes<const Sample>(yuv, desc);
-  auto* out = static_cast<typename Type::Storage*>(nchw);
+void to_tensor_typed(const detail::ConvertJob& job) {
+  const YuvDesc& desc = job.yuv;
+  auto* out = reinterpret_cast<typename Type::Storage*>(job.tensor);
   const YuvToRgbCoefficients k = yuv_to_rgb_coefficients(desc);
   const auto width = static_cast<std::size_t>(desc.width);
   const auto height = static_cast<std::size_t>(desc.height);
-  const std::size_t pixels = desc.pixels();
   const auto sub = static_cast<std::size_t>(desc.subsampling());
-  const std::size_t chroma_width = desc.chroma_width();
   for (std::size_t y = 0; y < height; ++y) {
+    const Sample* luma_row = row_of<const Sample>(job, 0, y);
+    const Sample* u_row = row_of<const Sample>(job, 1, y / sub);
+    const Sample* v_row = row_of<const Sample>(job, 2, y / sub);
     for (std::size_t x = 0; x < width; ++x) {
-      const std::size_t c = (y / sub) * chroma_width + x / sub;
-      const auto luma_code = static_cast<int>(in.plane[0][y * width + x] & sample_mask<Sample>);
+      const std::size_t c = x / sub;
+      const auto luma_code = static_cast<int>(luma_row[x] & sample_mask<Sample>);
       const auto u =
-          static_cast<float>(static_cast<int>(in.plane[1][c] & sample_mask<Sample>) - k.c_offset);
+          static_cast<float>(static_cast<int>(u_row[c] & sample_mask<Sample>) - k.c_offset);
       const auto v =
-          static_cast<float>(static_cast<int>(in.plane[2][c] & sample_mask<Sample>) - k.c_offset);
+          static_cast<float>(static_cast<int>(v_row[c] & sample_mask<Sample>) - k.c_offset);
       const float red_term = k.r_v * v;
       const float green_u = k.g_u * u;
       const float green_v = k.g_v * v;
       const float green_term = green_u + green_v;
       const float blue_term = k.b_u * u;
       const float luma = k.y_scale * static_cast<float>(luma_code - k.y_offset);
-      const std::size_t i = y * width + x;
+      const std::int64_t i =
+          static_cast<std::int64_t>(y) * job.h_stride + static_cast<std::int64_t>(x) * job.w_stride;
       out[i] = Type::encode(saturate(luma + red_term));
-      out[pixels + i] = Type::encode(saturate(luma + green_term));
-      out[2 * pixels + i] = Type::encode(saturate(luma + blue_term));
+      out[job.c_stride + i] = Type::encode(saturate(luma + green_term));
+      out[2 * job.c_stride + i] = Type::encode(saturate(luma + blue_term));
     }
   }
 }
@@ -88,24 +81,25 @@ struct Rgb {
 };
 
 template <class Sample, class Type>
-void to_yuv_typed(const void* nchw, const YuvDesc& desc, void* yuv) {
-  const auto* in = static_cast<const typename Type::Storage*>(nchw);
-  const auto out = yuv_planes<Sample>(yuv, desc);
+void to_yuv_typed(const detail::ConvertJob& job) {
+  const YuvDesc& desc = job.yuv;
+  const auto* in = reinterpret_cast<const typename Type::Storage*>(job.tensor);
   const RgbToYuvCoefficients k = rgb_to_yuv_coefficients(desc);
   const auto width = static_cast<std::size_t>(desc.width);
   const auto height = static_cast<std::size_t>(desc.height);
-  const std::size_t pixels = desc.pixels();
   const auto rgb_at = [&](std::size_t x, std::size_t y) {
-    const std::size_t i = y * width + x;
-    return Rgb{clamp_unit(Type::decode(in[i])), clamp_unit(Type::decode(in[pixels + i])),
-               clamp_unit(Type::decode(in[2 * pixels + i]))};
+    const std::int64_t i =
+        static_cast<std::int64_t>(y) * job.h_stride + static_cast<std::int64_t>(x) * job.w_stride;
+    return Rgb{clamp_unit(Type::decode(in[i])), clamp_unit(Type::decode(in[job.c_stride + i])),
+               clamp_unit(Type::decode(in[2 * job.c_stride + i]))};
   };
 
   for (std::size_t y = 0; y < height; ++y) {
+    Sample* luma_row = row_of<Sample>(job, 0, y);
     for (std::size_t x = 0; x < width; ++x) {
       const Rgb p = rgb_at(x, y);
       const float luma = ((k.y_r * p.r + k.y_g * p.g) + k.y_b * p.b) + k.y_offset;
-      out.plane[0][y * width + x] = static_cast<Sample>(quantise(luma, k.y_min, k.y_max));
+      luma_row[x] = static_cast<Sample>(quantise(luma, k.y_min, k.y_max));
     }
   }
 
@@ -113,6 +107,8 @@ void to_yuv_typed(const void* nchw, const YuvDesc& desc, void* yuv) {
   const std::size_t chroma_width = desc.chroma_width();
   const std::size_t chroma_height = desc.chroma_height();
   for (std::size_t cy = 0; cy < chroma_height; ++cy) {
+    Sample* u_row = row_of<Sample>(job, 1, cy);
+    Sample* v_row = row_of<Sample>(job, 2, cy);
     for (std::size_t cx = 0; cx < chroma_width; ++cx) {
       // Sum each row left to right, then the rows top to bottom; the GPU adds in the same order.
       const std::size_t x0 = cx * sub;
@@ -133,9 +129,8 @@ void to_yuv_typed(const void* nchw, const YuvDesc& desc, void* yuv) {
       const Rgb mean{sum.r * inverse, sum.g * inverse, sum.b * inverse};
       const float u = ((k.u_r * mean.r + k.u_g * mean.g) + k.u_b * mean.b) + k.c_offset;
       const float v = ((k.v_r * mean.r + k.v_g * mean.g) + k.v_b * mean.b) + k.c_offset;
-      const std::size_t c = cy * chroma_width + cx;
-      out.plane[1][c] = static_cast<Sample>(quantise(u, k.c_min, k.c_max));
-      out.plane[2][c] = static_cast<Sample>(quantise(v, k.c_min, k.c_max));
+      u_row[cx] = static_cast<Sample>(quantise(u, k.c_min, k.c_max));
+      v_row[cx] = static_cast<Sample>(quantise(v, k.c_min, k.c_max));
     }
   }
 }
@@ -146,18 +141,30 @@ PixelType sample_type(const YuvDesc& desc) {
 
 }  // namespace
 
+namespace detail {
+
+CpuRun resolve_yuv_to_tensor_cpu(const YuvDesc& desc, DType dtype) {
+  return visit_prepost_types(sample_type(desc), dtype, []<class Sample, DType D>() -> CpuRun {
+    return &to_tensor_typed<Sample, Element<D>>;
+  });
+}
+
+CpuRun resolve_tensor_to_yuv_cpu(const YuvDesc& desc, DType dtype) {
+  return visit_prepost_types(sample_type(desc), dtype, []<class Sample, DType D>() -> CpuRun {
+    return &to_yuv_typed<Sample, Element<D>>;
+  });
+}
+
+}  // namespace detail
+
 void yuv_to_tensor_cpu(const YuvDesc& desc, const void* yuv, DType dtype, void* nchw) {
   detail::check_yuv_args("yuv_to_tensor", desc, yuv, dtype, nchw);
-  detail::visit_prepost_types(sample_type(desc), dtype, [&]<class Sample, DType D>() {
-    to_tensor_typed<Sample, Element<D>>(desc, yuv, nchw);
-  });
+  detail::resolve_yuv_to_tensor_cpu(desc, dtype)(detail::packed_job(desc, yuv, nchw));
 }
 
 void tensor_to_yuv_cpu(DType dtype, const void* nchw, const YuvDesc& desc, void* yuv) {
   detail::check_yuv_args("tensor_to_yuv", desc, yuv, dtype, nchw);
-  detail::visit_prepost_types(sample_type(desc), dtype, [&]<class Sample, DType D>() {
-    to_yuv_typed<Sample, Element<D>>(nchw, desc, yuv);
-  });
+  detail::resolve_tensor_to_yuv_cpu(desc, dtype)(detail::packed_job(desc, yuv, nchw));
 }
 
 }  // namespace pyn

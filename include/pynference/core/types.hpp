@@ -1,9 +1,10 @@
 #pragma once
 // Pixel and tensor vocabulary shared by every layer (no CUDA here).
 //
-// A frame on the host is interleaved (HWC): height rows of width pixels of 3 channels, 8 or 16 bit,
-// rows packed with no padding. A tensor on the device is planar (NCHW, N = 1, C = 3, RGB order) in
-// fp32, fp16 or bf16 with values in [0, 1].
+// An interleaved frame (HWC) is height rows of width pixels of 3 channels, 8 or 16 bit; packed, its
+// rows have no padding (core/view.hpp describes frames with a pitch). A tensor is planar (NCHW,
+// C = 3, RGB order) in fp32, fp16 or bf16 with values in [0, 1]: a TensorView has a shape and
+// strides in elements, contiguous NCHW unless it says otherwise, and slice(n) is one of its N.
 
 #include <cstddef>
 #include <cstdint>
@@ -62,13 +63,53 @@ struct TensorShape {
   return TensorShape{1, ImageDesc::channels, image.height, image.width};
 }
 
-// A tensor in device (or, on the host backend, host) memory; it does not own the data.
+// Elements from one index to the next along each axis.
+struct TensorStrides {
+  std::int64_t n = 0;
+  std::int64_t c = 0;
+  std::int64_t h = 0;
+  std::int64_t w = 0;
+  friend constexpr bool operator==(const TensorStrides&, const TensorStrides&) = default;
+};
+
+[[nodiscard]] constexpr TensorStrides contiguous_strides(const TensorShape& s) noexcept {
+  const std::int64_t w = 1;
+  const std::int64_t h = s.w;
+  const std::int64_t c = h * s.h;
+  return {c * s.c, c, h, w};
+}
+
+// A tensor in device (or, on the host backend, host) memory; it does not own the data. Strides
+// left all zero (as `TensorView{data, shape, dtype}` leaves them) mean contiguous NCHW.
 struct TensorView {
   void* data = nullptr;
   TensorShape shape;
   DType dtype = DType::f16;
+  TensorStrides strides{};
+
+  // The strides in effect.
+  [[nodiscard]] constexpr TensorStrides layout() const noexcept {
+    return strides == TensorStrides{} ? contiguous_strides(shape) : strides;
+  }
+  [[nodiscard]] constexpr bool contiguous() const noexcept {
+    const TensorStrides s = layout();
+    const TensorStrides packed = contiguous_strides(shape);
+    // The N stride of a single slice never matters.
+    return s.c == packed.c && s.h == packed.h && s.w == packed.w &&
+           (shape.n == 1 || s.n == packed.n);
+  }
+  // Bytes of a contiguous tensor of this shape.
   [[nodiscard]] constexpr std::size_t bytes() const noexcept {
     return shape.elements() * bytes_of(dtype);
+  }
+  // Batch n, 0 <= n < shape.n (unchecked), as an N = 1 view with the same strides.
+  [[nodiscard]] constexpr TensorView slice(int n) const noexcept {
+    const TensorStrides s = layout();
+    auto* base = static_cast<unsigned char*>(data);
+    return {base == nullptr ? nullptr
+                            : base + static_cast<std::ptrdiff_t>(n) * s.n *
+                                         static_cast<std::ptrdiff_t>(bytes_of(dtype)),
+            TensorShape{1, shape.c, shape.h, shape.w}, dtype, s};
   }
 };
 
