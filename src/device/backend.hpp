@@ -23,6 +23,8 @@ class StreamImpl {
   [[nodiscard]] virtual Backend backend() const noexcept = 0;
   [[nodiscard]] virtual void* native() const noexcept = 0;
   virtual void copy_async(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy_2d_async(void* dst, std::size_t dst_pitch, const void* src,
+                             std::size_t src_pitch, std::size_t row_bytes, std::size_t rows) = 0;
   virtual void wait(const EventImpl& event) = 0;
   virtual void synchronize() = 0;
   virtual void enqueue(std::function<void()> fn) = 0;

@@ -53,6 +53,11 @@ class CudaStream final : public StreamImpl {
   void copy_async(void* dst, const void* src, std::size_t bytes) override {
     PYN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream_));
   }
+  void copy_2d_async(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
+                     std::size_t row_bytes, std::size_t rows) override {
+    PYN_CUDA_CHECK(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, row_bytes, rows,
+                                     cudaMemcpyDefault, stream_));
+  }
   void wait(const EventImpl& event) override;
   void synchronize() override { PYN_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
   void enqueue(std::function<void()> /*fn*/) override {

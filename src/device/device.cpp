@@ -186,6 +186,17 @@ void* Stream::native() const { return impl_->native(); }
 void Stream::copy_async(void* dst, const void* src, std::size_t bytes) {
   impl_->copy_async(dst, src, bytes);
 }
+void Stream::copy_2d_async(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
+                           std::size_t row_bytes, std::size_t rows) {
+  if (row_bytes > dst_pitch || row_bytes > src_pitch) {
+    throw UsageError("Stream::copy_2d_async: rows of " + std::to_string(row_bytes) +
+                     " bytes do not fit pitches of " + std::to_string(src_pitch) + " and " +
+                     std::to_string(dst_pitch));
+  }
+  if (rows > 0 && row_bytes > 0) {
+    impl_->copy_2d_async(dst, dst_pitch, src, src_pitch, row_bytes, rows);
+  }
+}
 void Stream::wait(const Event& event) { impl_->wait(event.impl()); }
 void Stream::synchronize() { impl_->synchronize(); }
 void Stream::enqueue(std::function<void()> fn) { impl_->enqueue(std::move(fn)); }

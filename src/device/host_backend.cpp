@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -108,6 +109,15 @@ class HostStream final : public StreamImpl {
 
   void copy_async(void* dst, const void* src, std::size_t bytes) override {
     enqueue([dst, src, bytes] { std::memcpy(dst, src, bytes); });
+  }
+  void copy_2d_async(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
+                     std::size_t row_bytes, std::size_t rows) override {
+    enqueue([=] {
+      for (std::size_t r = 0; r < rows; ++r) {
+        std::memcpy(static_cast<std::byte*>(dst) + r * dst_pitch,
+                    static_cast<const std::byte*>(src) + r * src_pitch, row_bytes);
+      }
+    });
   }
   void wait(const EventImpl& event) override {
     // Like cudaStreamWaitEvent: wait for the record issued before this call, not a later one.

@@ -63,14 +63,22 @@ Processor::Processor(const Device& device, Engine& engine, const FrameFormat& in
     throw UsageError("ProcessorOptions needs at least one lane and one slot, got " +
                      std::to_string(options_.lanes) + " and " + std::to_string(options_.slots));
   }
-  in_shape_ = tensor_shape_of(in_format_);
+  plan_ = options_.plan.value_or(whole_frame_plan(in_format_));
+  check_plan(plan_, in_format_);
+  in_shape_ = plan_.input;
   guard(Stage::engine, -1, [&] { out_shape_ = engine_.output_shape(in_shape_); });
-  if (out_shape_.n != 1 || out_shape_.c != ImageDesc::channels) {
-    throw StageError(Stage::engine, -1, "the engine's output is not a 3-channel image");
+  if (out_shape_.n != in_shape_.n || out_shape_.c != ImageDesc::channels) {
+    throw StageError(Stage::engine, -1,
+                     "the engine's output is not " + std::to_string(in_shape_.n) +
+                         (in_shape_.n == 1 ? " 3-channel image" : " 3-channel images"));
   }
-  out_format_ = with_size(options_.output_format.value_or(in_format_), out_shape_.w, out_shape_.h);
+  const bool whole = plan_.output_width == 0;
+  out_format_ = with_size(options_.output_format.value_or(in_format_),
+                          whole ? out_shape_.w : plan_.output_width,
+                          whole ? out_shape_.h : plan_.output_height);
   in_bytes_ = bytes_of(in_format_);
   out_bytes_ = bytes_of(out_format_);
+  prepare_conversions();
 
   check_memory();
   device_.reset_peak();
@@ -81,6 +89,21 @@ Processor::Processor(const Device& device, Engine& engine, const FrameFormat& in
                 " slots and " + std::to_string(options_.lanes) +
                 (options_.lanes == 1 ? " lane" : " lanes") + " for frames of " +
                 to_string(in_format_) + " in and " + to_string(out_format_) + " out");
+  }
+}
+
+void Processor::prepare_conversions() {
+  const Backend backend = device_.info().backend;
+  const DType dtype = engine_.dtype();
+  const TensorView in_layout{nullptr, in_shape_, dtype};
+  const TensorView out_layout{nullptr, out_shape_, dtype};
+  to_tensor_.reserve(plan_.jobs());
+  to_frame_.reserve(plan_.jobs());
+  for (const ComputeStep& step : plan_.steps) {
+    for (const ComputeJob& job : step.jobs) {
+      to_tensor_.emplace_back(backend, in_format_, job.region, in_layout);
+      to_frame_.emplace_back(backend, out_layout, job.crop, out_format_, job.x, job.y);
+    }
   }
 }
 
@@ -181,13 +204,40 @@ void Processor::prepare_all() {
   }
 }
 
+FramePlanes Processor::input_planes(const Slot& slot) const {
+  if (slot.lent && slot.lent_memory == Memory::device) {
+    return *slot.lent;
+  }
+  return packed_planes(in_format_, slot.in_device.data());
+}
+
+void Processor::enqueue_pre(const ComputeStep& step, std::size_t first_job, const FramePlanes& in,
+                            Lane& lane) const {
+  for (std::size_t j = 0; j < step.jobs.size(); ++j) {
+    to_tensor_[first_job + j](lane.stream, in, lane.tensor_in.data(), step.jobs[j].slice);
+  }
+}
+
+void Processor::enqueue_post(const ComputeStep& step, std::size_t first_job, const Slot& slot,
+                             Lane& lane) const {
+  const FramePlanes out = packed_planes(out_format_, slot.out_device.data());
+  for (std::size_t j = 0; j < step.jobs.size(); ++j) {
+    to_frame_[first_job + j](lane.stream, lane.tensor_out.data(), step.jobs[j].slice, out);
+  }
+}
+
 void Processor::enqueue_compute(const Slot& slot, Lane& lane) {
   const DType dtype = engine_.dtype();
   const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
   const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
-  frame_to_tensor(lane.stream, in_format_, slot.in_device.data(), tensor_in);
-  engine_.run(lane.stream, tensor_in, tensor_out);
-  tensor_to_frame(lane.stream, tensor_out, out_format_, slot.out_device.data());
+  const FramePlanes in = input_planes(slot);
+  std::size_t first_job = 0;
+  for (const ComputeStep& step : plan_.steps) {
+    enqueue_pre(step, first_job, in, lane);
+    engine_.run(lane.stream, tensor_in, tensor_out);
+    enqueue_post(step, first_job, slot, lane);
+    first_job += step.jobs.size();
+  }
 }
 
 void Processor::capture_graphs(Lane& lane) {
@@ -252,12 +302,23 @@ void Processor::upload(Slot& slot, Stream& stream) {
     }
     // A frame lent on the device is computed from where it lies: nothing to copy, but the event
     // still orders the compute after whatever came before on this stream.
-    if (slot.lent == nullptr || slot.lent_memory == Memory::host) {
-      stream.copy_async(slot.in_device.data(),
-                        slot.lent != nullptr ? slot.lent : slot.in_host.data(), in_bytes_);
-      if (slot.frame >= 0) {
-        uploads_.fetch_add(1, std::memory_order_relaxed);
+    if (!slot.lent) {
+      stream.copy_async(slot.in_device.data(), slot.in_host.data(), in_bytes_);
+    } else if (slot.lent_memory == Memory::host) {
+      if (is_packed(in_format_, *slot.lent)) {
+        stream.copy_async(slot.in_device.data(), (*slot.lent)[0].data, in_bytes_);
+      } else {  // a pitched frame: each plane into the slot's packed one
+        const FramePlanes to = packed_planes(in_format_, slot.in_device.data());
+        for (int p = 0; p < plane_count(in_format_); ++p) {
+          const auto i = static_cast<std::size_t>(p);
+          const std::size_t row = plane_row_bytes(in_format_, p);
+          stream.copy_2d_async(to[i].data, row, (*slot.lent)[i].data, (*slot.lent)[i].pitch, row,
+                               static_cast<std::size_t>(plane_rows(in_format_, p)));
+        }
       }
+    }
+    if ((!slot.lent || slot.lent_memory == Memory::host) && slot.frame >= 0) {
+      uploads_.fetch_add(1, std::memory_order_relaxed);
     }
     slot.h2d_end.record(stream);
   });
@@ -267,8 +328,12 @@ void Processor::compute(Slot& slot, Lane& lane) {
   const DType dtype = engine_.dtype();
   const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
   const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
-  // With graphs, pre + engine + post are one launch, issued in the engine's step.
-  Graph* graph = lane.graphs.empty() ? nullptr : &lane.graphs[static_cast<std::size_t>(slot.index)];
+  // With graphs, the whole plan is one launch, issued in the engine's step. A graph reads the
+  // slot's own input buffer, so a frame lent on the device goes without.
+  const bool on_device = slot.lent && slot.lent_memory == Memory::device;
+  Graph* graph = lane.graphs.empty() || on_device
+                     ? nullptr
+                     : &lane.graphs[static_cast<std::size_t>(slot.index)];
   slot.lane = lane.index;
   guard(Stage::pre, slot.frame, [&] {
     notify(Stage::pre, slot.frame);
@@ -276,27 +341,38 @@ void Processor::compute(Slot& slot, Lane& lane) {
     if (options_.measure) {
       slot.compute_begin.record(lane.stream);
     }
-    if (graph == nullptr) {
-      const bool on_device = slot.lent != nullptr && slot.lent_memory == Memory::device;
-      frame_to_tensor(lane.stream, in_format_, on_device ? slot.lent : slot.in_device.data(),
-                      tensor_in);
-    }
   });
-  guard(Stage::engine, slot.frame, [&] {
-    notify(Stage::engine, slot.frame);
-    if (graph != nullptr) {
+  if (graph != nullptr) {
+    guard(Stage::engine, slot.frame, [&] {
+      notify(Stage::engine, slot.frame);
       graph->launch(lane.stream);
-    } else {
+    });
+    guard(Stage::post, slot.frame, [&] {
+      notify(Stage::post, slot.frame);
+      slot.compute_end.record(lane.stream);
+    });
+    return;
+  }
+  const FramePlanes in = input_planes(slot);
+  std::size_t first_job = 0;
+  for (std::size_t s = 0; s < plan_.steps.size(); ++s) {
+    const ComputeStep& step = plan_.steps[s];
+    guard(Stage::pre, slot.frame, [&] { enqueue_pre(step, first_job, in, lane); });
+    guard(Stage::engine, slot.frame, [&] {
+      if (s == 0) {
+        notify(Stage::engine, slot.frame);
+      }
       engine_.run(lane.stream, tensor_in, tensor_out);
-    }
-  });
-  guard(Stage::post, slot.frame, [&] {
-    notify(Stage::post, slot.frame);
-    if (graph == nullptr) {
-      tensor_to_frame(lane.stream, tensor_out, out_format_, slot.out_device.data());
-    }
-    slot.compute_end.record(lane.stream);
-  });
+    });
+    guard(Stage::post, slot.frame, [&] {
+      if (s == 0) {
+        notify(Stage::post, slot.frame);
+      }
+      enqueue_post(step, first_job, slot, lane);
+    });
+    first_job += step.jobs.size();
+  }
+  guard(Stage::post, slot.frame, [&] { slot.compute_end.record(lane.stream); });
 }
 
 void Processor::download(Slot& slot, Stream& stream) {

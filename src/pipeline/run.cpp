@@ -38,6 +38,7 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   processor.host_memory = host_memory;
   processor.output_format = options_.output_format;
   processor.cuda_graph = options_.cuda_graph;
+  processor.plan = options_.plan;
   processor.measure = measuring();
   processor.observer = options_.inject ? &injector_ : nullptr;
   guard(Stage::source, -1, [&] { lends_ = source_.lends(); });
@@ -130,7 +131,7 @@ bool Run::fill(Slot& slot) {
     if (lends_) {
       slot.lent = source_.lend(info);
       slot.lent_memory = *lends_;
-      got = slot.lent != nullptr;
+      got = slot.lent.has_value();
     } else {
       got = source_.read(slot.in_host.bytes(), info);
     }
@@ -176,9 +177,9 @@ void Run::deliver(Slot& slot) {
     }
     sink_.write(processor_->output(slot), FrameInfo{slot.frame, slot.time});
   });
-  if (slot.lent != nullptr) {  // its compute is done: the source may have it back
+  if (slot.lent) {  // its compute is done: the source may have it back
     guard(Stage::source, slot.frame, [&] { source_.give_back(slot.frame); });
-    slot.lent = nullptr;
+    slot.lent.reset();
   }
   record.sink_end = host_ms();
   const Spans& s = spans(slot);

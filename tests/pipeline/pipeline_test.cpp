@@ -434,13 +434,20 @@ TEST(FrameInfo, TheSourcesTimeReachesTheSinkWithItsFrame) {
 
 // A source with frames of its own lends them; one lent on the device is not uploaded, and a sink
 // that takes device frames is not downloaded to. On the host backend "device" memory is the
-// device's own allocations, so the frames are the synthetic ones, rendered there.
+// device's own allocations, so the frames are the synthetic ones, rendered there. With `pad`, each
+// row of each plane is followed by `pad` bytes of 0xA5, as a decoder's padded surfaces are: the
+// frames must come out the same.
 class LendingSource final : public Source {
  public:
-  LendingSource(const Device& device, FrameFormat format, std::int64_t frames, Memory memory, int ring)
-      : synthetic_(format, frames), memory_(memory) {
+  LendingSource(const Device& device, FrameFormat format, std::int64_t frames, Memory memory, int ring,
+                std::size_t pad = 0)
+      : synthetic_(format, frames), memory_(memory), pad_(pad), packed_(bytes_of(format)) {
+    std::size_t bytes = 0;
+    for (int p = 0; p < plane_count(format); ++p) {
+      bytes += (plane_row_bytes(format, p) + pad) * static_cast<std::size_t>(plane_rows(format, p));
+    }
     for (int i = 0; i < ring; ++i) {
-      buffers_.push_back(device.alloc(bytes_of(format)));
+      buffers_.push_back(device.alloc(bytes));
       free_.push_back(static_cast<int>(i));
     }
   }
@@ -450,23 +457,37 @@ class LendingSource final : public Source {
     return false;
   }
   [[nodiscard]] std::optional<Memory> lends() const override { return memory_; }
-  const std::byte* lend(FrameInfo& frame) override {
+  std::optional<FramePlanes> lend(FrameInfo& frame) override {
     if (frame.index >= *synthetic_.frame_count()) {
-      return nullptr;
+      return std::nullopt;
     }
     std::unique_lock lock(mutex_);
     freed_.wait(lock, [&] { return !free_.empty() || stopped_; });  // a decoder's surface pool
     if (stopped_) {
-      return nullptr;
+      return std::nullopt;
     }
     const int buffer = free_.back();
     free_.pop_back();
     held_[frame.index] = buffer;
     most_held = std::max(most_held, static_cast<int>(held_.size()));
     auto* bytes = static_cast<std::byte*>(buffers_[static_cast<std::size_t>(buffer)].data());
-    synthetic_.render(std::span<std::byte>(bytes, bytes_of(format())), frame.index);
+    synthetic_.render(packed_, frame.index);
+    const FrameFormat f = format();
+    const FramePlanes from = packed_planes(f, packed_.data());
+    FramePlanes planes{};
+    for (int p = 0; p < plane_count(f); ++p) {
+      const auto i = static_cast<std::size_t>(p);
+      const std::size_t row = plane_row_bytes(f, p);
+      planes[i] = Plane{bytes, row + pad_};
+      for (int y = 0; y < plane_rows(f, p); ++y) {
+        std::byte* to = bytes + static_cast<std::size_t>(y) * (row + pad_);
+        std::copy_n(from[i].data + static_cast<std::size_t>(y) * row, row, to);
+        std::fill_n(to + row, pad_, std::byte{0xA5});
+      }
+      bytes += (row + pad_) * static_cast<std::size_t>(plane_rows(f, p));
+    }
     ++lent;
-    return bytes;
+    return planes;
   }
   void give_back(std::int64_t index) override {
     const std::lock_guard lock(mutex_);
@@ -492,6 +513,8 @@ class LendingSource final : public Source {
  private:
   SyntheticSource synthetic_;
   Memory memory_;
+  std::size_t pad_;
+  std::vector<std::byte> packed_;
   std::vector<DeviceBuffer> buffers_;
   std::mutex mutex_;
   std::condition_variable freed_;
@@ -516,17 +539,19 @@ TEST(LentFrames, DeviceFramesSkipTheUploadAndDeviceSinksTheDownload) {
   const test::Hashed reference = run_hashed(device, w, options_for(Strategy::serial_pageable));
   for (Strategy strategy : kAllStrategies) {
     for (const Memory memory : {Memory::device, Memory::host}) {
-      SyntheticEngine engine(device, {0.1, 2, DType::f16});
-      LendingSource source(device, format, kFrames, memory, 4);  // fewer than most strategies' slots
-      HashSink sink;
-      const RunReport r =
-          within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
-      EXPECT_EQ(sink.hashes(), reference.hashes) << to_string(strategy);
-      EXPECT_EQ(source.lent, kFrames);
-      EXPECT_EQ(source.given_back, kFrames) << "every lent frame given back";
-      EXPECT_LE(source.most_held, 4);
-      EXPECT_EQ(r.uploads, memory == Memory::device ? 0 : kFrames) << to_string(strategy);
-      EXPECT_EQ(r.downloads, kFrames);
+      for (const std::size_t pad : {0, 10}) {  // packed, and pitched with padding
+        SyntheticEngine engine(device, {0.1, 2, DType::f16});
+        LendingSource source(device, format, kFrames, memory, 4, pad);  // fewer than most strategies' slots
+        HashSink sink;
+        const RunReport r =
+            within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+        EXPECT_EQ(sink.hashes(), reference.hashes) << to_string(strategy) << " pad " << pad;
+        EXPECT_EQ(source.lent, kFrames);
+        EXPECT_EQ(source.given_back, kFrames) << "every lent frame given back";
+        EXPECT_LE(source.most_held, 4);
+        EXPECT_EQ(r.uploads, memory == Memory::device ? 0 : kFrames) << to_string(strategy);
+        EXPECT_EQ(r.downloads, kFrames);
+      }
     }
     SyntheticEngine engine(device, {0.1, 2, DType::f16});
     SyntheticSource source(format, kFrames);

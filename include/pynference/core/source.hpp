@@ -11,6 +11,7 @@
 
 #include "pynference/core/frame.hpp"
 #include "pynference/core/frame_format.hpp"
+#include "pynference/core/view.hpp"
 
 namespace pyn {
 
@@ -34,14 +35,15 @@ class Source {
   virtual bool read(std::span<std::byte> slot, FrameInfo& frame) = 0;
 
   // Lending, for sources with frames of their own. Where lends() names the memory they lie in,
-  // read() is not called: lend() gives frame `frame.index` (bytes_of(format()) bytes, packed as a
-  // slot is), or null at the end, and keeps it valid and unchanged until give_back(frame.index).
+  // read() is not called: lend() gives frame `frame.index` as planes with their pitches (laid out
+  // as core/view.hpp says for format(); a decoder's padded rows need no copy), or nothing at the
+  // end, and keeps it valid and unchanged until give_back(frame.index).
   // give_back() may come from another thread than lend() and in any order. A frame in device
   // memory is not uploaded. A lend() that waits for frames to come back (a decoder's surface pool)
   // must end when stop_lending() is called: the run failed, and what is in flight is not given
   // back.
   [[nodiscard]] virtual std::optional<Memory> lends() const { return std::nullopt; }
-  virtual const std::byte* lend(FrameInfo& /*frame*/) { return nullptr; }
+  virtual std::optional<FramePlanes> lend(FrameInfo& /*frame*/) { return std::nullopt; }
   virtual void give_back(std::int64_t /*index*/) {}
   virtual void stop_lending() noexcept {}
 };

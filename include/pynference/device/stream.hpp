@@ -33,6 +33,10 @@ class Stream {
 
   // Copy between any two buffers of this device or host; returns before the copy is done.
   void copy_async(void* dst, const void* src, std::size_t bytes);
+  // `rows` rows of `row_bytes` each, from rows `src_pitch` bytes apart to rows `dst_pitch` apart
+  // (a pitched frame's plane into a packed one, or back). UsageError where a row exceeds a pitch.
+  void copy_2d_async(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
+                     std::size_t row_bytes, std::size_t rows);
   // Later work on this stream waits for the event's latest record.
   void wait(const Event& event);
   // Blocks until all work issued so far is done; rethrows a failure of that work.

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "pynference/kernels/frame.hpp"
+#include "pynference/pipeline/compute_plan.hpp"
 #include "pynference/pipeline/stage.hpp"
 #include "pynference/pipeline/strategy.hpp"
 
@@ -32,6 +33,9 @@ struct PipelineOptions {
   // and launch that graph per frame instead of each kernel. CUDA devices only (UsageError on the
   // host backend); the engine may refuse (see Engine::capture).
   bool cuda_graph = false;
+  // What the compute step does to each frame (tiles, batches); none is the whole frame at once.
+  // The schedules do not depend on it.
+  std::optional<ComputePlan> plan;
   // Set (e.g. by a SIGINT handler) to stop reading; frames in flight are finished.
   const std::atomic<bool>* stop = nullptr;
   // Test hook: called at the start of each stage of each frame; an exception it throws fails that

@@ -24,9 +24,12 @@
 #include <vector>
 
 #include "pynference/core/frame.hpp"
+#include "pynference/core/view.hpp"
 #include "pynference/device/device.hpp"
 #include "pynference/engine/engine.hpp"
+#include "pynference/kernels/convert.hpp"
 #include "pynference/kernels/frame.hpp"
+#include "pynference/pipeline/compute_plan.hpp"
 #include "pynference/pipeline/report.hpp"
 #include "pynference/pipeline/stage.hpp"
 
@@ -56,6 +59,9 @@ struct ProcessorOptions {
   bool measure = false;
   // Outputs stay on the device (a sink that takes device frames): download() copies nothing.
   bool device_output = false;
+  // What compute() does to each frame (compute_plan.hpp); none is the whole frame through one
+  // N = 1 tensor.
+  std::optional<ComputePlan> plan;
   StageObserver* observer = nullptr;
 };
 
@@ -66,9 +72,10 @@ class Processor {
     int index = 0;  // in slots()
     std::int64_t frame = -1;
     std::optional<FrameTime> time;  // what the source said of the frame, for the sink
-    // A frame its source lent instead of filling in_host: its bytes, and where they lie. One in
-    // device memory is computed from where it is; one in host memory is uploaded from there.
-    const std::byte* lent = nullptr;
+    // A frame its source lent instead of filling in_host: its planes (each with its pitch), and
+    // where they lie. One in device memory is computed from where it is; one in host memory is
+    // uploaded from there (plane by plane where it is not packed).
+    std::optional<FramePlanes> lent;
     Memory lent_memory = Memory::host;
     int lane = 0;  // the lane that computed it
     HostBuffer in_host;
@@ -104,6 +111,7 @@ class Processor {
   [[nodiscard]] const FrameFormat& output_format() const noexcept { return out_format_; }
   [[nodiscard]] std::size_t input_bytes() const noexcept { return in_bytes_; }
   [[nodiscard]] std::size_t output_bytes() const noexcept { return out_bytes_; }
+  [[nodiscard]] const ComputePlan& plan() const noexcept { return plan_; }
   [[nodiscard]] std::deque<Slot>& slots() noexcept { return slots_; }
   [[nodiscard]] std::deque<Lane>& lanes() noexcept { return lanes_; }
   [[nodiscard]] const Device& device() const noexcept { return device_; }
@@ -121,8 +129,9 @@ class Processor {
   // --- per frame ---------------------------------------------------------------------------------
   // A free slot, or null where every slot is in flight.
   [[nodiscard]] Slot* acquire();
-  // The slot's input: input_bytes() to fill before submit(); or point Slot::lent at a frame of the
-  // caller's own (Slot::lent_memory: host, or device for no upload), valid until wait() returns.
+  // The slot's input: input_bytes() to fill before submit(), packed; or set Slot::lent to the
+  // planes of a frame of the caller's own (Slot::lent_memory: host, or device for no upload), valid
+  // until wait() returns.
   [[nodiscard]] static std::span<std::byte> input(Slot& slot) { return slot.in_host.bytes(); }
   // Enqueues upload, compute and download of the frame in `slot` on the next lane's stream.
   void submit(Slot& slot, std::int64_t frame);
@@ -158,6 +167,13 @@ class Processor {
   void check_memory() const;
   void allocate();
   void notify(Stage stage, std::int64_t frame) const;
+  void prepare_conversions();
+  [[nodiscard]] FramePlanes input_planes(const Slot& slot) const;
+  // The step's jobs into the lane's input tensor, and its results back into the frame.
+  void enqueue_pre(const ComputeStep& step, std::size_t first_job, const FramePlanes& in,
+                   Lane& lane) const;
+  void enqueue_post(const ComputeStep& step, std::size_t first_job, const Slot& slot,
+                    Lane& lane) const;
   void enqueue_compute(const Slot& slot, Lane& lane);
   void capture_graphs(Lane& lane);
 
@@ -169,8 +185,12 @@ class Processor {
   FrameFormat out_format_;
   std::size_t in_bytes_ = 0;
   std::size_t out_bytes_ = 0;
-  TensorShape in_shape_;
-  TensorShape out_shape_;
+  ComputePlan plan_;
+  TensorShape in_shape_;   // of one engine run (the plan's)
+  TensorShape out_shape_;  // the engine's answer to it
+  // One pair per job of the plan, in its order: checked and dispatched once, here.
+  std::vector<FrameToTensor> to_tensor_;
+  std::vector<TensorToFrame> to_frame_;
   std::deque<Slot> slots_;
   std::deque<Lane> lanes_;
   std::deque<std::mutex> lane_mutexes_;  // the per-frame face: one submit at a time on a lane
