@@ -201,7 +201,8 @@ def compile_one(name: str, size, args, work: Path, deadline: float) -> dict:
         r = subprocess.run(compile_cmd, capture_output=True, text=True, env=env,
                            timeout=max(10.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        return {"compile_s": round(time.monotonic() - start, 1), "error": "compile did not end within the cap"}
+        return {"compile_s": round(time.monotonic() - start, 1), "error": "compile did not end within the cap",
+                "timed_out": True}
     result: dict = {"compile_s": round(time.monotonic() - start, 1)}
     answers = dict(line[4:].split("=", 1) for line in r.stdout.splitlines() if line.startswith("pyn."))
     if r.returncode != 0 or "entry" not in answers:
@@ -373,7 +374,9 @@ def main() -> int:
         if record.is_file():
             # Compiled by an earlier call into this cache: its times stand, nothing is compiled again.
             kept = json.loads(record.read_text())
-            compiled = {n: c for n, c in kept.items() if n in names and ("error" in c or Path(c["entry"]).is_dir())}
+            # (a compile the cap cut short is tried again).
+            compiled = {n: c for n, c in kept.items()
+                        if n in names and not c.get("timed_out") and ("error" in c or Path(c["entry"]).is_dir())}
         todo = [n for n in names if n not in compiled]
         if (args.jobs > 1 and len(todo) > 1) or (args.compile_only and todo):
             # The compiles are CPU work (C++ and Triton), the timings GPU work: compile them all first,
