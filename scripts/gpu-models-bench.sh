@@ -8,7 +8,10 @@
 # Before: bash scripts/fetch-wheels.sh here (spandrel into .whl/, carried along). The run holds a
 # hard cap: PYN_MODELS_BUDGET seconds in all (default 330), building pynference included where
 # build/gpu has none; what would not fit is skipped and listed. PYN_MODELS="SPAN HAT" picks
-# architectures (a later call can take the rest).
+# architectures (a later call can take the rest). PYN_MODELS_JOBS=N compiles N architectures at once
+# (while pynference builds, where it has to) before timing each alone; PYN_MODELS_CACHE=DIR keeps the
+# compiled models and their compile times there, so a second call on the same machine compiles
+# nothing again (PYN_MODELS_COMPILE_BUDGET, half the cap by default, holds that phase).
 set -uo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root" || exit 1
@@ -25,10 +28,24 @@ if ! python3 -c 'import spandrel' 2>/dev/null; then
   export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 
+jobs="${PYN_MODELS_JOBS:-1}"
+cache_args=()
+[[ -n "${PYN_MODELS_CACHE:-}" ]] && cache_args=(--cache "$PYN_MODELS_CACHE")
+# shellcheck disable=SC2206 # PYN_MODELS is a list of words
+only=(${PYN_MODELS:+--only $PYN_MODELS})
+bench=(python3 -W ignore scripts/gpu_models_bench.py --out "$out_dir" --jobs "$jobs" "${cache_args[@]}" "${only[@]}")
+
 bin=build/gpu/src/cli/pynference
 if [[ ! -x "$bin" ]]; then
   bin=build/gpu-models/src/cli/pynference
   if [[ ! -x "$bin" ]]; then
+    compiling=""
+    if ((jobs > 1)) && ((${#cache_args[@]})); then
+      # The models' compiles need no pynference: they run beside its build.
+      say "compiling the models, $jobs at once, beside the build"
+      "${bench[@]}" --bin "$bin" --compile-only --budget "${PYN_MODELS_COMPILE_BUDGET:-$((budget / 2))}" >"$out_dir/models-compile.log" 2>&1 &
+      compiling=$!
+    fi
     say "building pynference (no tests, no benchmarks) into build/gpu-models"
     command -v nvcc >/dev/null 2>&1 || export PATH="/usr/local/cuda/bin:$PATH"
     torch_prefix="$(python3 -W ignore -c 'import torch;print(torch.utils.cmake_prefix_path)')" || exit 1
@@ -39,11 +56,14 @@ if [[ ! -x "$bin" ]]; then
       cmake --build build/gpu-models -j"$(nproc)" --target pynference >>"$out_dir/models-build.log" 2>&1 ||
       { say "build failed: tail of $out_dir/models-build.log:"; tail -n 20 "$out_dir/models-build.log"; exit 1; }
     say "built in $((SECONDS - start)) s"
+    if [[ -n "$compiling" ]]; then
+      wait "$compiling" || say "some compiles failed (their rows say how)"
+      say "compiled in $((SECONDS - start)) s"
+      grep '^gpu-models: .*compiled' "$out_dir/models-compile.log"
+    fi
   fi
 fi
 commit="$(head -n 1 COMMIT 2>/dev/null || git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 left=$((budget - (SECONDS - start)))
 ((left > 30)) || { say "no time left after the build ($left s)"; exit 1; }
-# shellcheck disable=SC2086 # PYN_MODELS is a list of words
-PYN_COMMIT="$commit" python3 -W ignore scripts/gpu_models_bench.py --bin "$bin" --out "$out_dir" \
-  --budget "$left" ${PYN_MODELS:+--only $PYN_MODELS}
+PYN_COMMIT="$commit" "${bench[@]}" --bin "$bin" --budget "$left"

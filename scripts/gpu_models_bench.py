@@ -174,32 +174,64 @@ def first_line(error: BaseException) -> str:
     return type(error).__name__
 
 
-def bench_one(name: str, factory, size, args, work: Path, deadline: float) -> dict:
-    import numpy as np  # noqa: PLC0415
+def save_model(name: str, factory, folder: Path) -> Path:
+    """The random-weight network saved as a download ships it (a state dict), once per folder."""
     import torch  # noqa: PLC0415
-    import spandrel  # noqa: PLC0415
     from make_models import randomise  # noqa: PLC0415
 
-    width, height = size
-    row: dict = {"arch": name, "size": f"{width}x{height}"}
-    net = factory().eval()
-    randomise(net, 0)
-    model = work / f"{name}.pth"
-    torch.save(net.state_dict(), model)
-    del net
-    env = dict(os.environ, PYN_CACHE_DIR=str(work / "cache"))
+    folder.mkdir(parents=True, exist_ok=True)
+    model = folder / f"{name}.pth"
+    if not model.is_file():
+        net = factory().eval()
+        randomise(net, 0)
+        torch.save(net.state_dict(), model)
+    return model
 
-    # 1. compile (through the same script pynference runs)
+
+def compile_one(name: str, size, args, work: Path, deadline: float) -> dict:
+    """tools/compile_model.py for this GPU, dtype and size (the script pynference runs): its wall
+    time and its answers. The entry lands in the cache, where the steps after it find it."""
+    width, height = size
+    model = save_model(name, args.models[name][0], args.pth)
+    env = dict(os.environ, PYN_CACHE_DIR=str(args.cache))
     start = time.monotonic()
     compile_cmd = [sys.executable, "-W", "ignore", str(REPO / "tools" / "compile_model.py"), str(model),
                    "--size", f"{width}x{height}", "--device", args.device]
-    r = subprocess.run(compile_cmd, capture_output=True, text=True, env=env,
-                       timeout=max(10.0, deadline - time.monotonic()))
-    row["compile_s"] = round(time.monotonic() - start, 1)
+    try:
+        r = subprocess.run(compile_cmd, capture_output=True, text=True, env=env,
+                           timeout=max(10.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return {"compile_s": round(time.monotonic() - start, 1), "error": "compile did not end within the cap",
+                "timed_out": True}
+    result: dict = {"compile_s": round(time.monotonic() - start, 1)}
     answers = dict(line[4:].split("=", 1) for line in r.stdout.splitlines() if line.startswith("pyn."))
     if r.returncode != 0 or "entry" not in answers:
-        row["error"] = (r.stderr.strip().splitlines() or ["compile failed"])[-1]
+        result["error"] = (r.stderr.strip().splitlines() or ["compile failed"])[-1]
+    else:
+        result["entry"] = answers["entry"]
+    return result
+
+
+def bench_one(name: str, factory, size, args, work: Path, deadline: float, compiled: dict | None = None) -> dict:
+    import numpy as np  # noqa: PLC0415
+    import torch  # noqa: PLC0415
+    import spandrel  # noqa: PLC0415
+
+    width, height = size
+    row: dict = {"arch": name, "size": f"{width}x{height}"}
+    model = save_model(name, factory, args.pth)
+    env = dict(os.environ, PYN_CACHE_DIR=str(args.cache))
+
+    # 1. compile (through the same script pynference runs), unless the compile phase did it
+    if compiled is None:
+        compiled = compile_one(name, size, args, work, deadline)
+    elif compiled.get("alongside", 1) > 1:
+        row["compiled_alongside"] = compiled["alongside"]
+    row["compile_s"] = compiled["compile_s"]
+    if "error" in compiled:
+        row["error"] = compiled["error"]
         return row
+    answers = {"entry": compiled["entry"]}
     meta = json.loads((Path(answers["entry"]) / "meta.json").read_text())
     row.update(dtype=meta["dtype"], format=meta["format"], padded=meta["padded"], fallback=meta["fallback"])
 
@@ -289,7 +321,8 @@ def table(rows: list[dict]) -> str:
         compiled = r.get("compile_ms") if "compile_ms" in r else f"fails: {r.get('compile_error', '')[:60]}"
         lines.append(
             f"| {r['arch']} | {r['size']} | {r.get('dtype', '')} | {how or r.get('error', '')[:80]} | "
-            f"{r.get('compile_s', '')} | {r.get('pyn_ms', r.get('pyn_error', '')[:60])} | {r.get('pyn_fps', '')} | "
+            f"{r.get('compile_s', '')}{f' ({a} at once)' if (a := r.get('compiled_alongside')) else ''} | "
+            f"{r.get('pyn_ms', r.get('pyn_error', '')[:60])} | {r.get('pyn_fps', '')} | "
             f"{r.get('eager_ms', r.get('eager_error', '')[:60])} | {compiled} | "
             f"{r.get('psnr_db', r.get('run_error', '')[:60])} | {r.get('eager_psnr_db', '')} |")
     return head + "\n".join(lines) + "\n"
@@ -303,6 +336,13 @@ def main() -> int:
     parser.add_argument("--only", nargs="+")
     parser.add_argument("--tiny", action="store_true", help="small instances at 64x48 (tests this script)")
     parser.add_argument("--device", default="cuda", help="cuda or cpu (the CPU only with --tiny)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="compile this many architectures at once first (compile s is then each one's wall "
+                             "time among the others)")
+    parser.add_argument("--compile-only", action="store_true",
+                        help="compile only, keeping each one's time in CACHE/compiled.json for a later run")
+    parser.add_argument("--cache", type=Path, help="the compile cache (default: a temporary folder); a second call "
+                                                   "with the same folder compiles nothing again")
     args = parser.parse_args()
     start = time.monotonic()
     deadline = start + args.budget
@@ -324,14 +364,45 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     slowest = 0.0
+    args.models = models
     with tempfile.TemporaryDirectory(prefix="pyn-models-") as tmp:
         work = Path(tmp)
+        args.cache = (args.cache or work / "cache").resolve()
+        args.pth = args.cache / "pth"  # beside the cache: a later call finds the same files
+        record = args.cache / "compiled.json"
+        compiled: dict[str, dict] = {}
+        if record.is_file():
+            # Compiled by an earlier call into this cache: its times stand, nothing is compiled again.
+            kept = json.loads(record.read_text())
+            # (a compile the cap cut short is tried again).
+            compiled = {n: c for n, c in kept.items()
+                        if n in names and not c.get("timed_out") and ("error" in c or Path(c["entry"]).is_dir())}
+        todo = [n for n in names if n not in compiled]
+        if (args.jobs > 1 and len(todo) > 1) or (args.compile_only and todo):
+            # The compiles are CPU work (C++ and Triton), the timings GPU work: compile them all first,
+            # several at once, then time each alone.
+            say(f"compiling {len(todo)} architectures, {args.jobs} at once")
+            from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+            for name in todo:
+                save_model(name, models[name][0], args.pth)
+            with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                futures = {name: pool.submit(compile_one, name, models[name][1], args, work, deadline)
+                           for name in todo}
+                for name, future in futures.items():
+                    compiled[name] = dict(future.result(), alongside=args.jobs)
+                    say(f"{name}: compiled {json.dumps(compiled[name])}")
+            args.cache.mkdir(parents=True, exist_ok=True)
+            kept = json.loads(record.read_text()) if record.is_file() else {}
+            record.write_text(json.dumps(dict(kept, **compiled), indent=1) + "\n")
+        if args.compile_only:
+            return 0 if all("error" not in c for c in compiled.values()) else 1
         for name in names:
             factory, size = models[name]
             left = deadline - time.monotonic()
             # An architecture needs about as long as the slowest so far (the compile dominates, and it
             # hardly depends on the size), and never under 20 s.
-            need = max(20.0, slowest)
+            need = max(20.0, slowest) if name not in compiled else 20.0
             if left < need:
                 rows.append({"arch": name, "size": f"{size[0]}x{size[1]}",
                              "skipped": f"would not fit in the cap ({left:.0f} s left, ~{need:.0f} s needed)"})
@@ -340,7 +411,7 @@ def main() -> int:
             began = time.monotonic()
             say(f"{name} at {size[0]}x{size[1]} ({left:.0f} s left)")
             try:
-                row = bench_one(name, factory, size, args, work, deadline)
+                row = bench_one(name, factory, size, args, work, deadline, compiled.get(name))
             except Exception as e:  # noqa: BLE001 — one architecture's failure is a row, not the end
                 row = {"arch": name, "size": f"{size[0]}x{size[1]}", "error": first_line(e)}
             row["wall_s"] = round(time.monotonic() - began, 1)
