@@ -6,6 +6,12 @@
 //
 //   pyn_prepost_bench [--json FILE] [--reps N] [--size WxH]... [--require FRACTION]
 //
+// Ops: pre and post are the packed whole-frame launchers; beside them, through the prepared
+// conversions of kernels/convert.hpp, "-view" the same packed whole frame (the vectorised path
+// through the prepared object), "-pitched" the whole frame with rows padded to a 512-byte pitch as
+// hardware decoders give them, and "-roi" a region inset by 1/8 of each side (the general path).
+// --require judges pre and post only.
+//
 // --require makes the exit status 3 when any kernel at 3840x2160 (or at every --size given)
 // stays below that fraction of the copy bandwidth.
 
@@ -28,6 +34,10 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "pynference/core/view.hpp"
+#include "pynference/device/device.hpp"
+#include "pynference/device/stream.hpp"
+#include "pynference/kernels/convert.hpp"
 #include "pynference/kernels/image.hpp"
 #include "pynference/kernels/prepost.hpp"
 
@@ -163,8 +173,60 @@ BufferSets make_sets(const pyn::ImageDesc& image, pyn::DType dtype, std::size_t 
   return sets;
 }
 
+// The prepared conversions over views: packed, pitched and a region, on `stream`.
+void measure_views(const pyn::ImageDesc& image, pyn::DType dtype, const BufferSets& sets, int reps,
+                   double d2d_gbps, pyn::Stream& stream, std::vector<Result>& results) {
+  const auto native = static_cast<cudaStream_t>(stream.native());
+  const std::size_t pitch = (image.row_bytes() + 511) / 512 * 512;
+  std::vector<DeviceMemory> pitched;
+  for (std::size_t i = 0; i < sets.frames.size(); ++i) {
+    pitched.emplace_back(pitch * static_cast<std::size_t>(image.height));
+    check(cudaMemset2DAsync(pitched.back().get(), pitch, 0x5A, image.row_bytes(),
+                            static_cast<std::size_t>(image.height), native),
+          "cudaMemset2DAsync");
+  }
+  const pyn::Rect inset{image.width / 8, image.height / 8, image.width - image.width / 4,
+                        image.height - image.height / 4};
+  struct Variant {
+    const char* name;
+    pyn::Rect region;  // empty: the whole frame
+    bool pitched;
+  };
+  for (const Variant& v :
+       {Variant{"view", {}, false}, Variant{"pitched", {}, true}, Variant{"roi", inset, false}}) {
+    const pyn::Rect r = v.region.empty() ? pyn::Rect{0, 0, image.width, image.height} : v.region;
+    const pyn::TensorView layout{nullptr, pyn::TensorShape{1, 3, r.height, r.width}, dtype};
+    const pyn::FrameToTensor to_tensor(pyn::Backend::cuda, image, v.region, layout);
+    const pyn::TensorToFrame to_frame(pyn::Backend::cuda, layout, pyn::Rect{}, image, r.x, r.y);
+    const auto planes = [&](std::size_t s) {
+      if (v.pitched) {
+        return pyn::FramePlanes{pyn::Plane{static_cast<std::byte*>(pitched[s].get()), pitch}};
+      }
+      return pyn::packed_planes(image, sets.frames[s].get());
+    };
+    const pyn::ImageDesc region{r.width, r.height, image.pixel, image.order};
+    const std::size_t bytes =
+        region.bytes() + pyn::tensor_shape_of(region).elements() * pyn::bytes_of(dtype);
+    for (const bool pre : {true, false}) {
+      Result result{image, std::string(pre ? "pre-" : "post-") + v.name, dtype, bytes, {}, 0, 0};
+      result.time = time_reps(native, 10, reps, [&](int rep) {
+        const std::size_t s = static_cast<std::size_t>(rep) % sets.frames.size();
+        if (pre) {
+          to_tensor(stream, planes(s), sets.tensors[s].get(), 0);
+        } else {
+          to_frame(stream, sets.tensors[s].get(), 0, planes(s));
+        }
+      });
+      result.gbps = gbps(bytes, result.time.median_us);
+      result.fraction = result.gbps / d2d_gbps;
+      results.push_back(result);
+    }
+  }
+}
+
 std::vector<Result> measure_kernels(const Options& options, const CopyFigures& copies,
-                                    std::size_t l2_bytes, cudaStream_t stream) {
+                                    std::size_t l2_bytes, cudaStream_t stream,
+                                    pyn::Stream& view_stream) {
   const double d2d_gbps = gbps(2 * copies.d2d_bytes, copies.d2d.median_us);
   std::mt19937 rng(std::random_device{}());
   std::vector<Result> results;
@@ -192,6 +254,7 @@ std::vector<Result> measure_kernels(const Options& options, const CopyFigures& c
           result.fraction = result.gbps / d2d_gbps;
           results.push_back(result);
         }
+        measure_views(image, dtype, sets, options.reps, d2d_gbps, view_stream, results);
       }
     }
   }
@@ -220,12 +283,12 @@ void print_report(std::ostream& out, const cudaDeviceProp& prop, const CopyFigur
     out << line;
   }
   out << "\n";
-  std::snprintf(line, sizeof line, "%-10s %-4s %-5s %-5s %10s %9s %9s %9s %8s %7s\n", "size", "op",
+  std::snprintf(line, sizeof line, "%-10s %-12s %-5s %-5s %10s %9s %9s %9s %8s %7s\n", "size", "op",
                 "pixel", "dtype", "MB", "median_us", "p10_us", "p90_us", "GB/s", "of_d2d");
   out << line;
   for (const auto& r : results) {
     std::snprintf(line, sizeof line,
-                  "%-10s %-4s %-5s %-5s %10.2f %9.1f %9.1f %9.1f %8.1f %6.1f%%\n",
+                  "%-10s %-12s %-5s %-5s %10.2f %9.1f %9.1f %9.1f %8.1f %6.1f%%\n",
                   size_name(r.image).c_str(), r.op.c_str(),
                   std::string(pyn::to_string(r.image.pixel)).c_str(),
                   std::string(pyn::to_string(r.dtype)).c_str(), static_cast<double>(r.bytes) / 1e6,
@@ -287,9 +350,12 @@ int run(const Options& options) {
   cudaStream_t stream = nullptr;
   check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
 
+  pyn::Device device = pyn::Device::open(pyn::DeviceSpec::parse("cuda:0"));
+  pyn::Stream view_stream = device.make_stream();
+
   const CopyFigures copies = measure_copies(stream);
-  const std::vector<Result> results =
-      measure_kernels(options, copies, static_cast<std::size_t>(prop.l2CacheSize), stream);
+  const std::vector<Result> results = measure_kernels(
+      options, copies, static_cast<std::size_t>(prop.l2CacheSize), stream, view_stream);
   cudaStreamDestroy(stream);
 
   print_report(std::cout, prop, copies, results);
@@ -301,7 +367,7 @@ int run(const Options& options) {
     for (const auto& r : results) {
       const bool judged = options.sizes_given ||
                           r.image == pyn::ImageDesc{3840, 2160, r.image.pixel, r.image.order};
-      if (judged && r.fraction < options.require) {
+      if (judged && (r.op == "pre" || r.op == "post") && r.fraction < options.require) {
         ++below;
       }
     }

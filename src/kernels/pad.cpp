@@ -30,6 +30,9 @@ void check(const char* op, Stream& stream, const TensorView& small, const Tensor
                      std::string(to_string(small.dtype)) + ", " +
                      std::string(to_string(large.dtype)) + ")");
   }
+  if (!small.contiguous() || !large.contiguous()) {
+    throw UsageError(std::string(op) + ": takes contiguous NCHW tensors, not views with strides");
+  }
   const TensorShape& s = small.shape;
   const TensorShape& l = large.shape;
   if (s.n < 1 || s.c < 1 || s.h < 1 || s.w < 1 || s.n != l.n || s.c != l.c || l.h < s.h ||

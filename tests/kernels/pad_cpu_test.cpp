@@ -80,6 +80,13 @@ TEST(Pad, RefusesMismatchedTensorsInOneLine) {
   EXPECT_THROW(
       crop(stream, {a.data(), {1, 3, 2, 2}, DType::f32}, {b.data(), {1, 3, 4, 4}, DType::f32}),
       UsageError);
+  // Views with strides (here channels last) would be read as NCHW: refused, not misread.
+  EXPECT_THROW(pad(stream, {a.data(), {1, 3, 2, 2}, DType::f32, {12, 1, 6, 3}},
+                   {b.data(), {1, 3, 4, 4}, DType::f32}),
+               UsageError);
+  EXPECT_THROW(crop(stream, {b.data(), {1, 3, 4, 4}, DType::f32, {64, 1, 12, 3}},
+                    {a.data(), {1, 3, 2, 2}, DType::f32}),
+               UsageError);
 }
 
 TEST(Pad, RunsOnTheHostBackendInStreamOrder) {

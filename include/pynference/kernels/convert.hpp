@@ -23,8 +23,10 @@
 // or misaligned pointers, pitches under a row or not a multiple of a sample, n outside 0..N-1)
 // and enqueues the kernel on the stream's backend, which must be the prepared one. The whole
 // frame, packed, with a contiguous slice takes the vectorised kernels; anything else a general
-// path with the same results. Frame and tensor must not overlap, the strides must not make
-// written elements overlap, and neither must the pitches.
+// path with the same results. A prepared object does not change after construction: several
+// threads may call it at once, each with its own stream. Frame and tensor must not overlap, the
+// strides must not make written elements overlap, and neither must the pitches. Where the planes
+// lie (FrameView::memory) is not looked at: the caller gives memory the backend can reach.
 
 #include <cuda_runtime_api.h>
 
