@@ -200,13 +200,13 @@ void set_props(const FilterData& data, const VSMap* in, VSMap* out, const VSAPI*
     vsapi->mapSetInt(out, "_Range", kRangeFull, maReplace);
     vsapi->mapDeleteKey(out, "_ChromaLocation");
   }
-  // The display aspect stays: SAR' = SAR * (in_w * out_h) / (in_h * out_w), 1 where both axes
-  // scale alike.
+  // The display aspect stays: SAR' = SAR * (in_w * out_h) / (in_h * out_w), unchanged where both
+  // axes scale alike.
   const std::optional<std::int64_t> num = int_prop(in, "_SARNum", vsapi);
   const std::optional<std::int64_t> den = int_prop(in, "_SARDen", vsapi);
   if (num && den && *num > 0 && *den > 0) {
-    std::int64_t n = *num * data.in_width * data.vi.height;
-    std::int64_t d = *den * data.in_height * data.vi.width;
+    const std::int64_t n = *num * data.in_width * data.vi.height;
+    const std::int64_t d = *den * data.in_height * data.vi.width;
     const std::int64_t g = std::gcd(n, d);
     vsapi->mapSetInt(out, "_SARNum", n / g, maReplace);
     vsapi->mapSetInt(out, "_SARDen", d / g, maReplace);
