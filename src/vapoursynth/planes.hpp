@@ -16,9 +16,11 @@
 
 namespace pyn::vs {
 
+// A plane's rows start `stride` bytes apart; for 16-bit samples both the data and the stride must be
+// even (VapourSynth aligns planes and strides to 32 bytes or more).
 struct ConstPlane {
   const std::byte* data = nullptr;
-  std::ptrdiff_t stride = 0;  // bytes from one row to the next
+  std::ptrdiff_t stride = 0;
 };
 
 struct Plane {

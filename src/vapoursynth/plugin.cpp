@@ -366,7 +366,7 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
   const Device device = open_device(string_arg(in, "device", vsapi).value_or("auto"));
   FilterOptions options;
   options.lanes = count_arg(in, "num_streams", 2, vsapi);
-  options.slots = count_arg(in, "num_slots", 2 * options.lanes, vsapi);
+  options.slots = count_arg(in, "num_slots", std::min(2 * options.lanes, 64), vsapi);
 
   auto data = std::make_unique<FilterData>();
   data->input = *input;

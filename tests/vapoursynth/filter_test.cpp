@@ -27,6 +27,8 @@ using namespace std::chrono_literals;
 constexpr std::byte kGuard{0xa5};
 
 // A frame as VapourSynth lays it out: three planes, each row followed by padding (guard bytes).
+// VapourSynth's strides are multiples of 32 bytes or more; these are only kept even, as a 16-bit
+// sample needs, so that the padding is not a whole number of pixels.
 struct StridedFrame {
   StridedFrame(const FrameFormat& format, std::ptrdiff_t padding) {
     for (std::size_t p = 0; p < 3; ++p) {
@@ -115,7 +117,7 @@ TEST(Planes, InterleavedRgbSampleCIsPlaneC) {
 TEST(Planes, RoundTripThroughStridedPlanesLeavesThePaddingAlone) {
   for (const FrameFormat& format : kFormats) {
     const std::vector<std::byte> packed = random_bytes(bytes_of(format));
-    StridedFrame planes(format, 11);
+    StridedFrame planes(format, 10);
     unpack(format, packed, planes.out());
     EXPECT_TRUE(planes.padding_untouched()) << to_string(format);
     std::vector<std::byte> back(bytes_of(format), std::byte{0});
@@ -162,9 +164,9 @@ TEST(ModelFilter, ServesThreadsAskingForFramesInAnyOrderWithFewerSlots) {
         const std::int64_t frame = order[k];
         std::vector<std::byte> packed(bytes_of(format));
         source.render(packed, frame);
-        StridedFrame in(format, 5);
+        StridedFrame in(format, 6);
         unpack(format, packed, in.out());
-        StridedFrame out(filter.output_format(), 3);
+        StridedFrame out(filter.output_format(), 4);
         filter.process(
             frame, [&](std::span<std::byte> slot) { pack(format, in.in(), slot); },
             [&](std::span<const std::byte> slot) {

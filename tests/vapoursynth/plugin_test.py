@@ -1,8 +1,9 @@
 """The VapourSynth plugin as VapourSynth loads and drives it.
 
-Random frames go through core.pyn.Model (the synthetic engine, on the CPU) with every frame asked
-for at once and in shuffled order from VapourSynth's threads, and through `pynference run` on the
-same frames; the two must give the same bytes. Then the frame properties the plugin reads and sets,
+Random frames go through core.pyn.Model (the synthetic engine, on the CPU; a TorchScript model too
+where --torch-model names one) with every frame asked for at once and in shuffled order from
+VapourSynth's threads, and through `pynference run` on the same frames; the two must give the same
+bytes. Then the frame properties the plugin reads and sets,
 and its errors: one line each, through VapourSynth's error mechanism.
 
 Run by ctest (tests/vapoursynth/CMakeLists.txt) with the Python that scripts/install-deps.sh gives
@@ -82,8 +83,8 @@ def served(clip: vs.VideoNode) -> list:
     return out
 
 
-def cli(binary: str, *args: str) -> None:
-    subprocess.run([binary, "run", *args, "-m", MODEL, "--device", "cpu", "--quiet", "-y"],
+def cli(binary: str, *args: str, model: str = MODEL) -> None:
+    subprocess.run([binary, "run", *args, "-m", model, "--device", "cpu", "--quiet", "-y"],
                    check=True, capture_output=True)
 
 
@@ -145,23 +146,25 @@ def rgb_against_cli(checks: Checks, binary: str, work: Path, fmt: int, pix_fmt: 
 
 
 def yuv_against_cli(checks: Checks, binary: str, work: Path, fmt: int, pix_fmt: str,
-                    out_fmt=None, out_pix_fmt=None) -> None:
+                    out_fmt=None, out_pix_fmt=None, network: str = MODEL) -> None:
     info = core.get_video_format(fmt)
     frames = [random_planes(info, 40, 24) for _ in range(FRAMES)]
     raw_in = work / f"{info.name}.yuv"
     raw_in.write_bytes(b"".join(packed_planes(planes) for planes in frames))
     out = work / f"{info.name}-{out_pix_fmt or 'same'}.out"
     if out_pix_fmt is None:
-        cli(binary, "-i", f"raw:40x24:{pix_fmt}:{raw_in}", "-o", f"raw:{out}")
+        cli(binary, "-i", f"raw:40x24:{pix_fmt}:{raw_in}", "-o", f"raw:{out}", model=network)
     else:
         cli(binary, "-i", f"raw:40x24:{pix_fmt}:{raw_in}", "-o", str(out), "-f", "rawvideo",
-            "--encoder", "rawvideo", "--pix-fmt", out_pix_fmt)
+            "--encoder", "rawvideo", "--pix-fmt", out_pix_fmt, model=network)
     # Untagged raw frames of this size are BT.601 limited to the CLI; tagged so here.
     clip = clip_of(frames, fmt, {"_Matrix": 6, "_Range": 0})
     kwargs = {} if out_fmt is None else {"format": out_fmt}
     # Fewer slots than VapourSynth's threads: some threads must wait for a slot to come back.
-    model = core.pyn.Model(clip, model=MODEL, device="cpu", num_streams=3, num_slots=2, **kwargs)
+    model = core.pyn.Model(clip, model=network, device="cpu", num_streams=3, num_slots=2, **kwargs)
     name = info.name + ("" if out_fmt is None else " -> " + core.get_video_format(out_fmt).name)
+    if network != MODEL:
+        name += " through " + Path(network).name
     checks.check(f"{name}: twice the size", (model.width, model.height) == (80, 48))
     got = served(model)
     checks.same_frames(f"{name}: frames out of order, in parallel == pynference run", got,
@@ -222,6 +225,8 @@ def main() -> int:
     parser.add_argument("--plugin", required=True)
     parser.add_argument("--cli", required=True)
     parser.add_argument("--work", required=True, type=Path)
+    parser.add_argument("--torch-model", action="append", default=[],
+                        help="a TorchScript model (x2) to run through the torch engine as well")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     core.num_threads = 4
@@ -235,6 +240,8 @@ def main() -> int:
     yuv_against_cli(checks, args.cli, args.work, vs.YUV444P8, "yuv444p")
     yuv_against_cli(checks, args.cli, args.work, vs.YUV444P10, "yuv444p10le")
     yuv_against_cli(checks, args.cli, args.work, vs.YUV420P8, "yuv420p", vs.RGB24, "rgb24")
+    for network in args.torch_model:
+        yuv_against_cli(checks, args.cli, args.work, vs.YUV420P8, "yuv420p", network=network)
     properties(checks)
     errors(checks)
     print(f"vapoursynth: {checks.passed} passed, {checks.failed} failed")
