@@ -3,11 +3,11 @@
 //   core.pyn.Model(clip, model, device="auto", dtype=None, num_streams=2, num_slots=None,
 //   format=None)
 //
-// RGB24/RGB48 and YUV420/YUV444 at 8 or 10 bits in; out at the network's size, in `format` (a
-// VapourSynth format id of those kinds) or the input's. fmParallel: VapourSynth's threads ask for
-// frames in any order and at once, and ModelFilter serves them through one Processor. Errors are
-// one line through VapourSynth (mapSetError, setFilterError), each naming the filter's arguments.
-// docs/vapoursynth.md is the user's side.
+// RGB24/RGB48, RGBH/RGBS (as 16-bit RGB) and YUV420/YUV444 at 8 or 10 bits in; out at the network's
+// size, in `format` (a VapourSynth format id of those kinds) or the input's. fmParallel:
+// VapourSynth's threads ask for frames in any order and at once, and ModelFilter serves them
+// through one Processor. Errors are one line through VapourSynth (mapSetError, setFilterError),
+// each naming the filter's arguments. docs/vapoursynth.md is the user's side.
 
 #include <VapourSynth4.h>
 
@@ -49,10 +49,13 @@ std::string format_name(const VSVideoFormat& format, const VSAPI* vsapi) {
                                                               : std::string("an unknown format");
 }
 
-// What pynference takes of VapourSynth's formats; nullopt for the rest. A YUV format's matrix and
-// range are filled in later, from the frames.
+// What pynference takes of VapourSynth's formats (float RGB as 16-bit RGB: planes.hpp); nullopt for
+// the rest. A YUV format's matrix and range are filled in later, from the frames.
 std::optional<FrameFormat> frame_format_of(const VSVideoFormat& format, int width, int height) {
-  if (format.sampleType != stInteger) {
+  if (format.sampleType == stFloat) {
+    if (format.colorFamily == cfRGB && (format.bitsPerSample == 16 || format.bitsPerSample == 32)) {
+      return ImageDesc{width, height, PixelType::u16, ChannelOrder::rgb};
+    }
     return std::nullopt;
   }
   if (format.colorFamily == cfRGB && (format.bitsPerSample == 8 || format.bitsPerSample == 16)) {
@@ -74,10 +77,21 @@ std::optional<FrameFormat> frame_format_of(const VSVideoFormat& format, int widt
   return std::nullopt;
 }
 
-VSVideoFormat video_format_of(const FrameFormat& format, VSCore* core, const VSAPI* vsapi) {
+Samples samples_of(const VSVideoFormat& format) {
+  if (format.sampleType != stFloat) {
+    return Samples::integer;
+  }
+  return format.bitsPerSample == 16 ? Samples::f16 : Samples::f32;
+}
+
+VSVideoFormat video_format_of(const FrameFormat& format, Samples samples, VSCore* core,
+                              const VSAPI* vsapi) {
   VSVideoFormat out{};
   int ok = 0;
-  if (const auto* image = std::get_if<ImageDesc>(&format)) {
+  if (samples != Samples::integer) {
+    ok = vsapi->queryVideoFormat(&out, cfRGB, stFloat, samples == Samples::f16 ? 16 : 32, 0, 0,
+                                 core);
+  } else if (const auto* image = std::get_if<ImageDesc>(&format)) {
     ok = vsapi->queryVideoFormat(&out, cfRGB, stInteger, image->pixel == PixelType::u8 ? 8 : 16, 0,
                                  0, core);
   } else {
@@ -152,6 +166,8 @@ struct FilterData {
   VSVideoInfo vi{};  // of the output
   FrameFormat input;
   FrameFormat output;
+  Samples in_samples = Samples::integer;
+  Samples out_samples = Samples::integer;
   std::unique_ptr<ModelFilter> filter;
   // The scale of each axis: SAR follows where they differ; fields do not survive a vertical one.
   int in_width = 0;
@@ -237,8 +253,10 @@ const VSFrame* VS_CC get_frame(int n, int reason, void* instance, void** /*frame
                                           vsapi->getStride(dst, p)};
     }
     data->filter->process(
-        n, [&](std::span<std::byte> packed) { pack(data->input, in, packed); },
-        [&](std::span<const std::byte> packed) { unpack(data->output, packed, out); });
+        n, [&](std::span<std::byte> packed) { pack(data->input, in, packed, data->in_samples); },
+        [&](std::span<const std::byte> packed) {
+          unpack(data->output, packed, out, data->out_samples);
+        });
     set_props(*data, vsapi->getFramePropertiesRO(src), vsapi->getFramePropertiesRW(dst), vsapi);
     vsapi->freeFrame(src);
     return dst;
@@ -310,8 +328,8 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
   std::optional<FrameFormat> input = frame_format_of(vi->format, vi->width, vi->height);
   if (!input) {
     throw UsageError("the clip is " + in_name +
-                     ": pynference takes RGB24, RGB48, YUV420P8, YUV420P10, YUV444P8 and "
-                     "YUV444P10 (convert with core.resize first)");
+                     ": pynference takes RGB24, RGB48, RGBH, RGBS, YUV420P8, YUV420P10, "
+                     "YUV444P8 and YUV444P10 (convert with core.resize first)");
   }
   if (auto* yuv = std::get_if<YuvDesc>(&*input)) {
     std::array<char, 1024> error{};
@@ -331,6 +349,7 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
   }
 
   FrameFormat output = *input;
+  Samples out_samples = samples_of(vi->format);
   if (const std::optional<std::int64_t> id = int_arg(in, "format", vsapi)) {
     VSVideoFormat asked{};
     if (vsapi->getVideoFormatByID(&asked, static_cast<std::uint32_t>(*id), core) == 0) {
@@ -339,9 +358,10 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
     std::optional<FrameFormat> format = frame_format_of(asked, vi->width, vi->height);
     if (!format) {
       throw UsageError("format=" + format_name(asked, vsapi) +
-                       " is not one pynference makes: RGB24, RGB48, YUV420P8, YUV420P10, "
-                       "YUV444P8 or YUV444P10");
+                       " is not one pynference makes: RGB24, RGB48, RGBH, RGBS, YUV420P8, "
+                       "YUV420P10, YUV444P8 or YUV444P10");
     }
+    out_samples = samples_of(asked);
     if (auto* yuv = std::get_if<YuvDesc>(&*format)) {
       if (const auto* source = std::get_if<YuvDesc>(&*input)) {
         yuv->matrix = source->matrix;
@@ -370,6 +390,8 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
 
   auto data = std::make_unique<FilterData>();
   data->input = *input;
+  data->in_samples = samples_of(vi->format);
+  data->out_samples = out_samples;
   data->in_width = vi->width;
   data->in_height = vi->height;
   data->filter = std::make_unique<ModelFilter>(
@@ -377,7 +399,7 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
       output, options);
   data->output = data->filter->output_format();
   data->vi = *vi;
-  data->vi.format = video_format_of(data->output, core, vsapi);
+  data->vi.format = video_format_of(data->output, data->out_samples, core, vsapi);
   data->vi.width = width_of(data->output);
   data->vi.height = height_of(data->output);
   if (std::holds_alternative<YuvDesc>(data->output) &&

@@ -126,6 +126,34 @@ TEST(Planes, RoundTripThroughStridedPlanesLeavesThePaddingAlone) {
   }
 }
 
+// 32-bit float RGB holds every 16-bit code exactly as code / 65535, so codes come back unchanged.
+TEST(Planes, SixteenBitCodesRoundTripThroughFloatPlanes) {
+  const ImageDesc desc{6, 5, PixelType::u16, ChannelOrder::rgb};
+  const std::vector<std::byte> packed = random_bytes(desc.bytes());
+  std::array<std::vector<float>, 3> planes;
+  std::array<Plane, 3> out{};
+  std::array<ConstPlane, 3> in{};
+  constexpr std::ptrdiff_t kStride = (6 + 3) * sizeof(float);
+  for (std::size_t c = 0; c < 3; ++c) {
+    planes[c].assign(static_cast<std::size_t>(kStride / 4) * 5, -7.0F);
+    out[c] = {reinterpret_cast<std::byte*>(planes[c].data()), kStride};
+    in[c] = {reinterpret_cast<const std::byte*>(planes[c].data()), kStride};
+  }
+  unpack(desc, packed, out, Samples::f32);
+  for (std::size_t c = 0; c < 3; ++c) {
+    for (int y = 0; y < 5; ++y) {
+      for (int x = 0; x < 6; ++x) {
+        const float value = planes[c][static_cast<std::size_t>(y * 9 + x)];
+        EXPECT_TRUE(value >= 0.0F && value <= 1.0F) << value;
+      }
+      EXPECT_EQ(planes[c][static_cast<std::size_t>(y * 9 + 6)], -7.0F) << "padding";
+    }
+  }
+  std::vector<std::byte> back(desc.bytes());
+  pack(desc, in, back, Samples::f32);
+  EXPECT_EQ(back, packed);
+}
+
 TEST(Planes, APackedFrameOfTheWrongSizeIsOneLine) {
   const ImageDesc desc{4, 4, PixelType::u8, ChannelOrder::rgb};
   StridedFrame planes(desc, 0);

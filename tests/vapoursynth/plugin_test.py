@@ -145,6 +145,48 @@ def rgb_against_cli(checks: Checks, binary: str, work: Path, fmt: int, pix_fmt: 
                        out.read_bytes(), interleaved)
 
 
+def float_rgb(checks: Checks, binary: str, work: Path) -> None:
+    """RGBS and RGBH travel as 16-bit RGB (docs/vapoursynth.md): RGBS of codes / 65535 gives the
+    CLI's rgb48 codes / 65535; RGBH gives what RGBS of the same values gives, rounded to half."""
+    codes = [random_planes(core.get_video_format(vs.RGB48), 34, 22) for _ in range(FRAMES)]
+    folder = work / "RGBS-in"
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, planes in enumerate(codes):
+        write_png(folder / f"{n + 1:04d}.png", np.stack(planes, axis=-1))
+    out = work / "RGBS.rgb"
+    cli(binary, "-i", str(folder / "%04d.png"), "-o", str(out), "-f", "rawvideo",
+        "--encoder", "rawvideo", "--pix-fmt", "rgb48le")
+    expected = np.frombuffer(out.read_bytes(), "<u2").reshape(FRAMES, 44, 68, 3)
+    expected = expected.astype(np.float32) / np.float32(65535)
+
+    singles = [[p.astype(np.float32) / np.float32(65535) for p in planes] for planes in codes]
+    model = core.pyn.Model(clip_of(singles, vs.RGBS), model=MODEL, device="cpu")
+    got = served(model)
+    checks.check("RGBS: RGBS out", model.format.id == vs.RGBS)
+    checks.check("RGBS: frames out of order, in parallel == pynference run on rgb48 codes",
+                 all(np.array_equal(np.stack(planes, axis=-1), expected[n])
+                     for n, (planes, _) in enumerate(got)))
+
+    halves = [[p.astype(np.float16) for p in planes] for planes in singles]
+    widened = served(core.pyn.Model(clip_of([[p.astype(np.float32) for p in planes] for planes in halves],
+                                            vs.RGBS), model=MODEL, device="cpu"))
+    as_rgbs = served(core.pyn.Model(clip_of(halves, vs.RGBH), model=MODEL, device="cpu", format=vs.RGBS))
+    checks.check("RGBH in == RGBS of the same values in",
+                 all(np.array_equal(np.stack(a[0]), np.stack(b[0])) for a, b in zip(as_rgbs, widened)))
+    as_rgbh = served(core.pyn.Model(clip_of(halves, vs.RGBH), model=MODEL, device="cpu"))
+    checks.check("RGBH out == RGBS out rounded to half",
+                 all(np.array_equal(np.stack(a[0]), np.stack(b[0]).astype(np.float16))
+                     for a, b in zip(as_rgbh, widened)))
+
+    # Outside [0, 1] and NaN: the network's input is clamped, NaN taken as 0.
+    wild = [[rng.uniform(-0.5, 1.5, size=(22, 34)).astype(np.float32) for _ in range(3)]]
+    wild[0][1][3, 4] = np.nan
+    tame = [[np.nan_to_num(np.clip(p, 0, 1), nan=0.0) for p in wild[0]]]
+    a = served(core.pyn.Model(clip_of(wild, vs.RGBS), model=MODEL, device="cpu"))[0][0]
+    b = served(core.pyn.Model(clip_of(tame, vs.RGBS), model=MODEL, device="cpu"))[0][0]
+    checks.check("RGBS outside [0, 1] and NaN are clamped", np.array_equal(np.stack(a), np.stack(b)))
+
+
 def yuv_against_cli(checks: Checks, binary: str, work: Path, fmt: int, pix_fmt: str,
                     out_fmt=None, out_pix_fmt=None, network: str = MODEL) -> None:
     info = core.get_video_format(fmt)
@@ -208,7 +250,7 @@ def errors(checks: Checks) -> None:
                  "Model:", "/nonexistent.pt2")
     checks.error("a format pynference does not take",
                  lambda: core.pyn.Model(core.std.BlankClip(format=vs.GRAYS), model=MODEL, device="cpu"),
-                 "Model:", "GrayS")
+                 "Model:", "GrayS", "RGBS")
     checks.error("a bad device", lambda: core.pyn.Model(rgb, model=MODEL, device="gpu"),
                  "Model:", 'device="gpu"')
     checks.error("a bad dtype", lambda: core.pyn.Model(rgb, model=MODEL, device="cpu", dtype="int8"),
@@ -235,6 +277,7 @@ def main() -> int:
     checks = Checks()
     rgb_against_cli(checks, args.cli, args.work, vs.RGB24, "rgb24")
     rgb_against_cli(checks, args.cli, args.work, vs.RGB48, "rgb48le")
+    float_rgb(checks, args.cli, args.work)
     yuv_against_cli(checks, args.cli, args.work, vs.YUV420P8, "yuv420p")
     yuv_against_cli(checks, args.cli, args.work, vs.YUV420P10, "yuv420p10le")
     yuv_against_cli(checks, args.cli, args.work, vs.YUV444P8, "yuv444p")
