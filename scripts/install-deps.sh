@@ -2,7 +2,8 @@
 # Installs what building and testing pynference needs on a fresh Debian 12 (or Ubuntu) machine.
 # Idempotent: a second run only checks, and takes seconds.
 #
-#   PYN_NO_TORCH=1  skip LibTorch (the synthetic engine needs none)
+#   PYN_NO_TORCH=1        skip LibTorch (the synthetic engine needs none)
+#   PYN_NO_VAPOURSYNTH=1  skip the vapoursynth package (the VapourSynth plugin's headers and test)
 #
 # The CUDA toolkit cannot come from Debian's packages; it must be installed already.
 set -euo pipefail
@@ -113,6 +114,34 @@ if ((want_torch)); then
     die "torch in .venv is no longer $torch_version after installing ${python_packages[*]}: reinstall torch==$torch_version"
 else
   say "PYN_NO_TORCH=1: skipping LibTorch"
+fi
+
+# The VapourSynth plugin compiles against the headers the vapoursynth package ships, and its test
+# runs in that package's Python. Its wheels (the core library inside) need Python >= 3.12, newer
+# than the python3 that .venv's torch is installed for, so it gets a venv of its own.
+readonly vapoursynth_packages=(vapoursynth==81 numpy==2.5.5)
+readonly vs_venv="$repo_root/.venv-vapoursynth"
+# Prints a Python >= 3.12 (a plain command, or one pyenv keeps); fails where there is none.
+python_for_vapoursynth() {
+  local candidate
+  for candidate in python3.13 python3.12 python3 "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+if [[ "${PYN_NO_VAPOURSYNTH:-0}" == "1" ]]; then
+  say "PYN_NO_VAPOURSYNTH=1: skipping the vapoursynth package"
+elif "$vs_venv/bin/python" -c "import importlib.metadata as m; assert m.version('vapoursynth') == '81'; import numpy" >/dev/null 2>&1; then
+  say "vapoursynth present in .venv-vapoursynth"
+elif vs_python="$(python_for_vapoursynth)"; then
+  [[ -x "$vs_venv/bin/python" ]] || "$vs_python" -m venv "$vs_venv"
+  say "pip: installing ${vapoursynth_packages[*]} into .venv-vapoursynth ($("$vs_venv/bin/python" --version))"
+  "$vs_venv/bin/python" -m pip install -q "${vapoursynth_packages[@]}"
+else
+  say "no Python 3.12 or newer: the VapourSynth plugin's headers and test are skipped (its wheels need one)"
 fi
 
 say "nvcc: $nvcc_path"
