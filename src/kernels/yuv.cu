@@ -119,8 +119,10 @@ struct PackedRows {
     return plane + static_cast<std::size_t>(y) * static_cast<std::size_t>(g.width) +
            static_cast<std::size_t>(x);
   }
+  // `which`: 1 for U, 2 for V (both packed alike here).
   template <class T>
-  __device__ __forceinline__ T* chroma(T* plane, const Geometry& g, int row, int x) const {
+  __device__ __forceinline__ T* chroma(T* plane, const Geometry& g, int row, int x,
+                                       int /*which*/) const {
     return plane + static_cast<std::size_t>(row) * static_cast<std::size_t>(g.chroma_width) +
            static_cast<std::size_t>(x);
   }
@@ -133,7 +135,8 @@ struct PackedRows {
 
 struct PitchedRows {
   std::size_t luma_pitch;
-  std::size_t chroma_pitch;
+  std::size_t u_pitch;  // U and V may have pitches of their own
+  std::size_t v_pitch;
   std::int64_t h_stride;
   std::int64_t w;
 
@@ -142,8 +145,8 @@ struct PitchedRows {
     return bytes_on(plane, static_cast<std::size_t>(y) * luma_pitch) + x;
   }
   template <class T>
-  __device__ __forceinline__ T* chroma(T* plane, const Geometry&, int row, int x) const {
-    return bytes_on(plane, static_cast<std::size_t>(row) * chroma_pitch) + x;
+  __device__ __forceinline__ T* chroma(T* plane, const Geometry&, int row, int x, int which) const {
+    return bytes_on(plane, static_cast<std::size_t>(row) * (which == 1 ? u_pitch : v_pitch)) + x;
   }
   template <class T>
   __device__ __forceinline__ T* tensor(T* plane, const Geometry&, int y, int x) const {
@@ -239,10 +242,10 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
        tile_row += static_cast<int>(gridDim.y * kWarps)) {
     Sample u[chroma_columns];
     Sample v[chroma_columns];
-    load_row<Vectors>(rows.chroma(in.plane[1], g, tile_row, chroma_x0), g.chroma_width - chroma_x0,
-                      u);
-    load_row<Vectors>(rows.chroma(in.plane[2], g, tile_row, chroma_x0), g.chroma_width - chroma_x0,
-                      v);
+    load_row<Vectors>(rows.chroma(in.plane[1], g, tile_row, chroma_x0, 1),
+                      g.chroma_width - chroma_x0, u);
+    load_row<Vectors>(rows.chroma(in.plane[2], g, tile_row, chroma_x0, 2),
+                      g.chroma_width - chroma_x0, v);
     float red[chroma_columns];
     float green[chroma_columns];
     float blue[chroma_columns];
@@ -355,9 +358,9 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
       cu[j] = quantise<Sample>(fu, k.c_min, k.c_max);
       cv[j] = quantise<Sample>(fv, k.c_min, k.c_max);
     }
-    store_row<Vectors>(layout.chroma(out.plane[1], g, tile_row, chroma_x0),
+    store_row<Vectors>(layout.chroma(out.plane[1], g, tile_row, chroma_x0, 1),
                        g.chroma_width - chroma_x0, cu);
-    store_row<Vectors>(layout.chroma(out.plane[2], g, tile_row, chroma_x0),
+    store_row<Vectors>(layout.chroma(out.plane[2], g, tile_row, chroma_x0, 2),
                        g.chroma_width - chroma_x0, cv);
   }
 }
@@ -435,7 +438,7 @@ void launch_to_yuv(const void* nchw, const YuvDesc& desc, void* yuv, cudaStream_
 }
 
 PitchedRows pitched_rows(const detail::ConvertJob& job) {
-  return {job.pitch[0], job.pitch[1], job.h_stride, job.w_stride};
+  return {job.pitch[0], job.pitch[1], job.pitch[2], job.h_stride, job.w_stride};
 }
 
 template <class T>
