@@ -31,6 +31,10 @@ class DeviceGuarded {
   void upload(const std::vector<unsigned char>& bytes) {
     ASSERT_EQ(bytes.size(), bytes_);
     PYN_CUDA_CHECK(cudaMemcpy(data(), bytes.data(), bytes_, cudaMemcpyHostToDevice));
+    // From pageable memory cudaMemcpy may return before its DMA lands, and a kernel on a
+    // non-blocking stream is not ordered after it: wait, or the copy's tail can overwrite what the
+    // kernel writes (the view tests' large regions in the last slice showed it).
+    PYN_CUDA_CHECK(cudaDeviceSynchronize());
   }
 
   // The payload; the guards are checked on the way.
