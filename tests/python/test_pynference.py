@@ -232,3 +232,24 @@ def test_an_exception_in_progress_stops_the_run(tmp_path):
     # stopped after the frames in flight: a valid, shorter output
     written = out.read_bytes().count(b"FRAME\n")
     assert 0 < written < 400
+
+
+def test_ctrl_c_stops_run_after_the_frames_in_flight(tmp_path):
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "o.y4m"
+    script = ("import pynference; pynference.run('synthetic:32x16:2000', %r, 'synthetic:x2:5', device='cpu')"
+              % str(out))
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    part = tmp_path / "o.y4m.part"
+    deadline = time.monotonic() + 60
+    while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode != 0 and "KeyboardInterrupt" in stderr, stderr
+    written = out.read_bytes().count(b"FRAME\n")
+    assert 0 < written < 2000
+    assert not part.exists()
