@@ -6,12 +6,12 @@ import subprocess
 import threading
 
 import numpy as np
+import PIL.Image
 import pytest
 
 import pynference
 
 CLI = os.environ.get("PYN_BINARY", "")
-PIL = pytest.importorskip("PIL.Image")
 
 
 def cli(*args):
@@ -33,10 +33,10 @@ def through_cli(tmp_path, frames, model):
     inputs.mkdir()
     outputs.mkdir()
     for i, frame in enumerate(frames, start=1):
-        PIL.fromarray(frame, "RGB").save(inputs / f"{i:04d}.png")
+        PIL.Image.fromarray(frame, "RGB").save(inputs / f"{i:04d}.png")
     cli("run", "-i", str(inputs / "%04d.png"), "-o", str(outputs / "%04d.png"), "-m", model,
         "--device", "cpu", "--quiet")
-    return [np.asarray(PIL.open(outputs / f"{i:04d}.png").convert("RGB"))
+    return [np.asarray(PIL.Image.open(outputs / f"{i:04d}.png").convert("RGB"))
             for i in range(1, len(frames) + 1)]
 
 
