@@ -18,6 +18,8 @@ readonly venv="$repo_root/.venv"
 # architecture (its newest torchvision would pull a newer torch: the one matching ours is pinned),
 # onnx2torch reads .onnx files; pillow reads and writes the tests' frames. Installed against a constraint that holds torch where it is.
 readonly python_packages=(spandrel==0.4.2 torchvision==0.26.0 onnx2torch==1.5.15 numpy safetensors einops onnx pillow)
+# The Python module (python/, built by the release preset and by `pip install .`) and its tests.
+readonly module_packages=(nanobind==3.1.0 scikit-build-core==1.1.2 pytest==9.2.0 numpy pillow)
 
 build_packages=(cmake ninja-build g++ git pkg-config libgtest-dev)
 # FFmpeg (libavformat/libavcodec) for the io layer's container sources and sinks.
@@ -57,13 +59,14 @@ want_torch=1
 [[ "${PYN_NO_TORCH:-0}" == "1" ]] && want_torch=0
 
 packages=("${build_packages[@]}" "${ffmpeg_packages[@]}")
-if ((want_torch)); then
-  # The venv needs python3 with its venv module (and ensurepip, which brings pip into the venv).
-  if ! command -v python3 >/dev/null 2>&1; then
-    packages+=(python3 python3-venv)
-  elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    packages+=(python3-venv)
-  fi
+# The venv needs python3 with its venv module (and ensurepip, which brings pip into the venv); the
+# Python module, Python's headers.
+if ! command -v python3 >/dev/null 2>&1; then
+  packages+=(python3 python3-venv python3-dev)
+else
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
+  python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
+    packages+=(python3-dev)
 fi
 
 installed() {
@@ -142,6 +145,14 @@ elif vs_python="$(python_for_vapoursynth)"; then
   "$vs_venv/bin/python" -m pip install -q "${vapoursynth_packages[@]}"
 else
   say "no Python 3.12 or newer: the VapourSynth plugin's headers and test are skipped (its wheels need one)"
+fi
+
+[[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+if "$venv/bin/python" -W ignore -c "import nanobind, scikit_build_core, pytest, numpy, PIL" >/dev/null 2>&1; then
+  say "nanobind, scikit-build-core and pytest present in .venv"
+else
+  say "pip: installing ${module_packages[*]} into .venv"
+  "$venv/bin/python" -m pip install -q "${module_packages[@]}"
 fi
 
 say "nvcc: $nvcc_path"

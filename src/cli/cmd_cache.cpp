@@ -15,7 +15,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "model_compile.hpp"
+#include "pynference/engine/model_compile.hpp"
 #include "pynference/device/error.hpp"
 
 namespace pyn::cli {

@@ -25,12 +25,11 @@
 #include "pynference/io/video.hpp"
 #include "pynference/io/video_stream.hpp"
 #include "pynference/pipeline/pipeline.hpp"
+#include "run_command.hpp"
 #include "run_io.hpp"
 #include "trace_files.hpp"
 
 namespace pyn::cli {
-
-namespace {
 
 const std::vector<OptionSpec>& run_options() {
   static const std::vector<OptionSpec> specs = with_engine_options({
@@ -106,6 +105,8 @@ const std::vector<OptionSpec>& run_options() {
   });
   return specs;
 }
+
+namespace {
 
 // ffmpeg-style single-dash options -> the parser's long names.
 std::vector<std::string_view> long_names(const std::vector<std::string_view>& argv) {
@@ -204,8 +205,12 @@ class OutputLock {
 
 }  // namespace
 
+Args run_args(const std::vector<std::string_view>& argv) {
+  return Args(run_options(), long_names(argv));
+}
+
 int cmd_run(const std::vector<std::string_view>& argv) {
-  const Args args(run_options(), long_names(argv));
+  const Args args = run_args(argv);
   if (args.flag("help")) {
     std::printf("usage: pynference run -i IN -o OUT -m MODEL [options]\n\nRuns a network over every frame "
                 "of IN and writes the result to OUT. Frames are decoded and encoded on their own threads; "
@@ -216,9 +221,30 @@ int cmd_run(const std::vector<std::string_view>& argv) {
                 describe_options(run_options()).c_str());
     return 0;
   }
-  // From here a signal before the first frame exits at once: nothing worth keeping exists yet.
-  watch_output("");
-  const std::atomic<bool>& stop = install_stop_handler();
+  RunHooks hooks;
+  hooks.signals = true;
+  const RunOutcome outcome = run_command(args, hooks);
+  if (outcome.nothing_written) {
+    std::fprintf(stderr,
+                 "pynference: interrupted before the first frame was written; nothing written\n");
+    return stop_exit_code();
+  }
+  if (!outcome.kept.empty() && !outcome.interrupted) {
+    // --on-error keep: the frames before the damage are in place; the run still failed.
+    std::fprintf(stderr, "pynference: %s\n", outcome.kept_line.c_str());
+    return 1;
+  }
+  return outcome.interrupted ? stop_exit_code() : 0;
+}
+
+RunOutcome run_command(const Args& args, const RunHooks& hooks) {
+  const std::atomic<bool>* stop = hooks.stop;
+  if (hooks.signals) {
+    // From here a signal before the first frame exits at once: nothing worth keeping exists yet.
+    watch_output("");
+    stop = &install_stop_handler();
+  }
+  const auto stopped = [&] { return hooks.signals ? stop_signal() != 0 : stop != nullptr && stop->load(); };
   for (const auto& [name, shown] : {std::pair{"input", "-i IN"}, {"output", "-o OUT"}, {"model", "-m MODEL"}}) {
     if (!args.has(name)) {
       throw UsageError(std::string("run needs ") + shown + " (see pynference run --help)");
@@ -247,7 +273,9 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     check_output_name(file_of(in_spec), out_file, args.flag("y"));
     if (!is_pattern(out_file)) {
       lock = std::make_unique<OutputLock>(out_file);
-      watch_output(lock->part());
+      if (hooks.signals) {
+        watch_output(lock->part());
+      }
     }
   }
   if (args.has("trace")) {
@@ -308,12 +336,15 @@ int cmd_run(const std::vector<std::string_view>& argv) {
                  std::string(to_string(options.strategy)).c_str(), device_line(device.info()).c_str());
   }
 
-  options.stop = &stop;
-  CountingSink counting(*sink);
+  options.stop = stop;
+  CountingSink counting(*sink, hooks.on_frame);
+  if (hooks.on_start) {
+    hooks.on_start(input->source().frame_count());
+  }
   ProgressLine progress(counting, input->source().frame_count(), !quiet && isatty(STDERR_FILENO) == 1);
   std::optional<StoppableSource> stoppable;
-  if (input_may_stall(in_spec)) {
-    stoppable.emplace(input->source(), stop);
+  if (input_may_stall(in_spec) && stop != nullptr) {
+    stoppable.emplace(input->source(), *stop);
   }
   // A read abandoned at a stop may still be running in its thread: the input then lives on.
   const auto keep_input = [&] {
@@ -329,11 +360,12 @@ int cmd_run(const std::vector<std::string_view>& argv) {
     keep_input();
   } catch (const std::exception&) {
     keep_input();
-    if (stop_signal() != 0 && counting.written() == 0) {
+    if (stopped() && counting.written() == 0) {
       progress.finish();
-      std::fprintf(stderr,
-                   "pynference: interrupted before the first frame was written; nothing written\n");
-      return stop_exit_code();
+      RunOutcome outcome;
+      outcome.interrupted = true;
+      outcome.nothing_written = true;
+      return outcome;
     }
     throw;
   }
@@ -356,7 +388,7 @@ int cmd_run(const std::vector<std::string_view>& argv) {
   }
   // A signal while the input blocked ends the run at the input's end, not as interrupted: the
   // signal still decides the exit code.
-  const bool interrupted = report.interrupted || stop_signal() != 0;
+  const bool interrupted = report.interrupted || stopped();
   if (!quiet && kept.empty()) {  // keep's line below says what was written
     const auto* video = dynamic_cast<const VideoSink*>(sink.get());
     const std::string as =
@@ -377,14 +409,15 @@ int cmd_run(const std::vector<std::string_view>& argv) {
         report.wall_s, report.fps, bound, report.first_frame_ms,
         out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str(), damage.c_str());
   }
-  if (!kept.empty() && !interrupted) {
-    // --on-error keep: the frames before the damage are in place; the run still failed.
-    std::fprintf(stderr, "pynference: %s; kept the %lld frames before it%s\n", kept.c_str(),
-                 static_cast<long long>(report.frames),
-                 out_spec == "null" ? "" : (" in " + out_spec).c_str());
-    return 1;
+  RunOutcome outcome;
+  outcome.report = report;
+  outcome.interrupted = interrupted;
+  outcome.kept = kept;
+  if (!kept.empty()) {
+    outcome.kept_line = kept + "; kept the " + std::to_string(report.frames) + " frames before it" +
+                        (out_spec == "null" ? "" : " in " + out_spec);
   }
-  return interrupted ? stop_exit_code() : 0;
+  return outcome;
 }
 
 }  // namespace pyn::cli

@@ -1,16 +1,10 @@
 #include "engine_choice.hpp"
 
-#include <cstdlib>
-#include <filesystem>
 #include <optional>
 #include <string>
 
-#include "model_compile.hpp"
 #include "pynference/device/error.hpp"
-#include "pynference/engine/padded.hpp"
-#ifdef PYN_HAVE_TORCH
-#include "pynference/engine/torch_engine.hpp"
-#endif
+#include "pynference/engine/model.hpp"
 
 namespace pyn::cli {
 
@@ -35,33 +29,12 @@ std::vector<OptionSpec> with_engine_options(std::vector<OptionSpec> own) {
 }
 
 SyntheticOptions parse_synthetic_model(const std::string& spec, DType dtype) {
-  // synthetic[:xS[:MS]]
-  const std::string usage =
-      "expected -m synthetic[:xSCALE[:MS]], e.g. synthetic:x2:1.5, got '" + spec + "'";
-  SyntheticOptions options{0.0, 2, dtype};
-  std::string rest = spec.size() > 10 ? spec.substr(10) : "";
-  if (rest.empty()) {
-    return options;
+  try {
+    return pyn::parse_synthetic_model(spec, dtype);
+  } catch (const UsageError&) {
+    throw UsageError("expected -m synthetic[:xSCALE[:MS]], e.g. synthetic:x2:1.5, got '" + spec +
+                     "'");
   }
-  std::string ms;
-  if (const std::size_t colon = rest.find(':'); colon != std::string::npos) {
-    ms = rest.substr(colon + 1);
-    rest = rest.substr(0, colon);
-  }
-  char* end = nullptr;
-  const long scale =
-      rest.size() > 1 && rest[0] == 'x' ? std::strtol(rest.c_str() + 1, &end, 10) : 0;
-  if (scale < 1 || scale > 16 || *end != '\0') {
-    throw UsageError(usage);
-  }
-  options.scale = static_cast<int>(scale);
-  if (!ms.empty()) {
-    options.compute_ms = std::strtod(ms.c_str(), &end);
-    if (*end != '\0' || !(options.compute_ms >= 0) || options.compute_ms > 10'000) {
-      throw UsageError(usage);
-    }
-  }
-  return options;
 }
 
 DType chosen_dtype(const Args& args, DType fallback) {
@@ -81,7 +54,7 @@ DType chosen_dtype(const Args& args, DType fallback) {
 
 namespace {
 
-[[maybe_unused]] std::optional<DType> asked_dtype(const Args& args) {
+std::optional<DType> asked_dtype(const Args& args) {
   if (!args.flag("fp32") && !args.flag("fp16") && !args.flag("bf16")) {
     return std::nullopt;
   }
@@ -91,55 +64,35 @@ namespace {
 }  // namespace
 
 std::unique_ptr<Engine> make_engine(const Device& device, const Args& args,
-                                    const SyntheticOptions& synthetic, [[maybe_unused]] int width,
-                                    [[maybe_unused]] int height) {
+                                    const SyntheticOptions& synthetic, int width, int height) {
   if (args.has("noise-level") && !args.has("model")) {
     throw UsageError("--noise-level is for a model (-m) that takes one");
   }
   if (!args.has("model")) {
     return std::make_unique<SyntheticEngine>(device, synthetic);
   }
-  if (const std::string model = args.str("model");
-      model == "synthetic" || model.starts_with("synthetic:")) {
-    return std::make_unique<SyntheticEngine>(device, parse_synthetic_model(model, synthetic.dtype));
+  const std::string model = args.str("model");
+  if (is_synthetic_model(model)) {
+    return std::make_unique<SyntheticEngine>(device,
+                                             cli::parse_synthetic_model(model, synthetic.dtype));
+  }
+  ModelRequest request{model, asked_dtype(args), !args.flag("no-channels-last"), std::nullopt};
+  if (model_needs_frame_size(model)) {
+    if (width < 1 || height < 1) {
+      throw UsageError(model +
+                       " is compiled for the frames' size, which this command does not know: use "
+                       "it with run, bench or info");
+    }
+    if (args.has("noise-level")) {
+      request.noise_level = args.number("noise-level", 0.0, 255.0);
+    }
   }
 #ifdef PYN_HAVE_TORCH
-  TorchOptions options;
-  options.dtype = chosen_dtype(args, DType::f16);
-  options.channels_last = !args.flag("no-channels-last");
-  const std::string path = args.str("model");
-  if (!is_model_source(path)) {
-    if (args.has("noise-level")) {
-      throw UsageError("--noise-level is for state dicts that take one (DRUNet), not " + path);
-    }
-    return open_torch_engine(device, path, options);
+  else if (args.has("noise-level")) {
+    throw UsageError("--noise-level is for state dicts that take one (DRUNet), not " + model);
   }
-  if (width < 1 || height < 1) {
-    throw UsageError(path +
-                     " is compiled for the frames' size, which this command does not know: use it "
-                     "with run, bench or info");
-  }
-  CompileRequest request{path, width, height, asked_dtype(args), std::nullopt};
-  if (args.has("noise-level")) {
-    request.noise_level = args.number("noise-level", 0.0, 255.0);
-  }
-  const CompiledModel compiled = compile_model(device, request);
-  options.dtype = compiled.dtype;
-  options.input_width = compiled.padded_width;
-  options.input_height = compiled.padded_height;
-  options.display_name = compiled.arch + " from " + std::filesystem::path(path).filename().string();
-  std::unique_ptr<Engine> engine = open_torch_engine(device, compiled.artifact, options);
-  if (compiled.padded_width == width && compiled.padded_height == height) {
-    return engine;
-  }
-  return make_padded_engine(device, std::move(engine), compiled.padded_width,
-                            compiled.padded_height);
-#else
-  throw UsageError(
-      "this build of pynference has no torch engine (LibTorch was not found when it was "
-      "built), so it cannot load " +
-      args.str("model"));
 #endif
+  return open_model(device, request, width, height);
 }
 
 }  // namespace pyn::cli

@@ -1,4 +1,4 @@
-#include "model_compile.hpp"
+#include "pynference/engine/model_compile.hpp"
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace pyn::cli {
+namespace pyn {
 
 namespace {
 
@@ -202,4 +202,4 @@ CompiledModel compile_model(const Device& device, const CompileRequest& request)
   return model;
 }
 
-}  // namespace pyn::cli
+}  // namespace pyn

@@ -1,5 +1,5 @@
 #pragma once
-// -m FILE for the files users download (state dicts, .onnx): tools/compile_model.py, run with the
+// Model files users download (state dicts, .onnx): tools/compile_model.py, run with the
 // project's Python, compiles FILE for this device, dtype and frame size into the cache (or finds it
 // there), and the torch engine then loads what it wrote. This file only starts that Python and
 // reads its answer; docs/models.md says what the compile does.
@@ -10,7 +10,7 @@
 #include "pynference/device/device.hpp"
 #include "pynference/kernels/image.hpp"
 
-namespace pyn::cli {
+namespace pyn {
 
 struct CompileRequest {
   std::string path;
@@ -39,4 +39,4 @@ struct CompiledModel {
 // throw UsageError with its one line; nothing is left in the cache then.
 [[nodiscard]] CompiledModel compile_model(const Device& device, const CompileRequest& request);
 
-}  // namespace pyn::cli
+}  // namespace pyn

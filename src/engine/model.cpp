@@ -1,0 +1,104 @@
+#include "pynference/engine/model.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "pynference/core/error.hpp"
+#include "pynference/engine/model_compile.hpp"
+#include "pynference/engine/padded.hpp"
+#ifdef PYN_HAVE_TORCH
+#include "pynference/engine/torch_engine.hpp"
+#endif
+
+namespace pyn {
+
+bool is_synthetic_model(std::string_view model) noexcept {
+  return model == "synthetic" || model.starts_with("synthetic:");
+}
+
+SyntheticOptions parse_synthetic_model(const std::string& spec, DType dtype) {
+  const std::string usage =
+      "expected synthetic[:xSCALE[:MS]], e.g. synthetic:x2:1.5, got '" + spec + "'";
+  if (!is_synthetic_model(spec)) {
+    throw UsageError(usage);
+  }
+  SyntheticOptions options{0.0, 2, dtype};
+  std::string rest = spec.size() > 10 ? spec.substr(10) : "";
+  if (rest.empty()) {
+    return options;
+  }
+  std::string ms;
+  if (const std::size_t colon = rest.find(':'); colon != std::string::npos) {
+    ms = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+  }
+  char* end = nullptr;
+  const long scale =
+      rest.size() > 1 && rest[0] == 'x' ? std::strtol(rest.c_str() + 1, &end, 10) : 0;
+  if (scale < 1 || scale > 16 || *end != '\0') {
+    throw UsageError(usage);
+  }
+  options.scale = static_cast<int>(scale);
+  if (!ms.empty()) {
+    options.compute_ms = std::strtod(ms.c_str(), &end);
+    if (*end != '\0' || !(options.compute_ms >= 0) || options.compute_ms > 10'000) {
+      throw UsageError(usage);
+    }
+  }
+  return options;
+}
+
+bool model_needs_frame_size([[maybe_unused]] const std::string& model) {
+#ifdef PYN_HAVE_TORCH
+  return !is_synthetic_model(model) && is_model_source(model);
+#else
+  return false;
+#endif
+}
+
+std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& request,
+                                   [[maybe_unused]] int width, [[maybe_unused]] int height) {
+  if (is_synthetic_model(request.model)) {
+    if (request.noise_level) {
+      throw UsageError("noise_level is for state dicts that take one (DRUNet), not " +
+                       request.model);
+    }
+    return std::make_unique<SyntheticEngine>(
+        device, parse_synthetic_model(request.model, request.dtype.value_or(DType::f16)));
+  }
+#ifdef PYN_HAVE_TORCH
+  TorchOptions options;
+  options.dtype = request.dtype.value_or(DType::f16);
+  options.channels_last = request.channels_last;
+  const std::string& path = request.model;
+  if (!is_model_source(path)) {
+    if (request.noise_level) {
+      throw UsageError("noise_level is for state dicts that take one (DRUNet), not " + path);
+    }
+    return open_torch_engine(device, path, options);
+  }
+  if (width < 1 || height < 1) {
+    throw UsageError(path + " is compiled for the frames' size, which was not given (width " +
+                     std::to_string(width) + ", height " + std::to_string(height) + ")");
+  }
+  const CompiledModel compiled = compile_model(
+      device, CompileRequest{path, width, height, request.dtype, request.noise_level});
+  options.dtype = compiled.dtype;
+  options.input_width = compiled.padded_width;
+  options.input_height = compiled.padded_height;
+  options.display_name = compiled.arch + " from " + std::filesystem::path(path).filename().string();
+  std::unique_ptr<Engine> engine = open_torch_engine(device, compiled.artifact, options);
+  if (compiled.padded_width == width && compiled.padded_height == height) {
+    return engine;
+  }
+  return make_padded_engine(device, std::move(engine), compiled.padded_width,
+                            compiled.padded_height);
+#else
+  throw UsageError(
+      "this build of pynference has no torch engine (LibTorch was not found when it was "
+      "built), so it cannot load " +
+      request.model);
+#endif
+}
+
+}  // namespace pyn

@@ -1,0 +1,255 @@
+"""The Python module on the host backend with the synthetic engine: frames equal the CLI's, map
+keeps order with frames in flight, errors are one-line exceptions, run() writes what the CLI writes."""
+
+import os
+import subprocess
+import threading
+
+import numpy as np
+import PIL.Image
+import pytest
+
+import pynference
+
+CLI = os.environ.get("PYN_BINARY", "")
+
+
+def cli(*args):
+    assert CLI, "PYN_BINARY names the pynference program (ctest sets it)"
+    done = subprocess.run([CLI, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def random_frames(rng, count, height, width, dtype=np.uint8):
+    top = np.iinfo(dtype).max
+    return [rng.integers(0, top, (height, width, 3), dtype=dtype, endpoint=True) for _ in range(count)]
+
+
+def through_cli(tmp_path, frames, model):
+    """The CLI's output for 8-bit RGB frames, through PNG sequences in and out."""
+    inputs = tmp_path / "in"
+    outputs = tmp_path / "out"
+    inputs.mkdir()
+    outputs.mkdir()
+    for i, frame in enumerate(frames, start=1):
+        PIL.Image.fromarray(frame, "RGB").save(inputs / f"{i:04d}.png")
+    cli("run", "-i", str(inputs / "%04d.png"), "-o", str(outputs / "%04d.png"), "-m", model,
+        "--device", "cpu", "--quiet")
+    return [np.asarray(PIL.Image.open(outputs / f"{i:04d}.png").convert("RGB"))
+            for i in range(1, len(frames) + 1)]
+
+
+def synthetic_reference(frame, scale):
+    """The synthetic engine's function (include/pynference/engine/synthetic.hpp): nearest-neighbour
+    upscale, then 1 - x, in [0, 1]."""
+    top = np.iinfo(frame.dtype).max
+    up = frame.repeat(scale, axis=0).repeat(scale, axis=1).astype(np.float64) / top
+    return (1.0 - up) * top
+
+
+def test_a_frame_equals_the_cli_output(tmp_path):
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 3, 18, 26)
+    proc = pynference.Processor("synthetic:x2", device="cpu")
+    ours = [proc(frame) for frame in frames]
+    theirs = through_cli(tmp_path, frames, "synthetic:x2")
+    for mine, cli_frame, frame in zip(ours, theirs, frames):
+        assert mine.shape == (36, 52, 3) and mine.dtype == np.uint8
+        np.testing.assert_array_equal(mine, cli_frame)
+        # fp16 in the network: within one step of the exact function
+        assert np.abs(mine - synthetic_reference(frame, 2)).max() <= 1.0
+
+
+def test_sixteen_bit_frames_follow_the_reference():
+    rng = np.random.default_rng()
+    frame = random_frames(rng, 1, 10, 14, np.uint16)[0]
+    out = pynference.Processor("synthetic:x3", device="cpu", dtype="fp32")(frame)
+    assert out.shape == (30, 42, 3) and out.dtype == np.uint16
+    assert np.abs(out - synthetic_reference(frame, 3)).max() <= 0.5 + 1e-9
+
+
+def test_a_non_contiguous_frame_is_taken_as_its_values():
+    rng = np.random.default_rng()
+    frame = random_frames(rng, 1, 12, 20)[0]
+    proc = pynference.Processor("synthetic:x2", device="cpu")
+    flipped = frame[::-1, :, :]
+    np.testing.assert_array_equal(proc(flipped), proc(np.ascontiguousarray(flipped)))
+
+
+@pytest.mark.parametrize(
+    "strategy", ["serial-pageable", "serial-pinned", "worker-streams", "split-streams", "multi-compute"])
+def test_map_keeps_order_with_many_frames_in_flight(strategy):
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 48, 8, 12)
+    one = pynference.Processor("synthetic:x2", device="cpu")
+    expected = [one(frame) for frame in frames]
+    serial = strategy.startswith("serial")
+    proc = pynference.Processor("synthetic:x2:2", device="cpu", strategy=strategy,
+                                slots=None if serial else 12)
+    in_flight = []
+
+    def feed():
+        for frame in frames:
+            in_flight.append(proc._core.in_flight())
+            yield frame
+
+    results = list(proc.map(feed()))
+    assert len(results) == len(frames)
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
+    if serial:
+        assert max(in_flight) <= 1
+    else:
+        assert max(in_flight) >= 6  # frames were put while others computed
+    assert proc._core.in_flight() == 0
+
+
+def test_map_takes_a_change_of_size_and_type():
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 3, 8, 8) + random_frames(rng, 3, 6, 10, np.uint16) + random_frames(rng, 2, 8, 8)
+    proc = pynference.Processor("synthetic:x2", device="cpu", slots=4)
+    alone = pynference.Processor("synthetic:x2", device="cpu")
+    for got, frame in zip(proc.map(frames), frames):
+        np.testing.assert_array_equal(got, alone(frame))
+
+
+def test_threads_share_one_processor():
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 32, 6, 6)
+    proc = pynference.Processor("synthetic:x2:1", device="cpu", slots=3, lanes=2)
+    expected = [pynference.Processor("synthetic:x2", device="cpu")(f) for f in frames]
+    results = [None] * len(frames)
+
+    def work(start):
+        for i in range(start, len(frames), 4):
+            results[i] = proc(frames[i])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def one_line(error):
+    text = str(error.value)
+    assert text and "\n" not in text
+    return text
+
+
+def test_errors_are_one_line_exceptions():
+    with pytest.raises(pynference.UsageError) as error:
+        pynference.Processor("synthetic:y3", device="cpu")
+    assert isinstance(error.value, ValueError) and "synthetic:y3" in one_line(error)
+
+    with pytest.raises(pynference.UsageError) as error:
+        pynference.Processor("synthetic:x2", device="cpu", lanes=0)
+    assert "lanes" in one_line(error)
+
+    with pytest.raises(pynference.UsageError) as error:
+        pynference.Processor("synthetic:x2", device="cpu", strategy="fastest")
+    assert "fastest" in one_line(error)
+
+    with pytest.raises(pynference.UsageError) as error:
+        pynference.Processor("synthetic:x2", device="cpu", dtype="int8")
+    assert "int8" in one_line(error)
+
+    proc = pynference.Processor("synthetic:x2", device="cpu")
+    with pytest.raises(ValueError) as error:
+        proc(np.zeros((4, 4), np.uint8))
+    assert "(4, 4)" in one_line(error)
+    with pytest.raises(ValueError) as error:
+        proc(np.zeros((4, 4, 3), np.float32))
+    assert "float32" in one_line(error)
+
+
+def test_a_missing_model_file_is_a_usage_error(tmp_path):
+    with pytest.raises(pynference.UsageError) as error:
+        pynference.Processor(str(tmp_path / "none.pt2"), device="cpu")
+    assert "none.pt2" in one_line(error)
+
+
+def test_no_gpu_is_device_unavailable():
+    try:
+        pynference.Processor("synthetic:x2", device="cuda:0")
+    except pynference.DeviceUnavailable as error:
+        assert isinstance(error, RuntimeError)
+        assert "device='cuda:0'" in str(error) and "\n" not in str(error)
+    else:
+        pytest.skip("this machine has a CUDA device")
+
+
+def test_run_writes_the_y4m_the_cli_writes(tmp_path):
+    made = tmp_path / "source.y4m"
+    cli("run", "-i", "synthetic:40x24:6", "-o", str(made), "-m", "synthetic:x1", "--device", "cpu", "--quiet")
+    for source, options, flags in [
+        ("synthetic:40x24:7", {}, []),
+        (str(made), {"strategy": "worker-streams", "pix_fmt": "yuv444p"}, ["--strategy", "worker-streams", "--pix-fmt", "yuv444p"]),
+    ]:
+        ours = tmp_path / "ours.y4m"
+        theirs = tmp_path / "theirs.y4m"
+        calls = []
+        result = pynference.run(source, str(ours), "synthetic:x2", device="cpu", y=True,
+                                progress=lambda n, total: calls.append((n, total)), **options)
+        cli("run", "-i", source, "-o", str(theirs), "-m", "synthetic:x2", "--device", "cpu", "--quiet", "-y", *flags)
+        assert ours.read_bytes() == theirs.read_bytes()
+        frames = 7 if source.startswith("synthetic") else 6
+        assert result.frames == frames and not result.interrupted
+        assert calls and calls[-1] == (frames, frames)
+        assert [n for n, _ in calls] == sorted(n for n, _ in calls)
+
+
+def test_run_errors_name_keywords(tmp_path):
+    with pytest.raises(pynference.UsageError) as error:
+        pynference.run("synthetic:16x8:2", str(tmp_path / "o.y4m"), "synthetic:x2", device="cpu",
+                       strategy="split-streams", slots=1)
+    text = one_line(error)
+    assert "slots" in text and "--" not in text
+
+    with pytest.raises(pynference.UsageError) as error:
+        pynference.run("synthetic:16x8:2", str(tmp_path / "o.y4m"), "synthetic:x2", device="cpu",
+                       no_such_option=3)
+    assert "no_such_option" in one_line(error)
+
+    out = tmp_path / "there.y4m"
+    out.write_bytes(b"")
+    with pytest.raises(pynference.UsageError) as error:
+        pynference.run("synthetic:16x8:2", str(out), "synthetic:x2", device="cpu")
+    assert "y=True" in one_line(error)
+
+
+def test_an_exception_in_progress_stops_the_run(tmp_path):
+    out = tmp_path / "o.y4m"
+
+    def progress(frames, total):
+        raise KeyError("enough")
+
+    with pytest.raises(KeyError):
+        pynference.run("synthetic:32x16:400", str(out), "synthetic:x2:5", device="cpu", progress=progress)
+    # stopped after the frames in flight: a valid, shorter output
+    written = out.read_bytes().count(b"FRAME\n")
+    assert 0 < written < 400
+
+
+def test_ctrl_c_stops_run_after_the_frames_in_flight(tmp_path):
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "o.y4m"
+    script = ("import pynference; pynference.run('synthetic:32x16:2000', %r, 'synthetic:x2:5', device='cpu')"
+              % str(out))
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    part = tmp_path / "o.y4m.part"
+    deadline = time.monotonic() + 60
+    while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode != 0 and "KeyboardInterrupt" in stderr, stderr
+    written = out.read_bytes().count(b"FRAME\n")
+    assert 0 < written < 2000
+    assert not part.exists()
