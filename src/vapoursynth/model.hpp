@@ -1,7 +1,8 @@
 #pragma once
-// The network behind core.pyn.Model(model=...): "synthetic[:xS[:MS]]" (the synthetic engine, as
-// `pynference -m` names it), or a TorchScript .pt / AOTInductor .pt2 file for the torch engine
-// where the plugin was built with it.
+// The network behind core.pyn.Model(model=...): what `pynference -m` takes (engine/model.hpp) — a
+// TorchScript .pt, an AOTInductor .pt2, a state dict or .onnx file (compiled for the clip's size
+// first, as the CLI does) where the plugin was built with the torch engine, or
+// "synthetic[:xS[:MS]]".
 
 #include <memory>
 #include <optional>
@@ -12,8 +13,10 @@
 
 namespace pyn::vs {
 
-// Throws UsageError, in the plugin's words (its argument names), for what it cannot open.
+// For frames of width x height. Throws UsageError, in the plugin's words (its argument names),
+// for what it cannot open.
 [[nodiscard]] std::unique_ptr<Engine> open_model(const Device& device, const std::string& model,
-                                                 std::optional<DType> dtype);
+                                                 std::optional<DType> dtype, int width,
+                                                 int height);
 
 }  // namespace pyn::vs

@@ -395,8 +395,9 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
   data->in_width = vi->width;
   data->in_height = vi->height;
   data->filter = std::make_unique<ModelFilter>(
-      device, open_model(device, string_arg(in, "model", vsapi).value_or(""), dtype), *input,
-      output, options);
+      device,
+      open_model(device, string_arg(in, "model", vsapi).value_or(""), dtype, vi->width, vi->height),
+      *input, output, options);
   data->output = data->filter->output_format();
   data->vi = *vi;
   data->vi.format = video_format_of(data->output, data->out_samples, core, vsapi);

@@ -268,7 +268,8 @@ def main() -> int:
     parser.add_argument("--cli", required=True)
     parser.add_argument("--work", required=True, type=Path)
     parser.add_argument("--torch-model", action="append", default=[],
-                        help="a TorchScript model (x2) to run through the torch engine as well")
+                        help="a model (x2: TorchScript, or a state dict the plugin compiles) to run "
+                             "through the torch engine as well")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     core.num_threads = 4
