@@ -113,6 +113,8 @@ nb::dict run(const std::vector<std::string>& argv, const nb::object& progress) {
   result["wall_s"] = report.wall_s;
   result["fps"] = report.fps;
   result["first_frame_ms"] = report.first_frame_ms;
+  result["setup_ms"] = report.setup_ms;
+  result["warmup_ms"] = report.warmup_ms;
   result["interrupted"] = outcome.interrupted;
   result["bound_fps"] = report.bound_fps;
   result["efficiency"] = report.efficiency;

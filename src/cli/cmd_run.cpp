@@ -100,7 +100,8 @@ const std::vector<OptionSpec>& run_options() {
        "stop"},
       {"y", "", "-y: overwrite the output if it exists", ""},
       {"quiet", "", "no progress line and no summary (errors still go to stderr)", ""},
-      {"verbose", "", "FFmpeg's own warnings and errors on stderr too", ""},
+      {"verbose", "",
+       "FFmpeg's own warnings and errors on stderr too, and what the first frame waited for", ""},
       {"help", "", "show this help", ""},
   });
   return specs;
@@ -212,13 +213,16 @@ Args run_args(const std::vector<std::string_view>& argv) {
 int cmd_run(const std::vector<std::string_view>& argv) {
   const Args args = run_args(argv);
   if (args.flag("help")) {
-    std::printf("usage: pynference run -i IN -o OUT -m MODEL [options]\n\nRuns a network over every frame "
-                "of IN and writes the result to OUT. Frames are decoded and encoded on their own threads; "
-                "colour conversion, normalisation and the network run on the GPU. Output is written to "
-                "OUT.part and renamed when the run succeeds; Ctrl-C ends the run after the frames in flight "
-                "with a valid, shorter OUT.\n\n  -m synthetic:xS[:MS] runs the synthetic engine (scale S, MS "
-                "ms per frame) instead of a network.\n\n%s",
-                describe_options(run_options()).c_str());
+    std::printf(
+        "usage: pynference run -i IN -o OUT -m MODEL [options]\n\nRuns a network over every frame "
+        "of IN and writes the result to OUT. Frames are decoded and encoded on their own threads; "
+        "colour conversion, normalisation and the network run on the GPU. Output is written to "
+        "OUT.part and renamed when the run succeeds; Ctrl-C ends the run after the frames in "
+        "flight "
+        "with a valid, shorter OUT.\n\n  -m synthetic:xS[:MS] runs the synthetic engine (scale S, "
+        "MS "
+        "ms per frame) instead of a network.\n\n%s",
+        describe_options(run_options()).c_str());
     return 0;
   }
   RunHooks hooks;
@@ -244,8 +248,11 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
     watch_output("");
     stop = &install_stop_handler();
   }
-  const auto stopped = [&] { return hooks.signals ? stop_signal() != 0 : stop != nullptr && stop->load(); };
-  for (const auto& [name, shown] : {std::pair{"input", "-i IN"}, {"output", "-o OUT"}, {"model", "-m MODEL"}}) {
+  const auto stopped = [&] {
+    return hooks.signals ? stop_signal() != 0 : stop != nullptr && stop->load();
+  };
+  for (const auto& [name, shown] :
+       {std::pair{"input", "-i IN"}, {"output", "-o OUT"}, {"model", "-m MODEL"}}) {
     if (!args.has(name)) {
       throw UsageError(std::string("run needs ") + shown + " (see pynference run --help)");
     }
@@ -323,17 +330,20 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
   if (!options.output_format && std::holds_alternative<ImageDesc>(in_format) &&
       ((out_spec == "-" && !args.has("format")) || out_spec.ends_with(".y4m") ||
        out_spec.starts_with("raw:"))) {
-    // Y4M (and our raw output) holds YUV only: RGB frames become 4:4:4 on the GPU, 10-bit for 16-bit samples.
+    // Y4M (and our raw output) holds YUV only: RGB frames become 4:4:4 on the GPU, 10-bit for
+    // 16-bit samples.
     const bool deep = std::get<ImageDesc>(in_format).pixel == PixelType::u16;
     options.output_format = pixel_format(deep ? "yuv444p10le" : "yuv444p", in_format);
   }
-  const std::unique_ptr<Engine> engine = make_engine(device, args, SyntheticOptions{0.0, 2, chosen_dtype(args, DType::f16)},
-                                                      width_of(in_format), height_of(in_format));
+  const std::unique_ptr<Engine> engine =
+      make_engine(device, args, SyntheticOptions{0.0, 2, chosen_dtype(args, DType::f16)},
+                  width_of(in_format), height_of(in_format));
   const std::unique_ptr<Sink> sink = open_output(output, *input);
   if (!quiet) {
-    std::fprintf(stderr, "pynference: %s -> %s: %s, %s, %s on %s\n", in_spec.c_str(), out_spec.c_str(),
-                 input->description().c_str(), engine->name().c_str(),
-                 std::string(to_string(options.strategy)).c_str(), device_line(device.info()).c_str());
+    std::fprintf(stderr, "pynference: %s -> %s: %s, %s, %s on %s\n", in_spec.c_str(),
+                 out_spec.c_str(), input->description().c_str(), engine->name().c_str(),
+                 std::string(to_string(options.strategy)).c_str(),
+                 device_line(device.info()).c_str());
   }
 
   options.stop = stop;
@@ -341,7 +351,8 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
   if (hooks.on_start) {
     hooks.on_start(input->source().frame_count());
   }
-  ProgressLine progress(counting, input->source().frame_count(), !quiet && isatty(STDERR_FILENO) == 1);
+  ProgressLine progress(counting, input->source().frame_count(),
+                        !quiet && isatty(STDERR_FILENO) == 1);
   std::optional<StoppableSource> stoppable;
   if (input_may_stall(in_spec) && stop != nullptr) {
     stoppable.emplace(input->source(), *stop);
@@ -384,7 +395,8 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
   }
 
   if (args.has("trace")) {
-    write_trace_files(args.str("trace"), report, std::string(to_string(options.strategy)) + " (" + engine->name() + ")");
+    write_trace_files(args.str("trace"), report,
+                      std::string(to_string(options.strategy)) + " (" + engine->name() + ")");
   }
   // A signal while the input blocked ends the run at the input's end, not as interrupted: the
   // signal still decides the exit code.
@@ -408,6 +420,13 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
         interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
         report.wall_s, report.fps, bound, report.first_frame_ms,
         out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str(), damage.c_str());
+    if (args.flag("verbose") && report.frames > 0) {
+      std::fprintf(stderr,
+                   "pynference: first frame after %.1f ms: %.1f ms buffers and output, %.1f ms "
+                   "warm-up, %.1f ms the frame\n",
+                   report.first_frame_ms, report.setup_ms, report.warmup_ms,
+                   report.first_frame_ms - report.setup_ms - report.warmup_ms);
+    }
   }
   RunOutcome outcome;
   outcome.report = report;

@@ -114,11 +114,12 @@ std::string device_line(const DeviceInfo& info) {
     std::snprintf(text, sizeof text, "cpu: %s, %d threads (host backend)", info.name.c_str(),
                   info.multiprocessors);
   } else {
-    std::snprintf(text, sizeof text, "cuda:%d: %s, %.1f GiB, %d SMs, compute %d.%d, driver %d.%d, runtime %d.%d",
+    std::snprintf(text, sizeof text,
+                  "cuda:%d: %s, %.1f GiB, %d SMs, compute %d.%d, driver %d.%d, runtime %d.%d",
                   info.index, info.name.c_str(), static_cast<double>(info.total_memory) / (1 << 30),
-                  info.multiprocessors, info.compute_major, info.compute_minor, info.driver_version / 1000,
-                  (info.driver_version % 1000) / 10, info.runtime_version / 1000,
-                  (info.runtime_version % 1000) / 10);
+                  info.multiprocessors, info.compute_major, info.compute_minor,
+                  info.driver_version / 1000, (info.driver_version % 1000) / 10,
+                  info.runtime_version / 1000, (info.runtime_version % 1000) / 10);
   }
   return text;
 }
@@ -138,17 +139,19 @@ std::string spread(const std::vector<FpsRuns>& runs, std::size_t i) {
 std::string report_table(const std::vector<RunReport>& reports, const std::vector<FpsRuns>& runs) {
   std::string text;
   char line[320];
-  std::snprintf(line, sizeof line, "%-16s %9s %9s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "strategy", "fps",
-                "bound", "eff", "h2d ms", "compute", "d2h ms", "both ms", "gap ms", "lat p50", "h2d GB/s",
-                "d2h GB/s", "VRAM MiB");
+  std::snprintf(line, sizeof line, "%-16s %9s %9s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n",
+                "strategy", "fps", "bound", "eff", "h2d ms", "compute", "d2h ms", "both ms",
+                "gap ms", "lat p50", "h2d GB/s", "d2h GB/s", "VRAM MiB");
   text += line;
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const RunReport& r = reports[i];
-    std::snprintf(line, sizeof line, "%-16s %9.1f %9.1f %6.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.2f %8.1f %8.1f %8.0f%s\n",
-                  std::string(to_string(r.strategy)).c_str(), r.fps, r.bound_fps, r.efficiency, r.stages.h2d_ms,
-                  r.stages.compute_ms, r.stages.d2h_ms, r.stages.duplex_ms, r.compute_gap_ms, r.latency_p50_ms,
-                  r.h2d_gbps, r.d2h_gbps, static_cast<double>(r.vram_bytes) / (1 << 20),
-                  r.interrupted ? "  (interrupted)" : "");
+    std::snprintf(
+        line, sizeof line,
+        "%-16s %9.1f %9.1f %6.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.2f %8.1f %8.1f %8.0f%s\n",
+        std::string(to_string(r.strategy)).c_str(), r.fps, r.bound_fps, r.efficiency,
+        r.stages.h2d_ms, r.stages.compute_ms, r.stages.d2h_ms, r.stages.duplex_ms, r.compute_gap_ms,
+        r.latency_p50_ms, r.h2d_gbps, r.d2h_gbps, static_cast<double>(r.vram_bytes) / (1 << 20),
+        r.interrupted ? "  (interrupted)" : "");
     text += line;
     if (const std::string note = spread(runs, i); !note.empty()) {
       text.insert(text.size() - 1, note);
@@ -167,7 +170,8 @@ std::string report_json(const DeviceInfo& device, const WorkloadInfo& workload,
       .field("name", device.name)
       .field("memory_bytes", static_cast<long long>(device.total_memory))
       .field("multiprocessors", device.multiprocessors)
-      .field("compute_capability", std::to_string(device.compute_major) + "." + std::to_string(device.compute_minor))
+      .field("compute_capability",
+             std::to_string(device.compute_major) + "." + std::to_string(device.compute_minor))
       .field("driver_version", device.driver_version)
       .field("runtime_version", device.runtime_version)
       .end_object();
@@ -194,6 +198,8 @@ std::string report_json(const DeviceInfo& device, const WorkloadInfo& workload,
         .field("measured_frames", static_cast<long long>(r.measured_frames))
         .field("fps", r.fps)
         .field("first_frame_ms", r.first_frame_ms)
+        .field("setup_ms", r.setup_ms)
+        .field("warmup_ms", r.warmup_ms)
         .field("h2d_ms", r.stages.h2d_ms)
         .field("compute_ms", r.stages.compute_ms)
         .field("d2h_ms", r.stages.d2h_ms)

@@ -56,6 +56,7 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
     records_.reserve(expected_frames(source_, options_));
   }
   guard(Stage::sink, -1, [&] { sink_.open(processor_->output_format()); });
+  setup_ms_ = since_created_ms();
 }
 
 void Run::prepare_lane(Lane& lane) {
@@ -75,6 +76,7 @@ bool Run::start() {
   if (failed()) {
     return false;
   }
+  warmup_ms_ = since_created_ms() - setup_ms_;
   if (measuring()) {
     stages_ = processor_->measure_alone();
     // A stage the frames skip bounds nothing: lent device frames are not uploaded, device outputs
@@ -102,6 +104,11 @@ Run::~Run() {
 
 double Run::host_ms() const {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - host_origin_)
+      .count();
+}
+
+double Run::since_created_ms() const {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - created_)
       .count();
 }
 
@@ -185,9 +192,7 @@ void Run::deliver(Slot& slot) {
   const Spans& s = spans(slot);
   if (delivered_++ == 0) {
     first_source_begin_ = s.source_begin;
-    first_frame_ms_ =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - created_)
-            .count();
+    first_frame_ms_ = since_created_ms();
   }
   last_sink_end_ = record.sink_end;
   if (!measuring()) {
@@ -297,6 +302,8 @@ RunReport Run::finish(Strategy strategy, int streams, Layout layout) {
   report.interrupted = interrupted_;
   report.vram_bytes = processor_->vram_bytes();
   report.first_frame_ms = first_frame_ms_;
+  report.setup_ms = setup_ms_;
+  report.warmup_ms = warmup_ms_;
   report.uploads = processor_->uploads();
   report.downloads = processor_->downloads();
   if (measuring()) {

@@ -104,6 +104,8 @@ class Run {
   [[nodiscard]] double trace_ms() const { return options_.trace ? host_ms() : 0.0; }
   [[nodiscard]] bool measuring() const noexcept { return options_.measure || options_.trace; }
   [[nodiscard]] double gpu_ms(const Event& event) const;
+  // Since the run was created.
+  [[nodiscard]] double since_created_ms() const;
   [[nodiscard]] Spans& spans(const Slot& slot) {
     return spans_[static_cast<std::size_t>(slot.index)];
   }
@@ -123,6 +125,8 @@ class Run {
   std::chrono::steady_clock::time_point host_origin_;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   double first_frame_ms_ = 0;
+  double setup_ms_ = 0;
+  double warmup_ms_ = 0;
   std::int64_t next_frame_ = 0;
   std::optional<Memory> lends_;  // where the source's frames lie, if it lends them
   std::latch lanes_ready_;

@@ -353,6 +353,23 @@ TEST(Lanes, EachIsPreparedOnTheThreadThatRunsIt) {
   }
 }
 
+// The first frame's latency is told in parts: setup (buffers, sink), then the lanes' warm-up (each
+// prepare() of this engine sleeps 2 ms, one lane after another), then the frame itself.
+TEST(FirstFrame, TheReportSplitsItIntoSetupAndWarmUp) {
+  const Device device = host();
+  for (Strategy strategy : kAllStrategies) {
+    ThreadRecordingEngine engine(device);
+    SyntheticSource source(ImageDesc{12, 6, PixelType::u8, ChannelOrder::rgb}, 5);
+    NullSink sink;
+    const RunReport r = within(
+        30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+    const double lanes = static_cast<double>(engine.prepared_on_.size());
+    EXPECT_GT(r.setup_ms, 0.0) << to_string(strategy);
+    EXPECT_GE(r.warmup_ms, 2.0 * lanes) << to_string(strategy);
+    EXPECT_LE(r.setup_ms + r.warmup_ms, r.first_frame_ms) << to_string(strategy);
+  }
+}
+
 // A lane that fails to prepare fails the run with that error, before any frame is read.
 TEST(Lanes, AFailedPrepareFailsTheRunBeforeAnyFrame) {
   class FailingPrepare final : public Engine {
@@ -399,7 +416,9 @@ TEST(Lanes, AFailedPrepareFailsTheRunBeforeAnyFrame) {
 TEST(FrameInfo, TheSourcesTimeReachesTheSinkWithItsFrame) {
   class TimedSource final : public Source {
    public:
-    [[nodiscard]] FrameFormat format() const override { return ImageDesc{6, 4, PixelType::u8, ChannelOrder::rgb}; }
+    [[nodiscard]] FrameFormat format() const override {
+      return ImageDesc{6, 4, PixelType::u8, ChannelOrder::rgb};
+    }
     bool read(std::span<std::byte> /*slot*/, FrameInfo& info) override {
       if (info.index >= 40) {
         return false;
@@ -426,7 +445,8 @@ TEST(FrameInfo, TheSourcesTimeReachesTheSinkWithItsFrame) {
     SyntheticEngine engine(device, {0.1, 1, DType::f16});
     TimedSource source;
     TimeCheckingSink sink;
-    (void)within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+    (void)within(30s,
+                 [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
     EXPECT_EQ(sink.written, 40) << to_string(strategy);
     EXPECT_EQ(sink.right, 40) << to_string(strategy);
   }
@@ -439,8 +459,8 @@ TEST(FrameInfo, TheSourcesTimeReachesTheSinkWithItsFrame) {
 // frames must come out the same.
 class LendingSource final : public Source {
  public:
-  LendingSource(const Device& device, FrameFormat format, std::int64_t frames, Memory memory, int ring,
-                std::size_t pad = 0)
+  LendingSource(const Device& device, FrameFormat format, std::int64_t frames, Memory memory,
+                int ring, std::size_t pad = 0)
       : synthetic_(format, frames), memory_(memory), pad_(pad), packed_(bytes_of(format)) {
     std::size_t bytes = 0;
     for (int p = 0; p < plane_count(format); ++p) {
@@ -526,14 +546,17 @@ class LendingSource final : public Source {
 class DeviceHashSink final : public Sink {
  public:
   void open(const FrameFormat& format) override { inner.open(format); }
-  void write(std::span<const std::byte> frame, const FrameInfo& info) override { inner.write(frame, info); }
+  void write(std::span<const std::byte> frame, const FrameInfo& info) override {
+    inner.write(frame, info);
+  }
   [[nodiscard]] bool takes_device_frames() const override { return true; }
   HashSink inner;
 };
 
 TEST(LentFrames, DeviceFramesSkipTheUploadAndDeviceSinksTheDownload) {
   const Device device = host();
-  const FrameFormat format = YuvDesc{22, 12, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited};
+  const FrameFormat format =
+      YuvDesc{22, 12, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited};
   constexpr std::int64_t kFrames = 30;
   const Workload w{format, 2, DType::f16, kFrames, 0.1};
   const test::Hashed reference = run_hashed(device, w, options_for(Strategy::serial_pageable));
@@ -541,10 +564,11 @@ TEST(LentFrames, DeviceFramesSkipTheUploadAndDeviceSinksTheDownload) {
     for (const Memory memory : {Memory::device, Memory::host}) {
       for (const std::size_t pad : {0, 10}) {  // packed, and pitched with padding
         SyntheticEngine engine(device, {0.1, 2, DType::f16});
-        LendingSource source(device, format, kFrames, memory, 4, pad);  // fewer than most strategies' slots
+        LendingSource source(device, format, kFrames, memory, 4,
+                             pad);  // fewer than most strategies' slots
         HashSink sink;
-        const RunReport r =
-            within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+        const RunReport r = within(
+            30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
         EXPECT_EQ(sink.hashes(), reference.hashes) << to_string(strategy) << " pad " << pad;
         EXPECT_EQ(source.lent, kFrames);
         EXPECT_EQ(source.given_back, kFrames) << "every lent frame given back";
@@ -556,9 +580,10 @@ TEST(LentFrames, DeviceFramesSkipTheUploadAndDeviceSinksTheDownload) {
     SyntheticEngine engine(device, {0.1, 2, DType::f16});
     SyntheticSource source(format, kFrames);
     DeviceHashSink sink;
-    const RunReport r =
-        within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
-    EXPECT_EQ(sink.inner.hashes(), reference.hashes) << to_string(strategy) << ": device frames to the sink";
+    const RunReport r = within(
+        30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+    EXPECT_EQ(sink.inner.hashes(), reference.hashes)
+        << to_string(strategy) << ": device frames to the sink";
     EXPECT_EQ(r.uploads, kFrames);
     EXPECT_EQ(r.downloads, 0) << to_string(strategy);
   }
@@ -579,10 +604,12 @@ TEST(LentFrames, AFailedRunStopsASourceWaitingForItsFrames) {
   const Device device = host();
   for (Strategy strategy : kAllStrategies) {
     SyntheticEngine engine(device, {0.1, 1, DType::f16});
-    LendingSource source(device, ImageDesc{8, 4, PixelType::u8, ChannelOrder::rgb}, 100, Memory::device, 2);
+    LendingSource source(device, ImageDesc{8, 4, PixelType::u8, ChannelOrder::rgb}, 100,
+                         Memory::device, 2);
     DiskFullSink sink;
     try {
-      (void)within(30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
+      (void)within(
+          30s, [&] { return run_pipeline(device, engine, source, sink, options_for(strategy)); });
       ADD_FAILURE() << to_string(strategy) << ": no error";
     } catch (const StageError& e) {
       EXPECT_EQ(e.stage(), Stage::sink) << to_string(strategy);

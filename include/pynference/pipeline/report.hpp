@@ -76,6 +76,10 @@ struct RunReport {
   // From the start of the run (the engine loaded, nothing allocated yet) to the first frame handed
   // to the sink: buffers, the engine's warm-up on its threads, the measuring pass where asked.
   double first_frame_ms = 0;
+  // Of that: the buffers allocated, the sink opened and the slots primed (setup), then until every
+  // lane's engine was warmed up (warm-up). What is left is the first frame's own way through.
+  double setup_ms = 0;
+  double warmup_ms = 0;
   // Frames copied host to device and back: fewer than frames where the source lends device frames
   // or the sink takes them.
   std::int64_t uploads = 0;

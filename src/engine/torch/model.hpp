@@ -59,6 +59,10 @@ class Model {
   [[nodiscard]] virtual std::string capture_refusal() const { return {}; }
   // Set where the model takes one input size only (an AOTInductor package exported with --size).
   [[nodiscard]] virtual std::optional<FixedSize> fixed_size() const { return std::nullopt; }
+  // Inferences a stream runs before its first frame: `first_of_shape` where no stream has run
+  // this input shape yet (what is learnt then, such as cuDNN's choice of algorithms, is the
+  // process's; what each stream needs of its own is met by one run).
+  [[nodiscard]] virtual int warmups(bool /*first_of_shape*/) const { return 1; }
 };
 
 [[nodiscard]] std::unique_ptr<Model> load_torchscript(const LoadRequest& request);

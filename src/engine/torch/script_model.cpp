@@ -24,6 +24,9 @@ class ScriptModel final : public Model {
         file_name_(std::move(file_name)) {}
 
   [[nodiscard]] std::string_view format_name() const override { return "TorchScript"; }
+  // The profiling executor records the first run of a shape and optimises the graph on the
+  // second; the third runs what the frames will run. The executor is shared by every thread.
+  [[nodiscard]] int warmups(bool first_of_shape) const override { return first_of_shape ? 3 : 1; }
   [[nodiscard]] at::ScalarType input_dtype() const override { return dtype_; }
 
   at::Tensor forward(const at::Tensor& input,

@@ -13,6 +13,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "model.hpp"
 #include "pynference/device/error.hpp"
@@ -38,9 +40,6 @@ using torch_engine::Model;
 
 // Side of the square test input that finds the scale at open.
 constexpr int kProbe = 64;
-// Inferences prepare() runs per stream: the first picks cuDNN algorithms and lets TorchScript's
-// profiling executor specialise; the later ones run the optimised graph.
-constexpr int kWarmups = 3;
 
 at::ScalarType scalar_type(DType dtype) {
   switch (dtype) {
@@ -214,10 +213,20 @@ class TorchEngine final : public Engine {
     const TensorView in{in_buffer.data(), input, options_.dtype};
     const TensorView out{out_buffer.data(), output, options_.dtype};
     fill(stream, in);
-    for (int i = 0; i < kWarmups; ++i) {
+    bool first_of_shape = false;
+    {
+      const std::lock_guard lock(warmed_mutex_);
+      first_of_shape = std::find(warmed_.begin(), warmed_.end(), input) == warmed_.end();
+    }
+    // The first run of a shape picks cuDNN's algorithms (benchmark mode) for the whole process.
+    for (int i = 0; i < model_->warmups(first_of_shape); ++i) {
       run(stream, in, out);
     }
     stream.synchronize();
+    if (first_of_shape) {
+      const std::lock_guard lock(warmed_mutex_);
+      warmed_.push_back(input);
+    }
   }
 
   void run(Stream& stream, const TensorView& in, const TensorView& out) override {
@@ -346,6 +355,8 @@ class TorchEngine final : public Engine {
   std::unique_ptr<Model> model_;
   int scale_;
   std::mutex pools_mutex_;
+  std::vector<TensorShape> warmed_;  // input shapes some stream has run
+  std::mutex warmed_mutex_;
   std::map<void*, std::weak_ptr<GraphPool>> pools_;  // by cudaStream_t
 };
 
