@@ -421,11 +421,12 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
         report.wall_s, report.fps, bound, report.first_frame_ms,
         out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str(), damage.c_str());
     if (args.flag("verbose") && report.frames > 0) {
-      std::fprintf(stderr,
-                   "pynference: first frame after %.1f ms: %.1f ms buffers and output, %.1f ms "
-                   "warm-up, %.1f ms the frame\n",
-                   report.first_frame_ms, report.setup_ms, report.warmup_ms,
-                   report.first_frame_ms - report.setup_ms - report.warmup_ms);
+      std::fprintf(
+          stderr,
+          "pynference: first frame after %.1f ms: %.1f ms device buffers and output, %.1f ms "
+          "warm-up, %.1f ms the frame\n",
+          report.first_frame_ms, report.setup_ms, report.warmup_ms,
+          report.first_frame_ms - report.setup_ms - report.warmup_ms);
     }
   }
   RunOutcome outcome;

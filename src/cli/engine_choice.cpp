@@ -23,6 +23,10 @@ std::vector<OptionSpec> with_engine_options(std::vector<OptionSpec> own) {
        "DRUNet (state dicts): the noise level the network removes, 0-255 (default 15)", ""},
       {"no-channels-last", "", "keep TorchScript weights in NCHW (channels_last is usually faster)",
        ""},
+      {"cudnn-benchmark", "",
+       "let cuDNN time its algorithms at the first frame and keep the fastest (a slower start, "
+       "rarely faster frames)",
+       ""},
   };
   own.insert(own.end(), engine.begin(), engine.end());
   return own;
@@ -76,7 +80,8 @@ std::unique_ptr<Engine> make_engine(const Device& device, const Args& args,
     return std::make_unique<SyntheticEngine>(device,
                                              cli::parse_synthetic_model(model, synthetic.dtype));
   }
-  ModelRequest request{model, asked_dtype(args), !args.flag("no-channels-last"), std::nullopt};
+  ModelRequest request{model, asked_dtype(args), !args.flag("no-channels-last"), std::nullopt,
+                       args.flag("cudnn-benchmark")};
   if (model_needs_frame_size(model)) {
     if (width < 1 || height < 1) {
       throw UsageError(model +

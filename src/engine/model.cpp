@@ -70,6 +70,7 @@ std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& req
   TorchOptions options;
   options.dtype = request.dtype.value_or(DType::f16);
   options.channels_last = request.channels_last;
+  options.cudnn_benchmark = request.cudnn_benchmark;
   const std::string& path = request.model;
   if (!is_model_source(path)) {
     if (request.noise_level) {

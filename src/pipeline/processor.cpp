@@ -148,8 +148,6 @@ void Processor::allocate() {
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     Slot& slot = slots_[i];
     slot.index = static_cast<int>(i);
-    slot.in_host = device_.alloc_host(in_bytes_, options_.host_memory);
-    slot.out_host = device_.alloc_host(out_bytes_, options_.host_memory);
     slot.in_device = device_.alloc(in_bytes_);
     slot.out_device = device_.alloc(out_bytes_);
     // Product events carry no timing and let a waiting thread sleep instead of spinning a core.
@@ -162,6 +160,22 @@ void Processor::allocate() {
   for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) {
     free_.push_back(&*it);
   }
+}
+
+bool Processor::make_host_buffers(Slot& slot) {
+  if (slot.in_host.data() != nullptr) {
+    return false;
+  }
+  try {
+    slot.in_host = device_.alloc_host(in_bytes_, options_.host_memory);
+    slot.out_host = device_.alloc_host(out_bytes_, options_.host_memory);
+  } catch (const std::bad_alloc&) {
+    slot.in_host.reset();
+    throw Error("out of host memory while allocating the buffers of slot " +
+                std::to_string(slot.index) + " for frames of " + to_string(in_format_) +
+                " in and " + to_string(out_format_) + " out");
+  }
+  return true;
 }
 
 Processor::~Processor() {
@@ -253,12 +267,21 @@ void Processor::capture_graphs(Lane& lane) {
 // ------------------------------------------------------------------------------------
 
 Processor::Slot* Processor::acquire() {
-  const std::lock_guard lock(free_mutex_);
-  if (free_.empty()) {
-    return nullptr;
+  Slot* slot = nullptr;
+  {
+    const std::lock_guard lock(free_mutex_);
+    if (free_.empty()) {
+      return nullptr;
+    }
+    slot = free_.back();
+    free_.pop_back();
   }
-  Slot* slot = free_.back();
-  free_.pop_back();
+  try {
+    (void)make_host_buffers(*slot);
+  } catch (...) {
+    release(*slot);
+    throw;
+  }
   return slot;
 }
 
@@ -402,6 +425,9 @@ void Processor::await_download(Slot& slot) {
 StageTimes Processor::measure_alone() {
   if (!options_.measure) {
     throw Error("Processor::measure_alone needs ProcessorOptions::measure");
+  }
+  for (Slot& slot : slots_) {
+    (void)make_host_buffers(slot);
   }
   // Cycling through the slots as a run does: copy speed can depend on which pinned buffer is used.
   constexpr int kWarmup = 2;

@@ -49,9 +49,6 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   }
   processor_ = std::make_unique<Processor>(device_, engine, in_format, processor);
   spans_.resize(processor_->slots().size());
-  for (Slot& slot : slots()) {
-    guard(Stage::source, -1, [&] { source_.prime(slot.in_host.bytes()); });
-  }
   if (measuring()) {
     records_.reserve(expected_frames(source_, options_));
   }
@@ -71,7 +68,21 @@ void Run::prepare_lane(Lane& lane) {
   lanes_ready_.count_down();
 }
 
+void Run::make_host_buffers(Slot& slot) {
+  if (processor_->make_host_buffers(slot)) {
+    guard(Stage::source, -1, [&] { source_.prime(slot.in_host.bytes()); });
+  }
+}
+
 bool Run::start() {
+  // Pinning the slots' host buffers takes milliseconds each: done here while the lanes warm up,
+  // and what is left by fill() as each slot is first used.
+  for (Slot& slot : slots()) {
+    if (lanes_ready_.try_wait() || failed()) {
+      break;
+    }
+    make_host_buffers(slot);
+  }
   lanes_ready_.wait();
   if (failed()) {
     return false;
@@ -125,6 +136,7 @@ bool Run::fill(Slot& slot) {
   if (options_.max_frames >= 0 && next_frame_ >= options_.max_frames) {
     return false;
   }
+  make_host_buffers(slot);
   const std::int64_t frame = next_frame_;
   slot.frame = frame;
   Spans& s = spans(slot);

@@ -47,9 +47,9 @@ class Run {
   // runs the lane, since engines keep per-thread state (LibTorch's autotune caches) that a warm-up
   // on another thread would not fill.
   void prepare_lane(Lane& lane);
-  // Called once by the thread that fills slots, before the first fill: waits until every lane is
-  // prepared, then (measured runs) times each stage alone and starts the clocks. False where a lane
-  // failed to prepare.
+  // Called once by the thread that fills slots, before the first fill: makes slots' host buffers
+  // while it waits until every lane is prepared, then (measured runs) times each stage alone and
+  // starts the clocks. False where a lane failed to prepare.
   bool start();
 
   // --- stage steps -----------------------------------------------------------------------------
@@ -99,6 +99,8 @@ class Run {
   };
 
   void fail(std::exception_ptr error);
+  // The Processor's make_host_buffers(), and the source's prime() of a new one.
+  void make_host_buffers(Slot& slot);
   [[nodiscard]] double host_ms() const;
   // host_ms() when tracing, else 0: the clock is read only when someone will look.
   [[nodiscard]] double trace_ms() const { return options_.trace ? host_ms() : 0.0; }

@@ -47,12 +47,15 @@ Y4m parse_y4m(const std::string& bytes, std::size_t frame_bytes) {
 }
 
 // 4:2:0 8-bit frame bytes at WxH.
-constexpr std::size_t yuv420_bytes(std::size_t w, std::size_t h) { return w * h + 2 * ((w + 1) / 2) * ((h + 1) / 2); }
+constexpr std::size_t yuv420_bytes(std::size_t w, std::size_t h) {
+  return w * h + 2 * ((w + 1) / 2) * ((h + 1) / 2);
+}
 
 // Shell words that wait (up to 30 s) until frames have reached `out`'s partial file, so that a
 // signal sent next comes after the first frame however loaded the machine is.
 std::string after_frames(const std::string& out) {
-  return "for i in $(seq 300); do [ $(stat -c %s '" + out + ".part' 2>/dev/null || echo 0) -gt 2000 ] && break; "
+  return "for i in $(seq 300); do [ $(stat -c %s '" + out +
+         ".part' 2>/dev/null || echo 0) -gt 2000 ] && break; "
          "sleep 0.1; done; ";
 }
 
@@ -74,7 +77,8 @@ class RunCommand : public ::testing::Test {
 };
 
 TEST_F(RunCommand, WritesTheScaledFramesAndLeavesNoPartFile) {
-  const Result r = run("run -i synthetic:36x20:12 -o " + at("out.y4m") + " -m synthetic:x2 --device cpu");
+  const Result r =
+      run("run -i synthetic:36x20:12 -o " + at("out.y4m") + " -m synthetic:x2 --device cpu");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("wrote 12 frames"), std::string::npos) << r.output;
   const Y4m out = parse_y4m(read(at("out.y4m")), yuv420_bytes(72, 40));
@@ -84,22 +88,27 @@ TEST_F(RunCommand, WritesTheScaledFramesAndLeavesNoPartFile) {
 }
 
 TEST_F(RunCommand, EveryStrategyAndAPipeGiveTheSameBytes) {
-  ASSERT_EQ(run("run -i synthetic:30x18:9 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
+  ASSERT_EQ(
+      run("run -i synthetic:30x18:9 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet")
+          .code,
+      0);
   ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("ref.y4m") +
                 " -m synthetic:x2 --device cpu --strategy serial-pageable --quiet")
                 .code,
             0);
   const std::string reference = read(at("ref.y4m"));
   ASSERT_GT(reference.size(), 9 * yuv420_bytes(60, 36));
-  for (const char* strategy : {"serial-pinned", "worker-streams", "split-streams", "multi-compute"}) {
+  for (const char* strategy :
+       {"serial-pinned", "worker-streams", "split-streams", "multi-compute"}) {
     const std::string out = at(std::string(strategy) + ".y4m");
-    const Result r = run("run -i " + at("in.y4m") + " -o " + out + " -m synthetic:x2 --device cpu --quiet --strategy " +
-                         strategy);
+    const Result r = run("run -i " + at("in.y4m") + " -o " + out +
+                         " -m synthetic:x2 --device cpu --quiet --strategy " + strategy);
     ASSERT_EQ(r.code, 0) << strategy << ": " << r.output;
     EXPECT_TRUE(read(out) == reference) << strategy;
   }
-  const Result piped = shell("cat " + at("in.y4m") + " | " + binary() +
-                             " run -i - -o - -m synthetic:x2 --device cpu --quiet > " + at("piped.y4m"));
+  const Result piped =
+      shell("cat " + at("in.y4m") + " | " + binary() +
+            " run -i - -o - -m synthetic:x2 --device cpu --quiet > " + at("piped.y4m"));
   ASSERT_EQ(piped.code, 0) << piped.output;
   EXPECT_TRUE(read(at("piped.y4m")) == reference);
   EXPECT_TRUE(piped.output.empty()) << "--quiet: " << piped.output;
@@ -107,8 +116,14 @@ TEST_F(RunCommand, EveryStrategyAndAPipeGiveTheSameBytes) {
 
 TEST_F(RunCommand, SeekAndDurationPickTheFramesOfTheirTimes) {
   // 25 fps: -ss 0.2 -t 0.2 is frames 5..9, -ss 0.2 -to 0.32 frames 5..7.
-  ASSERT_EQ(run("run -i synthetic:16x8:20 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
-  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("all.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
+  ASSERT_EQ(
+      run("run -i synthetic:16x8:20 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet")
+          .code,
+      0);
+  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("all.y4m") +
+                " -m synthetic:x1 --device cpu --quiet")
+                .code,
+            0);
   ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("cut.y4m") +
                 " -m synthetic:x1 --device cpu --quiet -ss 0.2 -t 0.2")
                 .code,
@@ -136,13 +151,23 @@ TEST_F(RunCommand, PixFmtAndRgbInputsBecomeTheAskedYuvOnTheDevice) {
                 .code,
             0);
   EXPECT_EQ(read(at("p10.y4m")).rfind("YUV4MPEG2 W16 H8 F25:1 Ip A0:0 C444p10\n", 0), 0U);
-  ASSERT_EQ(run("run -i synthetic:16x8:3:rgb24 -o " + at("rgb.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
-  EXPECT_EQ(read(at("rgb.y4m")).rfind("YUV4MPEG2 W16 H8 F25:1 Ip A0:0 C444\n", 0), 0U) << read(at("rgb.y4m")).substr(0, 60);
+  ASSERT_EQ(run("run -i synthetic:16x8:3:rgb24 -o " + at("rgb.y4m") +
+                " -m synthetic:x1 --device cpu --quiet")
+                .code,
+            0);
+  EXPECT_EQ(read(at("rgb.y4m")).rfind("YUV4MPEG2 W16 H8 F25:1 Ip A0:0 C444\n", 0), 0U)
+      << read(at("rgb.y4m")).substr(0, 60);
 }
 
 TEST_F(RunCommand, RawFramesInAndOutAreTheY4mPlanes) {
-  ASSERT_EQ(run("run -i synthetic:30x18:6 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
-  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("a.y4m") + " -m synthetic:x2 --device cpu --quiet").code, 0);
+  ASSERT_EQ(
+      run("run -i synthetic:30x18:6 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet")
+          .code,
+      0);
+  ASSERT_EQ(
+      run("run -i " + at("in.y4m") + " -o " + at("a.y4m") + " -m synthetic:x2 --device cpu --quiet")
+          .code,
+      0);
   const Y4m in = parse_y4m(read(at("in.y4m")), yuv420_bytes(30, 18));
   const Y4m a = parse_y4m(read(at("a.y4m")), yuv420_bytes(60, 36));
   ASSERT_EQ(a.frames.size(), 6U);
@@ -164,13 +189,15 @@ TEST_F(RunCommand, RawFramesInAndOutAreTheY4mPlanes) {
   const Y4m b = parse_y4m(read(at("b.y4m")), yuv420_bytes(60, 36));
   EXPECT_TRUE(b.frames == a.frames);
   // Y4M in, raw out, through a pipe: the planes and nothing else
-  const Result piped = shell("cat " + at("in.y4m") + " | " + binary() +
-                             " run -i - -o raw:- -m synthetic:x2 --device cpu --quiet > " + at("c.yuv"));
+  const Result piped =
+      shell("cat " + at("in.y4m") + " | " + binary() +
+            " run -i - -o raw:- -m synthetic:x2 --device cpu --quiet > " + at("c.yuv"));
   ASSERT_EQ(piped.code, 0) << piped.output;
   EXPECT_TRUE(read(at("c.yuv")) == raw_a);
   // a cut raw file names the frame
   std::filesystem::resize_file(at("in.yuv"), raw_in.size() - 10);
-  const Result cut = run("run -i raw:30x18:yuv420p:" + at("in.yuv") + " -o " + at("d.y4m") + " -m synthetic --device cpu");
+  const Result cut = run("run -i raw:30x18:yuv420p:" + at("in.yuv") + " -o " + at("d.y4m") +
+                         " -m synthetic --device cpu");
   EXPECT_EQ(cut.code, 1) << cut.output;
   EXPECT_NE(cut.output.find("raw frame 5 is truncated"), std::string::npos) << cut.output;
   EXPECT_FALSE(std::filesystem::exists(at("d.y4m")));
@@ -181,21 +208,30 @@ TEST_F(RunCommand, BadInputIsOneLineWithCode2AndWritesNothing) {
     std::string arguments;
     std::string message;
   };
-  ASSERT_EQ(run("run -i synthetic:16x8:2 -o " + at("exists.y4m") + " -m synthetic --device cpu --quiet").code, 0);
+  ASSERT_EQ(
+      run("run -i synthetic:16x8:2 -o " + at("exists.y4m") + " -m synthetic --device cpu --quiet")
+          .code,
+      0);
   const Case cases[] = {
       {"run -i " + at("missing.y4m") + " -o " + at("o.y4m") + " -m synthetic", "cannot open"},
       {"run -i synthetic:16x8:2 -o " + at("exists.y4m") + " -m synthetic", "exists: add -y"},
       {"run -i synthetic:16x8:2 -o " + at("o.y4m"), "run needs -m MODEL"},
       {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic:y3", "expected -m synthetic"},
-      {"run -i synthetic:16x8 -o " + at("o.y4m") + " -m synthetic", "expected synthetic:WxH:FRAMES"},
-      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --strategy all", "one strategy"},
+      {"run -i synthetic:16x8 -o " + at("o.y4m") + " -m synthetic",
+       "expected synthetic:WxH:FRAMES"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --strategy all",
+       "one strategy"},
       {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic -t 1 -to 2", "-t or -to"},
-      {"run -i " + at("exists.y4m") + " -o " + at("o.y4m") + " -m synthetic -ss 1:2:3:4", "bad time"},
-      {"run -i " + at("exists.y4m") + " -o " + at("exists.y4m") + " -m synthetic -y", "the output is the input"},
+      {"run -i " + at("exists.y4m") + " -o " + at("o.y4m") + " -m synthetic -ss 1:2:3:4",
+       "bad time"},
+      {"run -i " + at("exists.y4m") + " -o " + at("exists.y4m") + " -m synthetic -y",
+       "the output is the input"},
       {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --crf 20", "do not apply"},
-      {"run -i raw:16x8:nv12:" + at("exists.y4m") + " -o " + at("o.y4m") + " -m synthetic", "raw frames are"},
+      {"run -i raw:16x8:nv12:" + at("exists.y4m") + " -o " + at("o.y4m") + " -m synthetic",
+       "raw frames are"},
       {"run -i raw:16x8 -o " + at("o.y4m") + " -m synthetic", "expected raw:WxH:PIXFMT:PATH"},
-      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --pix-fmt nv12", "take --pix-fmt yuv420p"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --pix-fmt nv12",
+       "take --pix-fmt yuv420p"},
   };
   for (const Case& c : cases) {
     const Result r = run(c.arguments + " --device cpu");
@@ -208,10 +244,14 @@ TEST_F(RunCommand, BadInputIsOneLineWithCode2AndWritesNothing) {
 }
 
 TEST_F(RunCommand, ATruncatedInputFailsNamingTheFrameAndLeavesNoOutput) {
-  ASSERT_EQ(run("run -i synthetic:16x8:6 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet").code, 0);
+  ASSERT_EQ(
+      run("run -i synthetic:16x8:6 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet")
+          .code,
+      0);
   const std::string whole = read(at("in.y4m"));
   std::filesystem::resize_file(at("in.y4m"), whole.size() - 50);
-  const Result r = run("run -i " + at("in.y4m") + " -o " + at("o.y4m") + " -m synthetic --device cpu --quiet");
+  const Result r =
+      run("run -i " + at("in.y4m") + " -o " + at("o.y4m") + " -m synthetic --device cpu --quiet");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("frame 5"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(at("o.y4m")));
@@ -225,9 +265,11 @@ TEST_F(RunCommand, MeasuresOnlyWhenAsked) {
   EXPECT_EQ(plain.code, 0) << plain.output;
   EXPECT_NE(plain.output.find("wrote 6 frames"), std::string::npos) << plain.output;
   EXPECT_EQ(plain.output.find("of the bound"), std::string::npos) << plain.output;
-  const Result measured = run("run -i synthetic:16x8:6 -o null -m synthetic:x2 --device cpu --measure");
+  const Result measured =
+      run("run -i synthetic:16x8:6 -o null -m synthetic:x2 --device cpu --measure");
   EXPECT_EQ(measured.code, 0) << measured.output;
-  EXPECT_NE(measured.output.find("of the bound, first frame after"), std::string::npos) << measured.output;
+  EXPECT_NE(measured.output.find("of the bound, first frame after"), std::string::npos)
+      << measured.output;
   EXPECT_NE(run("run --help").output.find("--measure"), std::string::npos);
 }
 
@@ -248,8 +290,9 @@ TEST_F(RunCommand, CtrlCEndsWithAValidShorterFile) {
 // A run of many slow frames into o.y4m in the background, `then` a moment later; the code it ends
 // with.
 Result signalled(const std::string& out, const std::string& then) {
-  return shell(binary() + " run -i synthetic:16x8:100000 -o " + out + " -m synthetic:x1:2 --device cpu & pid=$!; " +
-               after_frames(out) + then + "; wait $pid");
+  return shell(binary() + " run -i synthetic:16x8:100000 -o " + out +
+               " -m synthetic:x1:2 --device cpu & pid=$!; " + after_frames(out) + then +
+               "; wait $pid");
 }
 
 TEST_F(RunCommand, SigtermAndSighupEndLikeCtrlCWithTheirOwnCodes) {
@@ -281,9 +324,14 @@ TEST_F(RunCommand, ASignalBeforeTheFirstFrameEndsAtOnceAndWritesNothing) {
   // 5 s a frame: the first frame is seconds away when the signal comes, and the signal ends the
   // run at once, with nothing renamed into place.
   for (const auto& [signal, code] : {std::pair{"INT", 130}, std::pair{"TERM", 143}}) {
+    // The signal comes once the run has said what it runs (its handlers are in place by then),
+    // however slowly a loaded machine starts the process.
+    const std::string log = at("log.txt");
     const Result r = shell(binary() + " run -i synthetic:16x8:5 -o " + at("o.y4m") +
-                           " -m synthetic:x1:5000 --device cpu & pid=$!; sleep 1; kill -" + signal +
-                           " $pid; wait $pid");
+                           " -m synthetic:x1:5000 --device cpu 2>" + log +
+                           " & pid=$!; for i in $(seq 300); do grep -q ' -> ' " + log +
+                           " && break; sleep 0.1; done; sleep 0.3; kill -" + signal +
+                           " $pid; wait $pid; code=$?; cat " + log + " >&2; exit $code");
     EXPECT_EQ(r.code, code) << signal << ": " << r.output;
     EXPECT_NE(r.output.find("nothing written"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("wrote"), std::string::npos) << r.output;

@@ -96,6 +96,37 @@ TEST(Processor, AcquireNeverBlocksAndReleaseGivesTheSlotBack) {
   EXPECT_EQ(processor.acquire(), b);
 }
 
+// Pinning a frame's host buffer takes milliseconds, so a slot gets its host buffers at its first
+// use (acquire(), a schedule's source thread, measure_alone()), not when the Processor is built.
+TEST(Processor, SlotsGetTheirHostBuffersAtFirstUse) {
+  const Device device = Device::open(DeviceSpec::parse("cpu"));
+  SyntheticEngine engine(device, {0.0, 2, DType::f32});
+  const ImageDesc image{6, 4, PixelType::u8, ChannelOrder::rgb};
+  ProcessorOptions options;
+  options.slots = 3;
+  options.measure = true;
+  Processor processor(device, engine, image, options);
+  for (Processor::Slot& slot : processor.slots()) {
+    EXPECT_EQ(slot.in_host.data(), nullptr) << "slot " << slot.index;
+    EXPECT_EQ(slot.out_host.data(), nullptr) << "slot " << slot.index;
+  }
+  Processor::Slot* slot = processor.acquire();
+  ASSERT_NE(slot, nullptr);
+  EXPECT_EQ(Processor::input(*slot).size(), processor.input_bytes());
+  EXPECT_EQ(slot->out_host.size(), processor.output_bytes());
+  EXPECT_FALSE(processor.make_host_buffers(*slot)) << "a second call makes none";
+  const int made = static_cast<int>(
+      std::count_if(processor.slots().begin(), processor.slots().end(),
+                    [](const Processor::Slot& s) { return s.in_host.data() != nullptr; }));
+  EXPECT_EQ(made, 1);
+  processor.release(*slot);
+  processor.prepare_all();
+  (void)processor.measure_alone();
+  for (Processor::Slot& s : processor.slots()) {
+    EXPECT_EQ(s.in_host.size(), processor.input_bytes()) << "slot " << s.index;
+  }
+}
+
 TEST(Processor, MeasuringAloneNeedsMeasure) {
   const Device device = Device::open(DeviceSpec::parse("cpu"));
   SyntheticEngine engine(device, {0.0, 1, DType::f32});

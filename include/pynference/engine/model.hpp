@@ -22,6 +22,7 @@ struct ModelRequest {
   std::optional<DType> dtype;
   bool channels_last = true;          // TorchScript weights in NHWC
   std::optional<double> noise_level;  // state dicts that take one (DRUNet), 0-255
+  bool cudnn_benchmark = false;       // TorchOptions::cudnn_benchmark
 };
 
 [[nodiscard]] bool is_synthetic_model(std::string_view model) noexcept;

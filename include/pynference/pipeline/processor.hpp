@@ -98,7 +98,8 @@ class Processor {
     std::vector<Graph> graphs;
   };
 
-  // Allocates every buffer; asks the engine for the output shape (UsageError where it refuses).
+  // Allocates the lanes and every slot's device buffers (host buffers: make_host_buffers()); asks
+  // the engine for the output shape (UsageError where it refuses).
   Processor(const Device& device, Engine& engine, const FrameFormat& input,
             const ProcessorOptions& options);
   Processor(const Processor&) = delete;
@@ -126,8 +127,14 @@ class Processor {
   // Each lane in turn from this thread (the per-frame face).
   void prepare_all();
 
+  // A slot's host buffers (in_host, out_host), where it has none yet; false where it had. Pinning
+  // a frame's buffer takes milliseconds, so they are made at a slot's first use, not up front:
+  // acquire() makes them, a schedule's source thread calls this, measure_alone() makes all. From
+  // the thread that holds the slot. Throws Error, naming the slot and sizes, out of host memory.
+  bool make_host_buffers(Slot& slot);
+
   // --- per frame ---------------------------------------------------------------------------------
-  // A free slot, or null where every slot is in flight.
+  // A free slot (with its host buffers), or null where every slot is in flight.
   [[nodiscard]] Slot* acquire();
   // The slot's input: input_bytes() to fill before submit(), packed; or set Slot::lent to the
   // planes of a frame of the caller's own (Slot::lent_memory: host, or device for no upload), valid

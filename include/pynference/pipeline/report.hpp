@@ -76,8 +76,9 @@ struct RunReport {
   // From the start of the run (the engine loaded, nothing allocated yet) to the first frame handed
   // to the sink: buffers, the engine's warm-up on its threads, the measuring pass where asked.
   double first_frame_ms = 0;
-  // Of that: the buffers allocated, the sink opened and the slots primed (setup), then until every
-  // lane's engine was warmed up (warm-up). What is left is the first frame's own way through.
+  // Of that: the device buffers allocated and the sink opened (setup), then until every lane's
+  // engine was warmed up (warm-up; the source's thread pins slots' host buffers meanwhile). What is
+  // left is the first frame's own way through (and the measuring pass, where asked).
   double setup_ms = 0;
   double warmup_ms = 0;
   // Frames copied host to device and back: fewer than frames where the source lends device frames

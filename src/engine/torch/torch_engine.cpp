@@ -424,8 +424,9 @@ std::unique_ptr<Engine> open_torch_engine(const Device& device, const std::strin
     // Loading and the test run go to a stream of torch's pool, never the legacy default stream.
     setup = c10::cuda::getStreamFromPool(false, torch_device.index());
     guard.emplace(*setup);
-    // cuDNN tries its algorithms once per shape (in prepare) and keeps the fastest.
-    at::globalContext().setBenchmarkCuDNN(true);
+    // With cudnn_benchmark, cuDNN tries its algorithms once per shape (in prepare) and keeps the
+    // fastest; else it takes its heuristics' choice.
+    at::globalContext().setBenchmarkCuDNN(options.cudnn_benchmark);
   }
 
   try {
