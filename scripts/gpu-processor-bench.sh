@@ -73,18 +73,54 @@ for w in ["transfer-bound", "compute-bound", "balanced", "compact-x4"]:
               f"   before{spread(fps['base'])} after{spread(fps['new'])}")
 PY
 
+  step "transfer-bound: each stage alone and in the run (ms), median over rounds, before / after"
+  python3 - "$results" "$rounds" <<'PY' || status=1
+import json, statistics, sys
+from pathlib import Path
+results, rounds = Path(sys.argv[1]), int(sys.argv[2])
+keys = ["h2d_ms", "compute_ms", "d2h_ms", "duplex_ms", "in_run_h2d_ms", "in_run_compute_ms",
+        "in_run_d2h_ms", "compute_gap_ms", "latency_p50_ms"]
+print(f"{'strategy':16} {'side':6} " + " ".join(f"{k.replace('_ms', ''):>15}" for k in keys))
+for strategy in ["worker-streams", "split-streams"]:
+    for side in ("base", "new"):
+        rows = []
+        for r in range(1, rounds + 1):
+            p = results / f"{side}-{r}-transfer-bound.json"
+            if p.exists():
+                rows += [x for x in json.loads(p.read_text())["results"] if x["strategy"] == strategy]
+        if rows:
+            print(f"{strategy:16} {side:6} " + " ".join(
+                f"{statistics.median(x.get(k, 0) for x in rows):15.3f}" for k in keys))
+PY
+
+  if [[ -n "$pt2_x4" ]]; then
+    step "compact-x4 .pt2 960x540, this tree: cuDNN's heuristics (default) against --cudnn-benchmark"
+    for flag in "" --cudnn-benchmark "" --cudnn-benchmark; do
+      "$new" bench -m "$pt2_x4" --size 960x540 --fp16 --frames "$frames" --repeat 1 \
+        --strategy split-streams,multi-compute $flag --json "$out_dir/cudnn.json" >/dev/null 2>&1 || status=1
+      python3 - "$out_dir/cudnn.json" "${flag:-heuristics}" <<'PY' || status=1
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+print(f"{sys.argv[2]:18} " + "  ".join(f"{x['strategy']} {x['fps']:.1f} fps" for x in results))
+PY
+    done
+    rm -f "$out_dir/cudnn.json"
+  fi
+
   if [[ -n "$pt2_x2" ]]; then
     step "run -i synthetic:1920x1080:600 -o null, compact-x2 .pt2 (1920x1080), YUV 4:2:0 on the GPU"
     for i in 1 2 3; do
-      "$new" run -i synthetic:1920x1080:600 -o null -m "$pt2_x2" --measure 2>&1 | tail -n 1 || status=1
+      "$new" run -i synthetic:1920x1080:600 -o null -m "$pt2_x2" --measure --verbose 2>&1 | tail -n 3 || status=1
     done
+    step "the same with --strategy multi-compute"
+    "$new" run -i synthetic:1920x1080:600 -o null -m "$pt2_x2" --measure --strategy multi-compute 2>&1 | tail -n 1 || status=1
     step "the same, before (its run always measured)"
     "$base" run -i synthetic:1920x1080:600 -o null -m "$pt2_x2" 2>&1 | tail -n 1 || status=1
   fi
   if [[ -n "$pt2_x4" ]]; then
-    step "first frame: run of compact-x4 .pt2 at 960x540, unmeasured (3 runs)"
-    for i in 1 2 3; do
-      "$new" run -i synthetic:960x540:100 -o null -m "$pt2_x4" 2>&1 | tail -n 1 || status=1
+    step "first frame: run of compact-x4 .pt2 at 960x540, unmeasured (3 runs), then other strategies"
+    for strategy in split-streams split-streams split-streams worker-streams multi-compute; do
+      "$new" run -i synthetic:960x540:100 -o null -m "$pt2_x4" --strategy "$strategy" --verbose 2>&1 | tail -n 2 || status=1
     done
   fi
 } 2>&1 | tee "$out_dir/processor.txt"

@@ -427,6 +427,16 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
           "warm-up, %.1f ms the frame\n",
           report.first_frame_ms, report.setup_ms, report.warmup_ms,
           report.first_frame_ms - report.setup_ms - report.warmup_ms);
+      if (report.bound_fps > 0) {  // --measure: what bounds the run, and what the run made of it
+        std::fprintf(
+            stderr,
+            "pynference: each stage alone: h2d %.3f ms, compute %.3f ms, d2h %.3f ms, both "
+            "copies %.3f ms; in the run: h2d %.3f ms, compute %.3f ms, d2h %.3f ms, %.3f "
+            "ms between computes\n",
+            report.stages.h2d_ms, report.stages.compute_ms, report.stages.d2h_ms,
+            report.stages.duplex_ms, report.in_run.h2d_ms, report.in_run.compute_ms,
+            report.in_run.d2h_ms, report.compute_gap_ms);
+      }
     }
   }
   RunOutcome outcome;

@@ -87,6 +87,23 @@ TEST_F(RunCommand, WritesTheScaledFramesAndLeavesNoPartFile) {
   EXPECT_FALSE(std::filesystem::exists(at("out.y4m.part")));
 }
 
+// --verbose says what the first frame waited for; with --measure, also what bounds the run.
+TEST_F(RunCommand, VerboseTellsTheFirstFramesPartsAndMeasureTheStages) {
+  const Result plain = run("run -i synthetic:16x8:4 -o null -m synthetic:x2 --device cpu");
+  EXPECT_EQ(plain.code, 0) << plain.output;
+  EXPECT_EQ(plain.output.find("warm-up"), std::string::npos) << plain.output;
+  const Result verbose =
+      run("run -i synthetic:16x8:4 -o null -m synthetic:x2 --device cpu --verbose");
+  EXPECT_EQ(verbose.code, 0) << verbose.output;
+  EXPECT_NE(verbose.output.find("ms device buffers and output, "), std::string::npos)
+      << verbose.output;
+  EXPECT_EQ(verbose.output.find("each stage alone"), std::string::npos) << verbose.output;
+  const Result measured =
+      run("run -i synthetic:16x8:4 -o null -m synthetic:x2 --device cpu --verbose --measure");
+  EXPECT_EQ(measured.code, 0) << measured.output;
+  EXPECT_NE(measured.output.find("each stage alone: h2d "), std::string::npos) << measured.output;
+}
+
 TEST_F(RunCommand, EveryStrategyAndAPipeGiveTheSameBytes) {
   ASSERT_EQ(
       run("run -i synthetic:30x18:9 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet")
