@@ -423,3 +423,24 @@ def test_threads_share_one_processor_over_tensors():
     for got, want in zip(results, expected):
         np.testing.assert_array_equal(got.numpy(), want)
     assert proc.stats == {"frames": 24, "uploads": 0, "downloads": 0}
+
+
+@needs_torch
+def test_the_gpu_python_bench_runs_on_the_host_backend(tmp_path):
+    """scripts/gpu_python_bench.py, which the GPU machine runs, on the CPU at a tiny size: each row
+    is there, the numpy path copies each frame both ways and the tensor path none."""
+    import json
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gpu_python_bench.py"
+    assert CLI, "PYN_BINARY names the pynference program (ctest sets it)"
+    done = subprocess.run([sys.executable, str(script), "--bin", CLI, "--model", "synthetic:x2",
+                           "--size", "32x24", "--device", "cpu", "--frames", "12", "--repeat", "1",
+                           "--out", str(tmp_path)], capture_output=True, text=True)
+    results = json.loads((tmp_path / "python-bench.json").read_text())
+    assert results["failures"] == ["vapoursynth: no plugin built"], done.stdout + done.stderr
+    assert results["bench"]["fps"] > 0 and results["run_yuv420"]["fps"] > 0
+    assert (results["map_numpy"]["uploads"], results["map_numpy"]["downloads"]) == (1.0, 1.0)
+    assert (results["map_torch"]["uploads"], results["map_torch"]["downloads"]) == (0.0, 0.0)
+    assert "Processor.map, torch on cpu" in done.stdout
