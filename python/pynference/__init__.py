@@ -161,8 +161,13 @@ class Processor:
 
     @staticmethod
     def _key(frame: Any) -> Any:
+        """Equal for frames of one format. An array that tells no shape is a format of its own
+        (map waits for the frames in flight first): a frame of a new format may have to wait for
+        the Processor to be remade, and in map that waits for map's own frames."""
         shape = getattr(frame, "shape", None)
-        return (type(frame), tuple(shape) if shape is not None else None, str(getattr(frame, "dtype", "")))
+        if shape is None:
+            return object()
+        return (type(frame), tuple(shape), str(getattr(frame, "dtype", "")))
 
     def _prepare(self, frame: Any, out: Any) -> _Put:
         torch = sys.modules.get("torch")

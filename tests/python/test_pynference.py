@@ -444,3 +444,12 @@ def test_the_gpu_python_bench_runs_on_the_host_backend(tmp_path):
     assert (results["map_numpy"]["uploads"], results["map_numpy"]["downloads"]) == (1.0, 1.0)
     assert (results["map_torch"]["uploads"], results["map_torch"]["downloads"]) == (0.0, 0.0)
     assert "Processor.map, torch on cpu" in done.stdout
+
+
+def test_map_over_arrays_that_tell_no_shape_takes_a_change_of_size():
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 3, 6, 8) + random_frames(rng, 3, 10, 4)
+    proc = pynference.Processor("synthetic:x2", device="cpu", slots=4)
+    got = list(proc.map(Exported(f) for f in frames))
+    for out, frame in zip(got, frames):
+        np.testing.assert_array_equal(out, proc(frame))
