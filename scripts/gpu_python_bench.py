@@ -117,13 +117,15 @@ def vapoursynth_rows(args, width, height, rng, reference):
     core.std.LoadPlugin(args.plugin)
     rows = {}
 
-    def clip_of(frames, fmt):
+    def clip_of(frames, fmt, props=None):
         blank = core.std.BlankClip(format=fmt, width=width, height=height, length=len(frames))
 
         def fill(n, f):
             out = f.copy()
             for p, plane in enumerate(frames[n]):
                 np.asarray(out[p])[...] = plane
+            for key, value in (props or {}).items():
+                out.props[key] = value
             return out
 
         return core.std.ModifyFrame(blank, blank, fill)
@@ -178,7 +180,11 @@ def vapoursynth_rows(args, width, height, rng, reference):
         if done.returncode != 0:
             raise RuntimeError(f"pynference run of raw YUV failed: {done.stderr.strip()}")
         cli_bytes = raw_out.read_bytes()
-    model = core.pyn.Model(clip_of(yuv, vs.YUV420P8), model=args.model, device=args.device)
+    # What the CLI takes untagged raw frames for (BT.709 from 1280 wide or 577 high, else BT.601;
+    # limited range), said explicitly: _Matrix 1 or 6, _Range 0 (limited, as API 4.2 numbers it).
+    matrix = 1 if width >= 1280 or height > 576 else 6
+    model = core.pyn.Model(clip_of(yuv, vs.YUV420P8, {"_Matrix": matrix, "_Range": 0}),
+                           model=args.model, device=args.device)
     got = b"".join(p.tobytes() for f in model.frames() for p in planes_of(f))
     per_frame = len(got) // len(yuv) if yuv else 0
     same = sum(got[i * per_frame:(i + 1) * per_frame] == cli_bytes[i * per_frame:(i + 1) * per_frame]
