@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Downloads into .whl/ (ignored) the pure-Python wheels that scripts/gpu-models-bench.sh installs on
-# the GPU machine, which has no network. That machine has torch 2.11.0, torchvision 0.26.0, numpy,
-# safetensors, einops, timm and onnx; of spandrel's requirements (torch, torchvision, safetensors,
-# numpy, einops, typing_extensions) it lacks none, so spandrel alone travels, at the version
-# scripts/install-deps.sh pins.
+# Downloads into .whl/ (ignored) the wheels that travel to the GPU machine, which has no network.
+# That machine has Python 3.12, torch 2.11.0, torchvision 0.26.0, numpy, safetensors, einops, timm
+# and onnx.
+#   - spandrel, for scripts/gpu-models-bench.sh: of its requirements (torch, torchvision,
+#     safetensors, numpy, einops, typing_extensions) that machine lacks none, so it alone travels.
+#   - nanobind and vapoursynth (CPython 3.12, x86_64), for scripts/gpu-python-bench.sh: the Python
+#     module's binding library, and VapourSynth's core, headers and vspipe for the plugin.
+# At the versions scripts/install-deps.sh pins; about 7 MB in all.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 readonly spandrel_version="0.4.2"
+readonly nanobind_version="3.1.0"
+readonly vapoursynth_version="81"
 python="${PYN_PYTHON:-.venv/bin/python}"
 [[ -x "$python" ]] || python=python3
 mkdir -p .whl
-"$python" -m pip download -q --no-deps --only-binary=:all: -d .whl "spandrel==$spandrel_version"
-ls -1 .whl
+"$python" -m pip download -q --no-deps --only-binary=:all: -d .whl "spandrel==$spandrel_version" \
+  "nanobind==$nanobind_version"
+# For the GPU machine's Python, not this one's.
+"$python" -m pip download -q --no-deps --only-binary=:all: -d .whl --python-version 3.12 \
+  --implementation cp --platform manylinux_2_28_x86_64 "vapoursynth==$vapoursynth_version"
+ls -sh1 .whl

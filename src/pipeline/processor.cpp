@@ -234,7 +234,8 @@ void Processor::enqueue_pre(const ComputeStep& step, std::size_t first_job, cons
 
 void Processor::enqueue_post(const ComputeStep& step, std::size_t first_job, const Slot& slot,
                              Lane& lane) const {
-  const FramePlanes out = packed_planes(out_format_, slot.out_device.data());
+  const FramePlanes out = packed_planes(
+      out_format_, slot.lent_output != nullptr ? slot.lent_output : slot.out_device.data());
   for (std::size_t j = 0; j < step.jobs.size(); ++j) {
     to_frame_[first_job + j](lane.stream, lane.tensor_out.data(), step.jobs[j].slice, out);
   }
@@ -320,6 +321,9 @@ void Processor::release(Slot& slot) {
 void Processor::upload(Slot& slot, Stream& stream) {
   guard(Stage::h2d, slot.frame, [&] {
     notify(Stage::h2d, slot.frame);
+    if (slot.lent_ready != nullptr) {
+      stream.wait(*slot.lent_ready);
+    }
     if (options_.measure) {
       slot.h2d_begin.record(stream);
     }
@@ -352,8 +356,10 @@ void Processor::compute(Slot& slot, Lane& lane) {
   const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
   const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
   // With graphs, the whole plan is one launch, issued in the engine's step. A graph reads the
-  // slot's own input buffer, so a frame lent on the device goes without.
-  const bool on_device = slot.lent && slot.lent_memory == Memory::device;
+  // slot's own input buffer and writes its own output buffer, so a frame lent on the device or
+  // with a lent output goes without.
+  const bool on_device =
+      (slot.lent && slot.lent_memory == Memory::device) || slot.lent_output != nullptr;
   Graph* graph = lane.graphs.empty() || on_device
                      ? nullptr
                      : &lane.graphs[static_cast<std::size_t>(slot.index)];
@@ -405,7 +411,7 @@ void Processor::download(Slot& slot, Stream& stream) {
     if (options_.measure) {
       slot.d2h_begin.record(stream);
     }
-    if (!options_.device_output) {
+    if (!options_.device_output && slot.lent_output == nullptr) {
       stream.copy_async(slot.out_host.data(), slot.out_device.data(), out_bytes_);
       if (slot.frame >= 0) {
         downloads_.fetch_add(1, std::memory_order_relaxed);

@@ -127,6 +127,62 @@ TEST(Processor, SlotsGetTheirHostBuffersAtFirstUse) {
   }
 }
 
+// A caller that keeps frames and results in buffers of its own (the Python module's tensors): the
+// frame lent in device memory with a row pitch, the result written into its buffer, neither
+// copied, and the work waiting for the caller's stream, which fills the frame only after a while.
+TEST(Processor, LentFrameAndOutputWaitForTheCallerAndAreNotCopied) {
+  const Device device = Device::open(DeviceSpec::parse("cpu"));
+  const ImageDesc format{13, 7, PixelType::u8, ChannelOrder::rgb};
+  constexpr std::size_t kRow = 13 * 3;
+  constexpr std::size_t kPitch = kRow + 5;
+  constexpr std::size_t kGuard = 64;
+  constexpr auto kGuardByte = std::byte{0x5a};
+  SyntheticSource source(format, 4);
+  {
+    SyntheticEngine engine(device, {0.0, 2, DType::f16});
+    ProcessorOptions options;
+    options.slots = 2;
+    Processor processor(device, engine, format, options);
+    processor.prepare_all();
+    Stream caller = device.make_stream();
+    Event ready = device.make_event(false);
+    for (std::int64_t frame = 0; frame < 4; ++frame) {
+      std::vector<std::byte> packed(processor.input_bytes());
+      source.render(packed, frame);
+      std::vector<std::byte> pitched(kPitch * 7, std::byte{0});
+      std::vector<std::byte> out(processor.output_bytes() + kGuard, kGuardByte);
+      caller.enqueue([&] {
+        std::this_thread::sleep_for(20ms);
+        for (std::size_t y = 0; y < 7; ++y) {
+          std::memcpy(pitched.data() + y * kPitch, packed.data() + y * kRow, kRow);
+        }
+      });
+      ready.record(caller);
+      Processor::Slot* slot = processor.acquire();
+      ASSERT_NE(slot, nullptr);
+      slot->lent = FramePlanes{Plane{pitched.data(), kPitch}, Plane{}, Plane{}};
+      slot->lent_memory = Memory::device;
+      slot->lent_output = out.data();
+      slot->lent_ready = &ready;
+      processor.submit(*slot, frame);
+      processor.wait(*slot);
+      EXPECT_EQ(processor.output(*slot).data(), out.data());
+      const std::vector<std::byte> expected =
+          expected_synthetic_output(source, frame, DType::f16, 2);
+      ASSERT_EQ(expected.size(), processor.output_bytes());
+      EXPECT_EQ(std::memcmp(out.data(), expected.data(), expected.size()), 0) << "frame " << frame;
+      EXPECT_TRUE(std::all_of(out.begin() + static_cast<std::ptrdiff_t>(expected.size()), out.end(),
+                              [&](std::byte b) { return b == kGuardByte; }));
+      slot->lent.reset();
+      slot->lent_output = nullptr;
+      slot->lent_ready = nullptr;
+      processor.release(*slot);
+    }
+    EXPECT_EQ(processor.uploads(), 0);
+    EXPECT_EQ(processor.downloads(), 0);
+  }
+}
+
 TEST(Processor, MeasuringAloneNeedsMeasure) {
   const Device device = Device::open(DeviceSpec::parse("cpu"));
   SyntheticEngine engine(device, {0.0, 1, DType::f32});

@@ -253,3 +253,203 @@ def test_ctrl_c_stops_run_after_the_frames_in_flight(tmp_path):
     written = out.read_bytes().count(b"FRAME\n")
     assert 0 < written < 2000
     assert not part.exists()
+
+
+# --- torch tensors ---------------------------------------------------------------------------------
+# On the host backend the device's memory is host memory: a CPU tensor is lent to the Processor as
+# a device frame (read where it lies) and its result written into a tensor of the caller's, the path
+# a CUDA tensor takes on a GPU.
+
+try:
+    import torch
+except ImportError:  # a failure in CI, where scripts/install-deps.sh installed it
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None and os.environ.get("CI") != "true",
+                                 reason="torch is not installed")
+
+
+def copies(proc, before):
+    now = proc.stats
+    return now["uploads"] - before["uploads"], now["downloads"] - before["downloads"]
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_torch_tensors_are_lent_with_no_copies_and_equal_the_numpy_path(dtype):
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 5, 11, 17, dtype)
+    proc = pynference.Processor("synthetic:x2", device="cpu")
+    before = proc.stats
+    expected = [proc(frame) for frame in frames]
+    assert copies(proc, before) == (5, 5)  # the numpy path: each frame up and down
+    before = proc.stats
+    for frame, want in zip(frames, expected):
+        got = proc(torch.from_numpy(frame.copy()))
+        assert isinstance(got, torch.Tensor) and got.dtype == torch.from_numpy(want).dtype
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert copies(proc, before) == (0, 0)
+    assert proc.stats["frames"] == 10
+
+
+@needs_torch
+def test_map_over_torch_tensors_keeps_order_without_copies():
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 40, 8, 12)
+    one = pynference.Processor("synthetic:x2", device="cpu")
+    expected = [one(frame) for frame in frames]
+    proc = pynference.Processor("synthetic:x2:2", device="cpu", slots=8)
+    in_flight = []
+
+    def feed():
+        for frame in frames:
+            in_flight.append(proc._core.in_flight())
+            yield torch.from_numpy(frame)
+
+    results = list(proc.map(feed()))
+    assert len(results) == len(frames)
+    for got, want in zip(results, expected):
+        assert isinstance(got, torch.Tensor)
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert max(in_flight) >= 4
+    assert proc.stats == {"frames": 40, "uploads": 0, "downloads": 0}
+
+
+@needs_torch
+def test_numpy_in_numpy_out_torch_in_torch_out_in_one_map():
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 6, 6, 10)
+    mixed = [torch.from_numpy(f) if i % 2 else f for i, f in enumerate(frames)]
+    proc = pynference.Processor("synthetic:x2", device="cpu", slots=3)
+    results = list(proc.map(mixed))
+    for i, (got, frame) in enumerate(zip(results, frames)):
+        assert isinstance(got, torch.Tensor if i % 2 else np.ndarray)
+        np.testing.assert_array_equal(np.asarray(got), proc(frame))
+    assert copies(proc, {"uploads": 0, "downloads": 0}) == (3 + 6, 3 + 6)
+
+
+@needs_torch
+def test_out_is_written_in_place_and_returned():
+    rng = np.random.default_rng()
+    frame = random_frames(rng, 1, 9, 7)[0]
+    proc = pynference.Processor("synthetic:x3", device="cpu")
+    out = torch.full((27, 21, 3), 7, dtype=torch.uint8)
+    where = out.data_ptr()
+    got = proc(torch.from_numpy(frame), out=out)
+    assert got is out and out.data_ptr() == where
+    np.testing.assert_array_equal(out.numpy(), proc(frame))
+
+
+@needs_torch
+def test_a_crop_of_a_wider_tensor_is_read_where_it_lies():
+    rng = np.random.default_rng()
+    wide = torch.from_numpy(random_frames(rng, 1, 10, 30)[0])
+    crop = wide[2:9, 5:21, :]  # rows 90 samples apart, pixels packed
+    assert not crop.is_contiguous()
+    proc = pynference.Processor("synthetic:x2", device="cpu")
+    before = proc.stats
+    got = proc(crop)
+    assert copies(proc, before) == (0, 0)
+    np.testing.assert_array_equal(got.numpy(), proc(np.ascontiguousarray(crop.numpy())))
+
+
+@needs_torch
+def test_tensors_of_other_layouts_and_types_are_refused_in_one_line():
+    proc = pynference.Processor("synthetic:x2", device="cpu")
+    frame = torch.zeros((6, 8, 3), dtype=torch.uint8)
+    with pytest.raises(pynference.UsageError) as error:
+        proc(frame.permute(1, 0, 2))  # columns first: pixels not packed
+    assert "strides (3, 24, 1)" in one_line(error) and ".contiguous()" in one_line(error)
+    with pytest.raises(pynference.UsageError) as error:
+        proc(torch.zeros((3, 6, 8), dtype=torch.uint8).permute(1, 2, 0))  # planar (CHW) memory
+    assert "strides (8, 1, 48)" in one_line(error)
+    with pytest.raises(pynference.UsageError) as error:
+        proc(torch.zeros((6, 8, 3), dtype=torch.float32))
+    assert "float32" in one_line(error)
+    with pytest.raises(pynference.UsageError) as error:
+        proc(torch.zeros((6, 8), dtype=torch.uint8))
+    assert "(6, 8)" in one_line(error)
+    with pytest.raises(pynference.UsageError) as error:
+        proc(frame, out=torch.empty((12, 16, 3), dtype=torch.uint16))
+    assert "(12, 16, 3) of uint8" in one_line(error) and "uint16" in one_line(error)
+    with pytest.raises(pynference.UsageError) as error:
+        proc(frame, out=torch.empty((16, 12, 3), dtype=torch.uint8).transpose(0, 1))
+    assert "strides (3, 36, 1)" in one_line(error)
+    with pytest.raises(pynference.UsageError) as error:
+        proc(np.zeros((6, 8, 3), np.uint8), out=torch.empty((12, 16, 3), dtype=torch.uint8))
+    assert "out" in one_line(error)
+    assert proc.stats["frames"] == 0  # none of them was submitted
+    np.testing.assert_array_equal(proc(frame).numpy(), proc(frame.numpy()))  # and it still works
+
+
+class Exported:
+    """An array of another library: only the DLPack protocol, over a numpy array."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __dlpack__(self, **kwargs):
+        return self.array.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.array.__dlpack_device__()
+
+
+def test_another_librarys_host_array_goes_as_numpy_does():
+    rng = np.random.default_rng()
+    frame = random_frames(rng, 1, 7, 9)[0]
+    proc = pynference.Processor("synthetic:x2", device="cpu")
+    got = proc(Exported(frame))
+    assert isinstance(got, np.ndarray)
+    np.testing.assert_array_equal(got, proc(frame))
+
+
+@needs_torch
+def test_threads_share_one_processor_over_tensors():
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 24, 6, 6)
+    proc = pynference.Processor("synthetic:x2:1", device="cpu", slots=3, lanes=2)
+    expected = [pynference.Processor("synthetic:x2", device="cpu")(f) for f in frames]
+    results = [None] * len(frames)
+
+    def work(start):
+        for i in range(start, len(frames), 4):
+            results[i] = proc(torch.from_numpy(frames[i]))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert proc.stats == {"frames": 24, "uploads": 0, "downloads": 0}
+
+
+@needs_torch
+def test_the_gpu_python_bench_runs_on_the_host_backend(tmp_path):
+    """scripts/gpu_python_bench.py, which the GPU machine runs, on the CPU at a tiny size: each row
+    is there, the numpy path copies each frame both ways and the tensor path none."""
+    import json
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gpu_python_bench.py"
+    assert CLI, "PYN_BINARY names the pynference program (ctest sets it)"
+    done = subprocess.run([sys.executable, str(script), "--bin", CLI, "--model", "synthetic:x2",
+                           "--size", "32x24", "--device", "cpu", "--frames", "12", "--repeat", "1",
+                           "--out", str(tmp_path)], capture_output=True, text=True)
+    results = json.loads((tmp_path / "python-bench.json").read_text())
+    assert results["failures"] == ["vapoursynth: no plugin built"], done.stdout + done.stderr
+    assert results["bench"]["fps"] > 0 and results["run_yuv420"]["fps"] > 0
+    assert (results["map_numpy"]["uploads"], results["map_numpy"]["downloads"]) == (1.0, 1.0)
+    assert (results["map_torch"]["uploads"], results["map_torch"]["downloads"]) == (0.0, 0.0)
+    assert "Processor.map, torch on cpu" in done.stdout
+
+
+def test_map_over_arrays_that_tell_no_shape_takes_a_change_of_size():
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 3, 6, 8) + random_frames(rng, 3, 10, 4)
+    proc = pynference.Processor("synthetic:x2", device="cpu", slots=4)
+    got = list(proc.map(Exported(f) for f in frames))
+    for out, frame in zip(got, frames):
+        np.testing.assert_array_equal(out, proc(frame))

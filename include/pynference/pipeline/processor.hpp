@@ -77,6 +77,13 @@ class Processor {
     // uploaded from there (plane by plane where it is not packed).
     std::optional<FramePlanes> lent;
     Memory lent_memory = Memory::host;
+    // An output buffer of the caller's own, in device memory, output_bytes() packed: compute
+    // writes the frame's result there and download copies nothing (a caller that keeps results on
+    // the device, in buffers it owns). Valid until wait() returns.
+    std::byte* lent_output = nullptr;
+    // Where set, the frame's work waits for this event first: the point of the caller's stream
+    // after which its lent frame and output may be used. It must outlive the submit() call.
+    const Event* lent_ready = nullptr;
     int lane = 0;  // the lane that computed it
     HostBuffer in_host;
     HostBuffer out_host;
@@ -146,8 +153,11 @@ class Processor {
   // Blocks until the slot's output is in host memory.
   void wait(Slot& slot);
   // The frame's output, after wait() or ready(): in host memory, or on the device with
-  // device_output.
+  // device_output or a lent output.
   [[nodiscard]] std::span<const std::byte> output(const Slot& slot) const {
+    if (slot.lent_output != nullptr) {
+      return {slot.lent_output, out_bytes_};
+    }
     if (options_.device_output) {
       return {static_cast<const std::byte*>(slot.out_device.data()), slot.out_device.size()};
     }
@@ -165,7 +175,8 @@ class Processor {
   // Each stage on its own, nothing else running, cycling through the slots: the basis of the
   // bound. Needs measure; no frame may be in flight.
   [[nodiscard]] StageTimes measure_alone();
-  // Frames copied host to device and back so far (lent device frames and device outputs are not).
+  // Frames copied host to device and back so far (lent device frames, lent outputs and device
+  // outputs are not).
   [[nodiscard]] std::int64_t uploads() const noexcept { return uploads_.load(); }
   [[nodiscard]] std::int64_t downloads() const noexcept { return downloads_.load(); }
 
