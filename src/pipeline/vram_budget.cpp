@@ -13,12 +13,6 @@ namespace pyn {
 
 namespace {
 
-std::string gib(double bytes) {
-  std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
-  return text.data();
-}
-
 double pixels_of(const std::optional<ComputePlan>& plan, const FrameFormat& input) {
   const TensorShape t = plan ? plan->input : tensor_shape_of(input);
   return static_cast<double>(t.n) * t.h * t.w;
@@ -30,6 +24,21 @@ constexpr double kHeadroom = 0.95;
 constexpr int kUnit = 16;  // tile sides are multiples of this (and of the network's multiple)
 
 }  // namespace
+
+std::string format_bytes(double bytes) {
+  constexpr double kKiB = 1024.0;
+  constexpr double kMiB = kKiB * 1024.0;
+  constexpr double kGiB = kMiB * 1024.0;
+  std::array<char, 32> text{};
+  if (bytes >= kGiB) {
+    std::snprintf(text.data(), text.size(), "%.2f GiB", bytes / kGiB);
+  } else if (bytes >= kMiB) {
+    std::snprintf(text.data(), text.size(), "%.1f MiB", bytes / kMiB);
+  } else {
+    std::snprintf(text.data(), text.size(), "%.1f KiB", bytes / kKiB);
+  }
+  return text.data();
+}
 
 ProcessorProbe::ProcessorProbe(const Device& device, Engine& engine, const FrameFormat& input,
                                ProcessorOptions options)
@@ -131,12 +140,14 @@ VramChoice choose_for_vram(const FrameFormat& input, const VramRequest& request,
       return VramChoice{*chosen, slots, measured, footprint};
     }
     // The model fell short at this size: aim lower by what it missed.
-    missed = "; " + named(*chosen, slots) + " measured " + gib(static_cast<double>(measured));
+    missed =
+        "; " + named(*chosen, slots) + " measured " + format_bytes(static_cast<double>(measured));
     target -= static_cast<double>(measured) - footprint.bytes(pixels_of(*chosen, input), slots);
   }
-  throw UsageError("max_vram " + gib(static_cast<double>(request.max_vram)) + " is under the " +
-                   gib(footprint.bytes(px_small, lo)) + " that " + named(small, lo) +
-                   " take (fixed part " + gib(footprint.fixed) + ")" + missed);
+  throw UsageError("max_vram " + format_bytes(static_cast<double>(request.max_vram)) +
+                   " is under the " + format_bytes(footprint.bytes(px_small, lo)) + " that " +
+                   named(small, lo) + " take (fixed part " + format_bytes(footprint.fixed) + ")" +
+                   missed);
 }
 
 }  // namespace pyn

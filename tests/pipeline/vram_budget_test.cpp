@@ -118,10 +118,10 @@ TEST(VramBudget, RefusesInOneLineWhereNothingFits) {
   } catch (const UsageError& e) {
     const std::string what = e.what();
     EXPECT_EQ(what.find('\n'), std::string::npos) << what;
-    EXPECT_NE(what.find("max_vram 0.98 GiB is under the 1.14 GiB that tiles of 48x48"),
+    EXPECT_NE(what.find("max_vram 1000.0 MiB is under the 1.14 GiB that tiles of 48x48"),
               std::string::npos)
         << what;
-    EXPECT_NE(what.find("fixed part 0.98 GiB"), std::string::npos) << what;
+    EXPECT_NE(what.find("fixed part 1000.0 MiB"), std::string::npos) << what;
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 
 #include "pynference/device/device.hpp"
 #include "pynference/engine/engine.hpp"
@@ -76,6 +77,9 @@ struct VramChoice {
   std::size_t measured = 0;  // bytes, of the choice, through the probe
   Footprint footprint;
 };
+
+// "7.25 GiB", "512.0 MiB", "96.0 KiB", for messages.
+[[nodiscard]] std::string format_bytes(double bytes);
 
 // Throws UsageError, one line naming max_vram and what the smallest tiles take, where nothing fits;
 // errors of the probe (an engine that refuses the probes' sizes) come out as they are.
