@@ -41,7 +41,7 @@ std::vector<OptionSpec> with_tile_options(std::vector<OptionSpec> own) {
       {"tile", "WxH|auto",
        "cut each frame into tiles of WxH input pixels (the last ones moved inward to end at the "
        "frame's edge), run back to back on the GPU and stitched there; auto: the largest that fit "
-       "--max-vram (or the GPU's free memory)",
+       "--max-vram (or the GPU's memory)",
        "whole frames"},
       {"tile-overlap", "N",
        "input pixels neighbouring tiles share; each keeps its half, so a network whose receptive "
@@ -157,7 +157,9 @@ std::string apply_tile_flags(const TileFlags& tiles, const Device& device, Engin
     if (tiles.max_vram) {
       budget = *tiles.max_vram;
     } else if (device.backend() == Backend::cuda) {
-      budget = device.info().total_memory - device.used_on_device();
+      // The probes measure the device's whole use, this process's context and weights included, so
+      // the budget is the card's memory; what other processes hold is not known apart from ours.
+      budget = device.info().total_memory;
     } else {
       throw UsageError("--tile auto on the CPU needs --max-vram SIZE (there is no GPU memory)");
     }
