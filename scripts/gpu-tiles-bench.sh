@@ -6,14 +6,15 @@
 #     output against the whole frames' (a few frames through `run`, raw YUV out);
 #   - compact-x2 at 480x270: --batch 4 against --batch 1 (where this build has --batch);
 #   - split-streams' efficiency (fps over the bound) with tiles: compact-x2 at 1920x1080 in tiles of
-#     512x512 and ESRGAN under --max-vram 8G.
+#     512x512 (overlap 40: its receptive field reaches 18 pixels), and ESRGAN's under --max-vram 8G.
 #
 #   bash scripts/gpu-tiles-bench.sh OUT_DIR     # OUT_DIR/tiles.md, tiles.json, tiles.log
 #
 # Uses build/gpu's pynference (or PYN_TILES_BIN) where there is one, else builds one into
 # build/gpu-tiles (no tests).
 # PYN_TILES_DEVICE=cpu PYN_TILES_SIZE=96x64 runs the same steps on the host backend at a small size
-# (a check of the script, not a measurement); PYN_TILES_FRAMES sets the timed frames (default 30).
+# (a check of the script, not a measurement); PYN_TILES_FRAMES sets the timed frames (default 30),
+# PYN_TILES_MAX_VRAM the budget (default 8G), PYN_TILES_TILE compact-x2's tiles (default 512x512).
 set -uo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root" || exit 1
@@ -28,6 +29,7 @@ device="${PYN_TILES_DEVICE:-cuda}"
 size="${PYN_TILES_SIZE:-1920x1080}"
 frames="${PYN_TILES_FRAMES:-30}"
 budget="${PYN_TILES_MAX_VRAM:-8G}"
+tile="${PYN_TILES_TILE:-512x512}"
 precision=(--fp16)
 [[ "$device" == cpu ]] && precision=(--fp32)
 
@@ -113,8 +115,8 @@ else
   say "compact-x2 --batch: this build has no --batch; skipped"
 fi
 
-say "split-streams with tiles: compact-x2 at $size in tiles of 512x512"
-bench compact-tiles -m "$compact" "${precision[@]}" --size "$size" --tile 512x512 --tile-overlap 40
+say "split-streams with tiles: compact-x2 at $size in tiles of $tile"
+bench compact-tiles -m "$compact" "${precision[@]}" --size "$size" --tile "$tile" --tile-overlap 40
 
 say "summing up into $out_dir/tiles.md and tiles.json"
 python3 - "$work" "$out_dir" "$commit" "$size" "$budget" <<'EOF'

@@ -141,12 +141,15 @@ std::string apply_tile_flags(const TileFlags& tiles, const Device& device, Engin
   }
   try {
     const int scale = scale_of(engine, engine_frame_size(tiles, input));
-    const std::string overlap = " (overlap " + std::to_string(tiles.overlap) + ")";
+    const auto named = [&](const ComputePlan& plan) {
+      return plan.jobs() > 1 ? describe(plan) + " (overlap " + std::to_string(tiles.overlap) + ")"
+                             : std::string("whole frames (one tile each)");
+    };
     if (tiles.size && !tiles.max_vram) {
       options.plan = tile_plan(
           input, TileOptions{tiles.size->first, tiles.size->second, tiles.overlap, tiles.batch, 1},
           scale);
-      return describe(*options.plan) + overlap;
+      return named(*options.plan);
     }
     if (fixed_size) {
       throw UsageError(std::string(tiles.automatic ? "--tile auto" : "--max-vram") +
@@ -187,7 +190,7 @@ std::string apply_tile_flags(const TileFlags& tiles, const Device& device, Engin
     const std::string chosen = "under --max-vram " + format_bytes(static_cast<double>(budget)) +
                                ": " + std::to_string(choice.slots) + " slots, " +
                                format_bytes(static_cast<double>(choice.measured)) + " measured";
-    return (choice.plan ? describe(*choice.plan) + overlap : "whole frames") + ", " + chosen;
+    return (choice.plan ? named(*choice.plan) : "whole frames") + ", " + chosen;
   } catch (const UsageError& e) {
     throw UsageError(in_flags_words(e.what()));
   }
