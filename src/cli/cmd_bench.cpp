@@ -7,15 +7,17 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "common.hpp"
 #include "engine_choice.hpp"
 #include "pipeline_flags.hpp"
-#include "common.hpp"
 #include "pynference/device/error.hpp"
+#include "pynference/engine/model.hpp"
 #include "pynference/engine/synthetic.hpp"
 #include "pynference/io/sinks.hpp"
 #include "pynference/io/synthetic.hpp"
 #include "pynference/io/synthetic_reference.hpp"
 #include "pynference/pipeline/pipeline.hpp"
+#include "tile_flags.hpp"
 #include "trace_files.hpp"
 
 namespace pyn::cli {
@@ -23,14 +25,19 @@ namespace pyn::cli {
 namespace {
 
 const std::vector<OptionSpec>& bench_options() {
-  static const std::vector<OptionSpec> specs = with_engine_options({
-      {"strategy", "NAMES", "all, or a comma-separated list of serial-pageable, serial-pinned, "
-                            "worker-streams, split-streams, multi-compute", "all"},
+  static const std::vector<OptionSpec> specs = with_engine_options(with_tile_options({
+      {"strategy", "NAMES",
+       "all, or a comma-separated list of serial-pageable, serial-pinned, "
+       "worker-streams, split-streams, multi-compute",
+       "all"},
       {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
-      {"workload", "W", "preset: transfer-bound (3840x2160, x1, 0.3 ms), compute-bound (960x540, x4, "
-                        "5 ms) or balanced (1920x1080, x2, 1 ms); other options override it", ""},
+      {"workload", "W",
+       "preset: transfer-bound (3840x2160, x1, 0.3 ms), compute-bound (960x540, x4, "
+       "5 ms) or balanced (1920x1080, x2, 1 ms); other options override it",
+       ""},
       {"frames", "N", "frames per strategy", "500"},
-      {"repeat", "N", "runs per strategy; the table shows the run with the median fps and the spread", "3"},
+      {"repeat", "N",
+       "runs per strategy; the table shows the run with the median fps and the spread", "3"},
       {"warmup", "N", "first frames left out of the measures", "10% of --frames, at most 50"},
       {"size", "WxH", "input frame size", "1920x1080"},
       {"scale", "S", "upscale factor of the synthetic engine", "2"},
@@ -40,13 +47,16 @@ const std::vector<OptionSpec>& bench_options() {
       {"workers", "N", "threads (and streams) of worker-streams", "3"},
       {"compute-streams", "K", "inference streams of multi-compute", "2"},
       {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
-      {"cuda-graph", "", "capture pre + network + post once per slot and compute stream as a CUDA graph, "
-                         "launched per frame (CUDA devices; TorchScript models, not .pt2)", ""},
+      {"cuda-graph", "",
+       "capture pre + network + post once per slot and compute stream as a CUDA graph, "
+       "launched per frame (CUDA devices; TorchScript models, not .pt2)",
+       ""},
       {"check", "", "compare every output frame with the CPU reference (slow)", ""},
       {"json", "FILE", "also write the results, the device and the commit as JSON", ""},
-      {"trace", "DIR", "record every span and write a timeline (SVG) and a Perfetto trace per strategy", ""},
+      {"trace", "DIR",
+       "record every span and write a timeline (SVG) and a Perfetto trace per strategy", ""},
       {"help", "", "show this help", ""},
-  });
+  }));
   return specs;
 }
 
@@ -139,8 +149,13 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
     std::fprintf(stderr, "note: host-backend timings measure this CPU; they say nothing about GPUs\n");
   }
   const std::atomic<bool>& stop = install_stop_handler();
-  const std::unique_ptr<Engine> engine = make_engine(device, args, synthetic, width, height);
-  const int scale = engine->output_shape(tensor_shape_of(image)).w / image.width;
+  const TileFlags tiles = read_tile_flags(args);
+  const auto [engine_width, engine_height] = engine_frame_size(tiles, image);
+  const std::unique_ptr<Engine> engine =
+      make_engine(device, args, synthetic, engine_width, engine_height);
+  const int scale =
+      engine->output_shape(TensorShape{1, 3, engine_height, engine_width}).w / engine_width;
+  const bool fixed_size = args.has("model") && model_needs_frame_size(args.str("model"));
   std::fprintf(stderr, "workload: %dx%d %s -> x%d, %s, %s, %lld frames (%lld warm-up)%s\n", width, height,
                std::string(to_string(image.pixel)).c_str(), scale, std::string(to_string(engine->dtype())).c_str(),
                engine->name().c_str(), frames, warmup, args.flag("cuda-graph") ? ", CUDA graphs" : "");
@@ -149,11 +164,18 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
   std::vector<RunReport> reports;
   std::vector<FpsRuns> fps_runs;
   for (Strategy strategy : strategies) {
+    // The tiles (and, under --max-vram, the slots) each strategy runs with, chosen once for it.
+    PipelineOptions tiled = pipeline_flags(args, strategy, device);
+    if (const std::string tiling =
+            apply_tile_flags(tiles, device, *engine, image, fixed_size, tiled);
+        !tiling.empty()) {
+      std::fprintf(stderr, "%s: %s\n", std::string(to_string(strategy)).c_str(), tiling.c_str());
+    }
     std::vector<RunReport> runs;
     for (long long run = 0; run < repeat && !stop.load(); ++run) {
       std::fprintf(stderr, "running %s (%lld of %lld) ...\n", std::string(to_string(strategy)).c_str(), run + 1,
                    repeat);
-      PipelineOptions options = pipeline_flags(args, strategy, device);
+      PipelineOptions options = tiled;
       options.measure = true;
       options.warmup = warmup;
       options.stop = &stop;

@@ -22,17 +22,19 @@
 #include "pipeline_flags.hpp"
 #include "progress.hpp"
 #include "pynference/device/error.hpp"
+#include "pynference/engine/model.hpp"
 #include "pynference/io/video.hpp"
 #include "pynference/io/video_stream.hpp"
 #include "pynference/pipeline/pipeline.hpp"
 #include "run_command.hpp"
 #include "run_io.hpp"
+#include "tile_flags.hpp"
 #include "trace_files.hpp"
 
 namespace pyn::cli {
 
 const std::vector<OptionSpec>& run_options() {
-  static const std::vector<OptionSpec> specs = with_engine_options({
+  static const std::vector<OptionSpec> specs = with_engine_options(with_tile_options({
       {"input", "IN",
        "-i: a video file, an image sequence (frames/%04d.png), a .y4m file, - (standard "
        "input: Y4M, or a container that streams: matroska, nut, mpegts), raw:WxH:PIXFMT:PATH (raw "
@@ -103,7 +105,7 @@ const std::vector<OptionSpec>& run_options() {
       {"verbose", "",
        "FFmpeg's own warnings and errors on stderr too, and what the first frame waited for", ""},
       {"help", "", "show this help", ""},
-  });
+  }));
   return specs;
 }
 
@@ -316,6 +318,7 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
   const Device device = open_device(args.str("device"));
   PipelineOptions options = pipeline_flags(args, strategy, device);
   options.measure = args.flag("measure");
+  const TileFlags tiles = read_tile_flags(args);
   std::unique_ptr<Input> input =
       open_input(in_spec, window, parse_on_error(args.str("on-error")),
                  args.has("input-format") ? args.str("input-format") : "",
@@ -335,15 +338,19 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
     const bool deep = std::get<ImageDesc>(in_format).pixel == PixelType::u16;
     options.output_format = pixel_format(deep ? "yuv444p10le" : "yuv444p", in_format);
   }
+  const auto [engine_width, engine_height] = engine_frame_size(tiles, in_format);
   const std::unique_ptr<Engine> engine =
       make_engine(device, args, SyntheticOptions{0.0, 2, chosen_dtype(args, DType::f16)},
-                  width_of(in_format), height_of(in_format));
+                  engine_width, engine_height);
+  const bool fixed_size = args.has("model") && model_needs_frame_size(args.str("model"));
+  const std::string tiling =
+      apply_tile_flags(tiles, device, *engine, in_format, fixed_size, options);
   const std::unique_ptr<Sink> sink = open_output(output, *input);
   if (!quiet) {
-    std::fprintf(stderr, "pynference: %s -> %s: %s, %s, %s on %s\n", in_spec.c_str(),
+    std::fprintf(stderr, "pynference: %s -> %s: %s, %s, %s%s on %s\n", in_spec.c_str(),
                  out_spec.c_str(), input->description().c_str(), engine->name().c_str(),
                  std::string(to_string(options.strategy)).c_str(),
-                 device_line(device.info()).c_str());
+                 tiling.empty() ? "" : (", " + tiling).c_str(), device_line(device.info()).c_str());
   }
 
   options.stop = stop;
@@ -416,9 +423,10 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
                                          (damaged == 1 ? "" : "s") + " concealed or dropped";
     std::fprintf(
         stderr,
-        "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms)%s%s%s\n",
+        "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms%s)%s%s%s\n",
         interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
         report.wall_s, report.fps, bound, report.first_frame_ms,
+        options.plan && options.plan->jobs() > 1 ? ("; " + describe(*options.plan)).c_str() : "",
         out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str(), damage.c_str());
     if (args.flag("verbose") && report.frames > 0) {
       std::fprintf(

@@ -1,5 +1,6 @@
 #include "pynference/pipeline/compute_plan.hpp"
 
+#include <algorithm>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -20,6 +21,125 @@ ComputePlan whole_frame_plan(const FrameFormat& input) {
   plan.input = TensorShape{1, 3, height, width};
   plan.steps.push_back(ComputeStep{{ComputeJob{Rect{0, 0, width, height}, 0, Rect{}, 0, 0}}});
   return plan;
+}
+
+namespace {
+
+// One axis of a tiling: where each tile's region starts, and the part of the axis it keeps.
+struct Span {
+  int start = 0;
+  int keep_begin = 0;
+  int keep_end = 0;
+};
+
+int round_up(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+std::vector<Span> cut_axis(const char* axis, int length, int tile, int overlap, int align) {
+  if (tile >= length) {
+    return {Span{0, 0, length}};
+  }
+  if (align > 1 && length % align != 0) {
+    throw UsageError("TileOptions " + std::string(axis) + " " + std::to_string(tile) +
+                     " cuts a 4:2:0 frame of odd " + axis + " " + std::to_string(length) +
+                     " into several tiles; 4:2:0 tiles start on even pixels");
+  }
+  const int stride = (tile - overlap) / align * align;
+  if (stride < 1) {
+    throw UsageError("TileOptions overlap " + std::to_string(overlap) + " leaves no step between " +
+                     std::to_string(tile) + "-pixel tiles starting on even pixels (4:2:0)");
+  }
+  std::vector<Span> spans;
+  for (int start = 0;; start += stride) {
+    if (start + tile >= length) {
+      spans.push_back(Span{length - tile, 0, length});
+      break;
+    }
+    spans.push_back(Span{start, 0, length});
+  }
+  // Neighbours meet in the middle of the strip they share, on an even pixel so that 4:2:0 output
+  // blocks are never split between two tiles.
+  for (std::size_t i = 0; i + 1 < spans.size(); ++i) {
+    const int shared_begin = spans[i + 1].start;
+    const int shared_end = spans[i].start + tile;
+    const int meet = (shared_begin + shared_end) / 2 / 2 * 2;
+    spans[i].keep_end = meet;
+    spans[i + 1].keep_begin = meet;
+  }
+  return spans;
+}
+
+}  // namespace
+
+ComputePlan tile_plan(const FrameFormat& input, const TileOptions& tiles, int scale) {
+  const auto fail = [](const std::string& field, int value, const std::string& why) {
+    throw UsageError("TileOptions " + field + " " + std::to_string(value) + " " + why);
+  };
+  if (tiles.width < 1) {
+    fail("width", tiles.width, "is not a size (at least 1)");
+  }
+  if (tiles.height < 1) {
+    fail("height", tiles.height, "is not a size (at least 1)");
+  }
+  if (tiles.overlap < 0) {
+    fail("overlap", tiles.overlap, "is negative");
+  }
+  if (tiles.overlap >= std::min(tiles.width, tiles.height)) {
+    fail("overlap", tiles.overlap,
+         "is not less than the tile's " + std::to_string(tiles.width) + "x" +
+             std::to_string(tiles.height));
+  }
+  if (tiles.batch < 1) {
+    fail("batch", tiles.batch, "is not at least 1");
+  }
+  if (tiles.multiple < 1) {
+    fail("multiple", tiles.multiple, "is not at least 1");
+  }
+  if (scale < 1) {
+    throw UsageError("tile_plan scale " + std::to_string(scale) + " is not at least 1");
+  }
+  const int width = width_of(input);
+  const int height = height_of(input);
+  const auto* yuv = std::get_if<YuvDesc>(&input);
+  const int align = yuv != nullptr ? yuv->subsampling() : 1;
+  const int step = std::lcm(tiles.multiple, align);
+  const int tile_w = std::min(round_up(tiles.width, step), width);
+  const int tile_h = std::min(round_up(tiles.height, step), height);
+  const std::vector<Span> columns = cut_axis("width", width, tile_w, tiles.overlap, align);
+  const std::vector<Span> rows = cut_axis("height", height, tile_h, tiles.overlap, align);
+  const std::size_t count = columns.size() * rows.size();
+  const int batch = static_cast<int>(std::min(count, static_cast<std::size_t>(tiles.batch)));
+
+  ComputePlan plan;
+  plan.input = TensorShape{batch, 3, tile_h, tile_w};
+  plan.output_width = width * scale;
+  plan.output_height = height * scale;
+  plan.steps.reserve((count + static_cast<std::size_t>(batch) - 1) /
+                     static_cast<std::size_t>(batch));
+  for (const Span& row : rows) {
+    for (const Span& column : columns) {
+      if (plan.steps.empty() || static_cast<int>(plan.steps.back().jobs.size()) == batch) {
+        plan.steps.emplace_back();
+        plan.steps.back().jobs.reserve(static_cast<std::size_t>(batch));
+      }
+      auto& jobs = plan.steps.back().jobs;
+      const Rect crop{
+          (column.keep_begin - column.start) * scale, (row.keep_begin - row.start) * scale,
+          (column.keep_end - column.keep_begin) * scale, (row.keep_end - row.keep_begin) * scale};
+      jobs.push_back(ComputeJob{Rect{column.start, row.start, tile_w, tile_h},
+                                static_cast<int>(jobs.size()), crop, column.keep_begin * scale,
+                                row.keep_begin * scale});
+    }
+  }
+  return plan;
+}
+
+std::string describe(const ComputePlan& plan) {
+  const std::size_t jobs = plan.jobs();
+  if (jobs <= 1) {
+    return "whole frames";
+  }
+  return std::to_string(jobs) + " tiles of " + std::to_string(plan.input.w) + "x" +
+         std::to_string(plan.input.h) + ", " + std::to_string(plan.input.n) + " per inference";
 }
 
 void check_plan(const ComputePlan& plan, const FrameFormat& input) {

@@ -23,6 +23,17 @@ int default_slots(const PipelineOptions& options) noexcept {
   return 6;
 }
 
+int lanes_of(const PipelineOptions& options) noexcept {
+  switch (options.strategy) {
+    case Strategy::worker_streams:
+      return options.workers;
+    case Strategy::multi_compute:
+      return options.compute_streams;
+    default:
+      return 1;
+  }
+}
+
 RunReport run_pipeline(const Device& device, Engine& engine, Source& source, Sink& sink,
                        const PipelineOptions& options) {
   // Named by field: each front end checks its own flags or arguments first, in its own words.

@@ -67,6 +67,27 @@ TEST(Cli, BenchWritesOneJsonResultPerStrategy) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, BenchRunsEveryStrategyWithTilesAndChecksTheirFrames) {
+  const Result r = run(
+      "bench --device cpu --frames 6 --repeat 1 --size 30x22 --compute-ms 0 --check --tile 12x10 "
+      "--tile-overlap 2 --tile-batch 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("every output frame matched the CPU reference"), std::string::npos)
+      << r.output;
+  for (const char* name :
+       {"serial-pageable", "serial-pinned", "worker-streams", "split-streams", "multi-compute"}) {
+    EXPECT_NE(r.output.find(std::string(name) + ": 9 tiles of 12x10, 2 per inference (overlap 2)"),
+              std::string::npos)
+        << name << "\n"
+        << r.output;
+  }
+  const Result help = run("bench --help");
+  for (const char* flag :
+       {"--tile WxH|auto", "--tile-overlap N", "--tile-batch N", "--max-vram SIZE"}) {
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
+  }
+}
+
 TEST(Cli, StudyWritesTheReportAndFiveTimelines) {
   const auto dir = scratch("study");
   const Result r = run("study --device cpu --frames 12 --out " + dir.string());

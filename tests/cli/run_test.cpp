@@ -131,6 +131,57 @@ TEST_F(RunCommand, EveryStrategyAndAPipeGiveTheSameBytes) {
   EXPECT_TRUE(piped.output.empty()) << "--quiet: " << piped.output;
 }
 
+TEST_F(RunCommand, TilesGiveTheWholeFramesBytesUnderEveryStrategyAndAreNamed) {
+  // The synthetic engine is per pixel: tiles of any overlap give the whole frame's bytes (the
+  // pipeline's tests hold the convolutional case). 30x18 in tiles of 14x10: neither divides.
+  ASSERT_EQ(
+      run("run -i synthetic:30x18:6 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet")
+          .code,
+      0);
+  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("ref.y4m") +
+                " -m synthetic:x2 --device cpu --quiet")
+                .code,
+            0);
+  const std::string reference = read(at("ref.y4m"));
+  for (const char* strategy :
+       {"serial-pageable", "serial-pinned", "worker-streams", "split-streams", "multi-compute"}) {
+    for (const char* batch : {"1", "3"}) {
+      const std::string out = at(std::string(strategy) + batch + ".y4m");
+      const Result r = run("run -i " + at("in.y4m") + " -o " + out +
+                           " -m synthetic:x2 --device cpu --strategy " + strategy +
+                           " --tile 14x10 --tile-overlap 4 --tile-batch " + batch);
+      ASSERT_EQ(r.code, 0) << strategy << ": " << r.output;
+      EXPECT_TRUE(read(out) == reference) << strategy << " --tile-batch " << batch;
+      const std::string named =
+          std::string("9 tiles of 14x10, ") + batch + " per inference (overlap 4)";
+      EXPECT_NE(r.output.find(named), std::string::npos) << r.output;
+      EXPECT_NE(r.output.find("wrote 6 frames"), std::string::npos) << r.output;
+    }
+  }
+}
+
+TEST_F(RunCommand, MaxVramTilesWhatDoesNotFitAndRefusesWhatCannot) {
+  // On the host backend the figure is the Processor's buffers: 320x180 frames x2 take 4.1 MiB
+  // whole with 6 slots; 2M makes tiles and fewer slots, 300K fits nothing.
+  const std::string in = "run -i synthetic:320x180:3 -m synthetic:x2 --device cpu ";
+  ASSERT_EQ(run(in + "-o " + at("ref.y4m") + " --quiet").code, 0);
+  const Result whole = run(in + "-o null --max-vram 10M");
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  EXPECT_NE(whole.output.find("whole frames, under --max-vram 10.0 MiB: 6 slots"),
+            std::string::npos)
+      << whole.output;
+  const Result tiled = run(in + "-o " + at("tiled.y4m") + " --max-vram 2M");
+  ASSERT_EQ(tiled.code, 0) << tiled.output;
+  EXPECT_NE(tiled.output.find(" tiles of "), std::string::npos) << tiled.output;
+  EXPECT_NE(tiled.output.find("under --max-vram 2.0 MiB"), std::string::npos) << tiled.output;
+  EXPECT_TRUE(read(at("tiled.y4m")) == read(at("ref.y4m")));
+  const Result refused = run(in + "-o null --max-vram 300K");
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_EQ(refused.output.rfind("pynference: --max-vram 300.0 KiB is under the ", 0), 0U)
+      << refused.output;
+  EXPECT_EQ(refused.output.find('\n'), refused.output.size() - 1) << "one line: " << refused.output;
+}
+
 TEST_F(RunCommand, SeekAndDurationPickTheFramesOfTheirTimes) {
   // 25 fps: -ss 0.2 -t 0.2 is frames 5..9, -ss 0.2 -to 0.32 frames 5..7.
   ASSERT_EQ(
@@ -249,6 +300,22 @@ TEST_F(RunCommand, BadInputIsOneLineWithCode2AndWritesNothing) {
       {"run -i raw:16x8 -o " + at("o.y4m") + " -m synthetic", "expected raw:WxH:PIXFMT:PATH"},
       {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --pix-fmt nv12",
        "take --pix-fmt yuv420p"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --tile 0x8",
+       "bad --tile '0x8'"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --tile big",
+       "expected WIDTHxHEIGHT, e.g. 512x512, or auto"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --tile 8x8 --tile-overlap 8",
+       "--tile-overlap 8 must be less than the sides of --tile 8x8"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --tile 8x8 --tile-batch 0",
+       "--tile-batch must be"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --tile-overlap 4",
+       "--tile-overlap needs --tile"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --max-vram 8Q",
+       "bad --max-vram '8Q'"},
+      {"run -i synthetic:16x8:2 -o " + at("o.y4m") + " -m synthetic --tile auto",
+       "--tile auto on the CPU needs --max-vram"},
+      {"run -i synthetic:15x8:2 -o " + at("o.y4m") + " -m synthetic --tile 8x8 --tile-overlap 2",
+       "--tile width 8 cuts a 4:2:0 frame of odd width 15"},
   };
   for (const Case& c : cases) {
     const Result r = run(c.arguments + " --device cpu");

@@ -39,6 +39,32 @@ struct ComputePlan {
 // The whole frame through one N = 1 tensor, its result kept whole.
 [[nodiscard]] ComputePlan whole_frame_plan(const FrameFormat& input);
 
+// How tile_plan cuts a frame.
+struct TileOptions {
+  int width = 0;  // of a tile, in input pixels
+  int height = 0;
+  // Input pixels two neighbouring tiles share. Each keeps about its half: the boundary between
+  // their kept parts lies in the middle of the shared strip (on an even pixel), so a network whose
+  // output pixel depends on inputs up to r pixels away gives the whole frame's result when
+  // overlap >= 2r + 2 (pixels near a tile's own edge are the ones dropped).
+  int overlap = 16;
+  int batch = 1;     // tiles per engine run: the tensor's N (fewer when the frame has fewer tiles)
+  int multiple = 1;  // tile sizes rounded up to this (a network that needs multiples of 8)
+};
+
+// Tiles of one size covering frames of `input`, through an engine that scales by `scale`: along
+// each axis tiles start every (tile - overlap) pixels (on even pixels for 4:2:0 input) and the last
+// one is moved inward to end at the frame's edge, so no tile leaves the frame and tiles need not
+// divide it; a frame no larger than a tile along an axis is one tile of the frame's size there.
+// Each tile's result is cropped to its kept part and written where it lies in the output frame;
+// jobs go row by row into steps of up to `batch` slices. Throws UsageError, one line naming the
+// field and its value: sizes, batch or multiple under 1, a negative overlap or one not under the
+// tile, a scale under 1, a 4:2:0 frame of odd width or height cut into more than one tile along it.
+[[nodiscard]] ComputePlan tile_plan(const FrameFormat& input, const TileOptions& tiles, int scale);
+
+// "6 tiles of 512x512, 2 per inference", for summaries; "whole frames" for a plan of one job.
+[[nodiscard]] std::string describe(const ComputePlan& plan);
+
 // Throws UsageError, one line naming the field, where the plan cannot run on frames of `input`:
 // no steps, a step without jobs, a slice outside 0..N-1 or used twice in a step, a region not of
 // the tensor's H x W or outside the frame. (Crops and destinations are checked against the

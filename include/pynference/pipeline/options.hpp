@@ -45,5 +45,7 @@ struct PipelineOptions {
 
 // The slot count a strategy uses when options.slots is 0.
 [[nodiscard]] int default_slots(const PipelineOptions& options) noexcept;
+// The lanes (compute streams, each with its own tensors) a strategy's Processor has.
+[[nodiscard]] int lanes_of(const PipelineOptions& options) noexcept;
 
 }  // namespace pyn
