@@ -89,6 +89,10 @@ bool Run::start() {
   }
   warmup_ms_ = since_created_ms() - setup_ms_;
   if (measuring()) {
+    // The measuring pass copies every slot: each is made (and primed) first.
+    for (Slot& slot : slots()) {
+      make_host_buffers(slot);
+    }
     stages_ = processor_->measure_alone();
     // A stage the frames skip bounds nothing: lent device frames are not uploaded, device outputs
     // not downloaded, and then the link carries one direction at most.
