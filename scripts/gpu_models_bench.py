@@ -280,6 +280,7 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float, compi
     bench_json = work / f"{name}.bench.json"
     r = subprocess.run([args.bin, "bench", "-m", str(model), "--size", f"{width}x{height}", "--frames", str(frames_n),
                         "--repeat", "1", "--strategy", "split-streams", "--device", args.pyn_device,
+                        "--cudnn-benchmark",  # as docs/models.md's figures were measured
                         "--json", str(bench_json)], capture_output=True, text=True, env=env,
                        timeout=max(10.0, deadline - time.monotonic()))
     if r.returncode == 0 and bench_json.is_file():

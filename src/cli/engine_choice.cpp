@@ -24,8 +24,8 @@ std::vector<OptionSpec> with_engine_options(std::vector<OptionSpec> own) {
       {"no-channels-last", "", "keep TorchScript weights in NCHW (channels_last is usually faster)",
        ""},
       {"cudnn-benchmark", "",
-       "let cuDNN time its algorithms at the first frame and keep the fastest (a slower start, "
-       "rarely faster frames)",
+       "let cuDNN time its algorithms before the first frame and keep the fastest (a slower "
+       "start, frames a few percent faster)",
        ""},
   };
   own.insert(own.end(), engine.begin(), engine.end());

@@ -20,10 +20,10 @@ namespace pyn {
 struct TorchOptions {
   DType dtype = DType::f16;   // of the pipeline's tensors, and of the network on a GPU
   bool channels_last = true;  // TorchScript on a GPU: weights and input in NHWC (faster convs)
-  // cuDNN times its algorithms on the first run of each shape and keeps the fastest: hundreds of
-  // milliseconds before the first frame, for frames rarely faster than its heuristics give
-  // (docs/benchmarks.md). A setting of the process, as LibTorch keeps it: the last engine opened
-  // decides.
+  // cuDNN times its algorithms on the first run of each shape on each thread and keeps the
+  // fastest: 100 ms or more per compute stream before the first frame, for frames a few percent
+  // faster than its heuristics give (docs/benchmarks.md). A setting of the process, as LibTorch
+  // keeps it: the last engine opened decides.
   bool cudnn_benchmark = false;
   // The one input size the model takes, where the caller knows it (a trace made at one size);
   // 0 x 0: any size, or what a .pt2 package's metadata says.

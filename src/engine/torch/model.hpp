@@ -60,8 +60,9 @@ class Model {
   // Set where the model takes one input size only (an AOTInductor package exported with --size).
   [[nodiscard]] virtual std::optional<FixedSize> fixed_size() const { return std::nullopt; }
   // Inferences a stream runs before its first frame: `first_of_shape` where no stream has run
-  // this input shape yet (what is learnt then, such as cuDNN's choice of algorithms, is the
-  // process's; what each stream needs of its own is met by one run).
+  // this input shape yet (what is learnt then and shared, such as TorchScript's optimised graph);
+  // what each stream and thread needs of its own (cuDNN's plans, which LibTorch keeps per thread,
+  // the allocator's blocks) is met by one run.
   [[nodiscard]] virtual int warmups(bool /*first_of_shape*/) const { return 1; }
 };
 

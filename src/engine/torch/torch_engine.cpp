@@ -218,7 +218,7 @@ class TorchEngine final : public Engine {
       const std::lock_guard lock(warmed_mutex_);
       first_of_shape = std::find(warmed_.begin(), warmed_.end(), input) == warmed_.end();
     }
-    // The first run of a shape picks cuDNN's algorithms (benchmark mode) for the whole process.
+    // The first run on this thread picks cuDNN's algorithms (timing them in benchmark mode).
     for (int i = 0; i < model_->warmups(first_of_shape); ++i) {
       run(stream, in, out);
     }
