@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -122,6 +123,76 @@ ImageDesc format_of(const Frame& frame) {
                    u8 ? PixelType::u8 : PixelType::u16, ChannelOrder::rgb};
 }
 
+// The host buffers numpy results are made of. A result takes over its slot's output buffer, into
+// which the frame was downloaded, and the slot gets another from here: the output reaches the
+// caller's array with no copy (a copy into new memory per frame, page faults and all, ran at a
+// third of the bench's rate on a GPU machine). An array hands its buffer back when it goes; buffers
+// of an earlier output size, or beyond `most` kept, are freed instead.
+class OutputPool {
+ public:
+  // A buffer of `bytes`: a free one, or a new one while fewer than `most` are out; nullopt beyond
+  // that (the caller keeps many results: each is then a copy, so slots never wait on the caller).
+  std::optional<HostBuffer> take(const Device& device, std::size_t bytes, HostMemory kind,
+                                 std::size_t most) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (bytes != bytes_ || kind != kind_) {
+        free_.clear();
+        bytes_ = bytes;
+        kind_ = kind;
+      }
+      if (!free_.empty()) {
+        HostBuffer buffer = std::move(free_.back());
+        free_.pop_back();
+        ++out_;
+        return buffer;
+      }
+      if (out_ >= most) {
+        return std::nullopt;
+      }
+      ++out_;
+    }
+    try {
+      return device.alloc_host(bytes, kind);
+    } catch (...) {
+      const std::lock_guard lock(mutex_);
+      --out_;
+      return std::nullopt;  // out of host memory: the result is a copy
+    }
+  }
+
+  void give(HostBuffer buffer) noexcept {
+    const std::lock_guard lock(mutex_);
+    if (out_ > 0) {
+      --out_;
+    }
+    if (buffer.size() == bytes_ && buffer.kind() == kind_ && !closed_) {
+      free_.push_back(std::move(buffer));
+    }
+  }
+
+  // Frees what is kept; with `for_good`, buffers still out are freed when their arrays go.
+  void trim(bool for_good) noexcept {
+    const std::lock_guard lock(mutex_);
+    closed_ = closed_ || for_good;
+    free_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<HostBuffer> free_;
+  std::size_t bytes_ = 0;
+  HostMemory kind_ = HostMemory::pageable;
+  std::size_t out_ = 0;  // buffers held by arrays
+  bool closed_ = false;
+};
+
+// What a numpy result's capsule owns: its buffer, and the pool it goes back to.
+struct PooledOutput {
+  std::shared_ptr<OutputPool> pool;
+  HostBuffer buffer;
+};
+
 class PyProcessor {
  public:
   PyProcessor(const std::string& model, const std::string& device,
@@ -181,6 +252,7 @@ class PyProcessor {
   ~PyProcessor() {
     nb::gil_scoped_release release;
     close();
+    pool_->trim(true);
   }
 
   // The frame's ticket; or, without `wait`, -1 where no slot is free or where `frame` is of another
@@ -265,11 +337,11 @@ class PyProcessor {
     return {out.height, out.width};
   }
 
-  // The output as a new numpy array; None for a frame whose output went into its `out`.
+  // The output as a numpy array; None for a frame whose output went into its `out`.
   nb::object take(std::int64_t ticket) {
-    std::size_t bytes = 0;
     ImageDesc out{};
-    std::unique_ptr<std::byte[]> data;
+    std::unique_ptr<PooledOutput> pooled;  // the slot's own buffer, where the pool gave another
+    std::unique_ptr<std::byte[]> copied;   // else a copy
     {
       nb::gil_scoped_release release;
       Processor::Slot* slot = nullptr;
@@ -285,11 +357,20 @@ class PyProcessor {
       try {
         processor_->wait(*slot);
         if (slot->lent_output == nullptr) {
-          const std::span<const std::byte> output = processor_->output(*slot);
-          bytes = output.size();
           out = std::get<ImageDesc>(processor_->output_format());
-          data.reset(new std::byte[bytes]);
-          std::memcpy(data.get(), output.data(), bytes);
+          const std::span<const std::byte> output = processor_->output(*slot);
+          std::optional<HostBuffer> fresh =
+              output.data() == slot->out_host.data()
+                  ? pool_->take(device_, output.size(), slot->out_host.kind(),
+                                2 * static_cast<std::size_t>(options_.slots) + 2)
+                  : std::nullopt;
+          if (fresh) {
+            pooled = std::make_unique<PooledOutput>(
+                PooledOutput{pool_, std::exchange(slot->out_host, std::move(*fresh))});
+          } else {
+            copied.reset(new std::byte[output.size()]);
+            std::memcpy(copied.get(), output.data(), output.size());
+          }
         }
       } catch (...) {
         forget(ticket, *slot);
@@ -297,16 +378,28 @@ class PyProcessor {
       }
       forget(ticket, *slot);
     }
-    if (!data) {
+    if (!pooled && !copied) {
       return nb::none();
     }
-    std::byte* raw = data.release();
-    nb::capsule owner(raw, [](void* p) noexcept { delete[] static_cast<std::byte*>(p); });
+    void* data = nullptr;
+    nb::capsule owner;
+    if (pooled) {
+      data = pooled->buffer.data();
+      owner = nb::capsule(pooled.release(), [](void* p) noexcept {
+        auto* held = static_cast<PooledOutput*>(p);
+        held->pool->give(std::move(held->buffer));
+        delete held;
+      });
+    } else {
+      data = copied.get();
+      owner = nb::capsule(copied.release(),
+                          [](void* p) noexcept { delete[] static_cast<std::byte*>(p); });
+    }
     const nb::dlpack::dtype type =
         out.pixel == PixelType::u8 ? nb::dtype<std::uint8_t>() : nb::dtype<std::uint16_t>();
     const std::size_t shape[3] = {static_cast<std::size_t>(out.height),
                                   static_cast<std::size_t>(out.width), 3};
-    return nb::cast(nb::ndarray<nb::numpy>(raw, 3, shape, owner, nullptr, type));
+    return nb::cast(nb::ndarray<nb::numpy>(data, 3, shape, owner, nullptr, type));
   }
 
   // The join stream's cudaStream_t as an integer; None on the host backend.
@@ -361,6 +454,7 @@ class PyProcessor {
     }
     pending_.clear();
     processor_.reset();
+    pool_->trim(false);
   }
 
  private:
@@ -482,6 +576,7 @@ class PyProcessor {
   // The stream lent frames' work waits for (cuda backend), and one event of it per slot.
   Stream join_;
   std::vector<Event> ready_;
+  std::shared_ptr<OutputPool> pool_ = std::make_shared<OutputPool>();
 };
 
 }  // namespace

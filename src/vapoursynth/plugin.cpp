@@ -386,7 +386,14 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
   const Device device = open_device(string_arg(in, "device", vsapi).value_or("auto"));
   FilterOptions options;
   options.lanes = count_arg(in, "num_streams", 2, vsapi);
-  options.slots = count_arg(in, "num_slots", std::min(2 * options.lanes, 64), vsapi);
+  // By default as many frames in flight as VapourSynth has threads to ask for them (from
+  // 2 * num_streams to 16): each thread holds its slot while it copies planes in and out, so with
+  // fewer slots than threads the copies, not the GPU, set the rate.
+  VSCoreInfo core_info{};
+  vsapi->getCoreInfo(core, &core_info);
+  const int fewest = std::min(2 * options.lanes, 64);
+  options.slots = count_arg(in, "num_slots",
+                            std::clamp(core_info.numThreads, fewest, std::max(fewest, 16)), vsapi);
 
   auto data = std::make_unique<FilterData>();
   data->input = *input;

@@ -105,6 +105,27 @@ def test_map_keeps_order_with_many_frames_in_flight(strategy):
     assert proc._core.in_flight() == 0
 
 
+def test_a_kept_result_stays_its_frame_while_later_frames_reuse_dropped_ones():
+    # A result is made of the buffer its frame was downloaded into; buffers of results dropped go
+    # to later frames, never one still held.
+    rng = np.random.default_rng()
+    frames = random_frames(rng, 40, 6, 10)
+    alone = pynference.Processor("synthetic:x2", device="cpu")
+    expected = [alone(frame) for frame in frames]
+    proc = pynference.Processor("synthetic:x2", device="cpu", slots=2)
+    kept = {}
+    for index, got in enumerate(proc.map(frames)):
+        np.testing.assert_array_equal(got, expected[index])
+        if index % 3 == 0:
+            kept[index] = got
+    del got
+    for index, got in kept.items():
+        np.testing.assert_array_equal(got, expected[index])
+    proc.close()
+    for index, got in kept.items():  # the Processor's pool freed; held results are still theirs
+        np.testing.assert_array_equal(got, expected[index])
+
+
 def test_map_takes_a_change_of_size_and_type():
     rng = np.random.default_rng()
     frames = random_frames(rng, 3, 8, 8) + random_frames(rng, 3, 6, 10, np.uint16) + random_frames(rng, 2, 8, 8)

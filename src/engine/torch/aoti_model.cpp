@@ -2,6 +2,7 @@
 // and torch version. The package says which in its metadata, so a mismatch is refused before its
 // native code is loaded.
 
+#include <dlfcn.h>
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 
 #include <cstdio>
@@ -27,6 +28,19 @@ namespace {
 constexpr std::size_t kRunners = 8;
 
 using Metadata = std::unordered_map<std::string, std::string>;
+
+// A package's native code is a shared object built by the compiler of the machine that made it,
+// and a compiler that links libstdc++ statically (a GPU machine's does) leaves a copy of libstdc++
+// in it, exported. In a process whose shared libstdc++ is not in the global scope (Python and
+// vspipe load their modules and plugins locally), that object's references bind to its own copy
+// while LibTorch's bind to the shared one, and its first regex crashed there. Made global before
+// the first package loads (if loaded at all: nothing is loaded here), the shared libstdc++ is the
+// one both bind to, as in the pynference program, whose own libstdc++ symbols come first.
+void share_libstdcxx() {
+  static const bool shared =
+      ::dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD) != nullptr;
+  (void)shared;
+}
 
 std::string lookup(const Metadata& metadata, const std::string& key) {
   const auto it = metadata.find(key);
@@ -160,8 +174,8 @@ std::optional<FixedSize> parse_size(const std::string& text, const std::string& 
   FixedSize size;
   char x = 0;
   char rest = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c", &size.width, &x, &size.height, &rest) != 3 || x != 'x' ||
-      size.width < 1 || size.height < 1) {
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &size.width, &x, &size.height, &rest) != 3 ||
+      x != 'x' || size.width < 1 || size.height < 1) {
     throw UsageError("model " + file_name + " names an input size that is not WxH: '" + text + "'");
   }
   return size;
@@ -193,6 +207,7 @@ std::unique_ptr<Model> load_aoti(const LoadRequest& request) {
   }
 
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader;
+  share_libstdcxx();
   try {
     const auto device_index =
         static_cast<c10::DeviceIndex>(request.backend == Backend::cuda ? request.device_index : -1);
