@@ -136,6 +136,10 @@ void Processor::check_memory() const {
 
 void Processor::allocate() {
   const DType dtype = engine_.dtype();
+  if (options_.copy_streams) {
+    copy_in_ = device_.make_stream();
+    copy_out_ = device_.make_stream();
+  }
   for (int i = 0; i < options_.lanes; ++i) {
     lanes_.push_back(Lane{i,
                           device_.make_stream(),
@@ -179,10 +183,18 @@ bool Processor::make_host_buffers(Slot& slot) {
 }
 
 Processor::~Processor() {
+  for (Stream* stream : {&copy_in_, &copy_out_}) {
+    try {
+      if (*stream) {
+        stream->synchronize();
+      }
+    } catch (...) {  // a failure of that work was, or will be, reported by whoever waited for it
+    }
+  }
   for (Lane& lane : lanes_) {
     try {
       lane.stream.synchronize();
-    } catch (...) {  // a failure of that work was, or will be, reported by whoever waited for it
+    } catch (...) {
     }
   }
 }
@@ -296,9 +308,19 @@ void Processor::submit(Slot& slot, std::int64_t frame) {
   Lane& lane = lanes_[index];
   slot.frame = frame;
   const std::lock_guard lock(lane_mutexes_[index]);
-  upload(slot, lane.stream);
+  if (!options_.copy_streams) {
+    upload(slot, lane.stream);
+    compute(slot, lane);
+    download(slot, lane.stream);
+    return;
+  }
+  {
+    const std::lock_guard copying(copy_in_mutex_);
+    upload(slot, copy_in_);
+  }
   compute(slot, lane);
-  download(slot, lane.stream);
+  const std::lock_guard copying(copy_out_mutex_);
+  download(slot, copy_out_);
 }
 
 bool Processor::ready(const Slot& slot) const {

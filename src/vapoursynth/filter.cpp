@@ -10,6 +10,8 @@ ProcessorOptions processor_options(const FrameFormat& output, const FilterOption
   processor.lanes = options.lanes;
   processor.slots = options.slots;
   processor.output_format = output;
+  // A frame's copies overlap other frames' compute on any number of streams.
+  processor.copy_streams = true;
   return processor;
 }
 

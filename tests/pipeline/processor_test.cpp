@@ -24,59 +24,65 @@ TEST(Processor, ServesFourThreadsAskingForFramesInAnyOrder) {
   const Device device = Device::open(DeviceSpec::parse("cpu"));
   constexpr std::int64_t kFrames = 96;
   constexpr int kThreads = 4;
-  for (const FrameFormat format : {FrameFormat{ImageDesc{21, 11, PixelType::u8, ChannelOrder::bgr}},
-                                   FrameFormat{YuvDesc{18, 10, ChromaLayout::yuv420, 10,
-                                                       ColorMatrix::bt709, ColorRange::limited}}}) {
-    SyntheticEngine engine(device, {0.05, 2, DType::f16});
-    SyntheticSource source(format, kFrames);
-    ProcessorOptions options;
-    options.lanes = 2;
-    options.slots = 5;  // fewer than the threads can ask for: acquire() must say "none free"
-    Processor processor(device, engine, format, options);
-    processor.prepare_all();
+  // With copy_streams, each frame's copies go on the Processor's two copy streams, shared by the
+  // threads, and its compute on a lane's.
+  for (const bool copy_streams : {false, true}) {
+    for (const FrameFormat format :
+         {FrameFormat{ImageDesc{21, 11, PixelType::u8, ChannelOrder::bgr}},
+          FrameFormat{YuvDesc{18, 10, ChromaLayout::yuv420, 10, ColorMatrix::bt709,
+                              ColorRange::limited}}}) {
+      SyntheticEngine engine(device, {0.05, 2, DType::f16});
+      SyntheticSource source(format, kFrames);
+      ProcessorOptions options;
+      options.lanes = 2;
+      options.slots = 5;  // fewer than the threads can ask for: acquire() must say "none free"
+      options.copy_streams = copy_streams;
+      Processor processor(device, engine, format, options);
+      processor.prepare_all();
 
-    std::vector<std::int64_t> order(kFrames);
-    for (std::int64_t i = 0; i < kFrames; ++i) {
-      order[static_cast<std::size_t>(i)] = i;
-    }
-    std::mt19937 rng(std::random_device{}());
-    std::shuffle(order.begin(), order.end(), rng);
+      std::vector<std::int64_t> order(kFrames);
+      for (std::int64_t i = 0; i < kFrames; ++i) {
+        order[static_cast<std::size_t>(i)] = i;
+      }
+      std::mt19937 rng(std::random_device{}());
+      std::shuffle(order.begin(), order.end(), rng);
 
-    std::atomic<std::size_t> next{0};
-    std::atomic<int> right{0};
-    std::atomic<int> wrong{0};
-    std::atomic<int> none_free{0};
-    auto serve = [&] {
-      device.bind_thread();
-      for (std::size_t k = next++; k < order.size(); k = next++) {
-        const std::int64_t frame = order[k];
-        Processor::Slot* slot = nullptr;
-        while ((slot = processor.acquire()) == nullptr) {
-          ++none_free;
-          std::this_thread::yield();
+      std::atomic<std::size_t> next{0};
+      std::atomic<int> right{0};
+      std::atomic<int> wrong{0};
+      std::atomic<int> none_free{0};
+      auto serve = [&] {
+        device.bind_thread();
+        for (std::size_t k = next++; k < order.size(); k = next++) {
+          const std::int64_t frame = order[k];
+          Processor::Slot* slot = nullptr;
+          while ((slot = processor.acquire()) == nullptr) {
+            ++none_free;
+            std::this_thread::yield();
+          }
+          source.render(Processor::input(*slot), frame);
+          processor.submit(*slot, frame);
+          processor.wait(*slot);
+          EXPECT_TRUE(processor.ready(*slot));
+          const std::vector<std::byte> expected =
+              expected_synthetic_output(source, frame, DType::f16, 2);
+          const std::span<const std::byte> got = processor.output(*slot);
+          const bool same = got.size() == expected.size() &&
+                            std::memcmp(got.data(), expected.data(), got.size()) == 0;
+          ++(same ? right : wrong);
+          processor.release(*slot);
         }
-        source.render(Processor::input(*slot), frame);
-        processor.submit(*slot, frame);
-        processor.wait(*slot);
-        EXPECT_TRUE(processor.ready(*slot));
-        const std::vector<std::byte> expected =
-            expected_synthetic_output(source, frame, DType::f16, 2);
-        const std::span<const std::byte> got = processor.output(*slot);
-        const bool same = got.size() == expected.size() &&
-                          std::memcmp(got.data(), expected.data(), got.size()) == 0;
-        ++(same ? right : wrong);
-        processor.release(*slot);
-      }
-    };
-    (void)test::within(120s, [&] {
-      std::vector<std::jthread> threads;
-      for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back(serve);
-      }
-      return 0;
-    });
-    EXPECT_EQ(right.load(), kFrames) << to_string(format);
-    EXPECT_EQ(wrong.load(), 0) << to_string(format);
+      };
+      (void)test::within(120s, [&] {
+        std::vector<std::jthread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+          threads.emplace_back(serve);
+        }
+        return 0;
+      });
+      EXPECT_EQ(right.load(), kFrames) << to_string(format) << ", copy_streams " << copy_streams;
+      EXPECT_EQ(wrong.load(), 0) << to_string(format) << ", copy_streams " << copy_streams;
+    }
   }
 }
 

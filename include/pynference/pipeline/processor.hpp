@@ -59,6 +59,11 @@ struct ProcessorOptions {
   bool measure = false;
   // Outputs stay on the device (a sink that takes device frames): download() copies nothing.
   bool device_output = false;
+  // The per-frame face (submit()) copies on two streams of its own, one each way, apart from the
+  // lanes' compute streams, as split-streams does: a frame's copies overlap other frames' compute
+  // even with one lane. Without it a lane's stream runs each frame's upload, compute and download
+  // one after another.
+  bool copy_streams = false;
   // What compute() does to each frame (compute_plan.hpp); none is the whole frame through one
   // N = 1 tensor.
   std::optional<ComputePlan> plan;
@@ -212,6 +217,11 @@ class Processor {
   std::deque<Slot> slots_;
   std::deque<Lane> lanes_;
   std::deque<std::mutex> lane_mutexes_;  // the per-frame face: one submit at a time on a lane
+  // With copy_streams: the per-frame face's upload and download streams, each one caller at a time.
+  Stream copy_in_;
+  Stream copy_out_;
+  std::mutex copy_in_mutex_;
+  std::mutex copy_out_mutex_;
   std::mutex prepare_mutex_;
   std::mutex free_mutex_;
   std::vector<Slot*> free_;
