@@ -9,6 +9,8 @@
 # folder holds gpu-check.log, ctest.log, prepost.json and prepost.txt (scripts/gpu-bench.sh and
 # scripts/gpu-torch-bench.sh add their own). A file COMMIT, if one came along, names the commit: a
 # copied tree's .git may be missing or stale. PYN_BENCH=0 and PYN_TORCH_BENCH=0 leave those benchmarks out.
+# Where .ffmpeg/ffmpeg.tar.xz came along (scripts/fetch-ffmpeg.sh, about 50 MB), the build has the
+# FFmpeg video reader and writer and the video tests run (scripts/gpu-ffmpeg.sh); else they skip.
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,6 +55,8 @@ main() {
   fi
 
   unpack_deps
+  # shellcheck source=scripts/gpu-ffmpeg.sh
+  source scripts/gpu-ffmpeg.sh && use_carried_ffmpeg "$deps_root/ffmpeg" || fail "the carried FFmpeg"
   prefix_path="$deps_root/usr"
   if torch_prefix="$(python3 -W ignore -c 'import torch;print(torch.utils.cmake_prefix_path)' 2>/dev/null)"; then
     prefix_path="$prefix_path;$torch_prefix"
