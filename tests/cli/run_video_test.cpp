@@ -1,7 +1,7 @@
 // `pynference run` with FFmpeg containers, as a user runs it: a clip with audio made with libav*,
 // the synthetic engine through `run`, and the result decoded again: size, frame count, order,
-// every pixel (ffv1 is lossless: compared with the CPU reference of the whole chain), timing and the
-// copied audio; 10-bit and odd sizes; damaged and cut input; Ctrl-C.
+// every pixel (ffv1 is lossless: compared with the CPU reference of the whole chain), timing and
+// the copied audio; 10-bit and odd sizes; damaged and cut input; Ctrl-C.
 
 #include <cstdlib>
 #include <fstream>
@@ -28,8 +28,8 @@ Bytes expected_output(const FrameFormat& in, const Bytes& frame, int scale) {
   std::vector<std::byte> tensor_in(in_shape.elements() * 2);
   std::vector<std::byte> tensor_out(out_shape.elements() * 2);
   frame_to_tensor_cpu(in, frame.data(), DType::f16, tensor_in.data());
-  synthetic_cpu(TensorView{tensor_in.data(), in_shape, DType::f16}, TensorView{tensor_out.data(), out_shape, DType::f16},
-                scale);
+  synthetic_cpu(TensorView{tensor_in.data(), in_shape, DType::f16},
+                TensorView{tensor_out.data(), out_shape, DType::f16}, scale);
   Bytes result(bytes_of(out));
   tensor_to_frame_cpu(DType::f16, tensor_out.data(), out, result.data());
   return result;
@@ -83,11 +83,13 @@ TEST_P(RunVideo, Ffv1WithAudioComesOutExactWithItsTimingAndSound) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, RunVideo,
-                         ::testing::Values(Case{AV_PIX_FMT_YUV420P, 64, 48}, Case{AV_PIX_FMT_YUV420P10LE, 35, 21},
+                         ::testing::Values(Case{AV_PIX_FMT_YUV420P, 64, 48},
+                                           Case{AV_PIX_FMT_YUV420P10LE, 35, 21},
                                            Case{AV_PIX_FMT_YUV444P, 33, 17}),
                          [](const auto& p) {
                            return std::string(av_get_pix_fmt_name(p.param.pix_fmt)) + "_" +
-                                  std::to_string(p.param.width) + "x" + std::to_string(p.param.height);
+                                  std::to_string(p.param.width) + "x" +
+                                  std::to_string(p.param.height);
                          });
 
 TEST(RunVideoFiles, PngSequenceThroughRunIsExactInRgb) {
@@ -104,15 +106,18 @@ TEST(RunVideoFiles, PngSequenceThroughRunIsExactInRgb) {
     spec.height = 17;
     spec.frames = 4;
     make_clip(spec);
-    const Result r = run("run -i " + spec.path + " -o " + (dir / "out/%03d.png") + " -m synthetic:x2 --device cpu --quiet");
+    const Result r = run("run -i " + spec.path + " -o " + (dir / "out/%03d.png") +
+                         " -m synthetic:x2 --device cpu --quiet");
     ASSERT_EQ(r.code, 0) << r.output;
     const Decoded in = read_all(spec.path);
     const Decoded out = read_all(dir / "out/%03d.png");
     ASSERT_TRUE(std::holds_alternative<ImageDesc>(out.info.format));
-    EXPECT_EQ(std::get<ImageDesc>(out.info.format).pixel, std::get<ImageDesc>(in.info.format).pixel);
+    EXPECT_EQ(std::get<ImageDesc>(out.info.format).pixel,
+              std::get<ImageDesc>(in.info.format).pixel);
     ASSERT_EQ(out.frames.size(), 4U);
     for (std::size_t i = 0; i < in.frames.size(); ++i) {
-      EXPECT_TRUE(out.frames[i] == expected_output(in.info.format, in.frames[i], 2)) << "frame " << i;
+      EXPECT_TRUE(out.frames[i] == expected_output(in.info.format, in.frames[i], 2))
+          << "frame " << i;
     }
   }
 }
@@ -195,8 +200,9 @@ TEST(RunVideoFiles, X264Mp4WithAacKeepsSizeCountOrderAndSound) {
   spec.audio_encoder = "aac";
   spec.frames = 25;
   make_clip(spec);
-  const Result r = run("run -i " + spec.path + " -o " + (dir / "out.mp4") +
-                       " -m synthetic:x1 --crf 18 --preset ultrafast --device cpu --quiet -ss 0.4 -t 0.4");
+  const Result r =
+      run("run -i " + spec.path + " -o " + (dir / "out.mp4") +
+          " -m synthetic:x1 --crf 18 --preset ultrafast --device cpu --quiet -ss 0.4 -t 0.4");
   ASSERT_EQ(r.code, 0) << r.output;
   const auto streams = probe(dir / "out.mp4");
   const StreamProbe* video = find(streams, AVMEDIA_TYPE_VIDEO);
@@ -230,16 +236,19 @@ TEST(RunVideoFiles, CutAndDamagedInputsStopNamingTheFrameAndWriteNothing) {
     f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   }
   for (const char* name : {"cut.mkv", "bad.mkv"}) {
-    const Result r = run("run -i " + (dir / name) + " -o " + (dir / "out.mkv") + " -m synthetic:x1 --device cpu --quiet");
+    const Result r = run("run -i " + (dir / name) + " -o " + (dir / "out.mkv") +
+                         " -m synthetic:x1 --device cpu --quiet");
     EXPECT_EQ(r.code, 1) << name << ": " << r.output;
     EXPECT_NE(r.output.find("frame "), std::string::npos) << name << ": " << r.output;
     EXPECT_FALSE(fs::exists(dir / "out.mkv")) << name;
     EXPECT_FALSE(fs::exists(dir / "out.mkv.part")) << name;
   }
-  const Result odd = run("run -i synthetic:65x49:3 -o " + (dir / "odd.mp4") + " -m synthetic:x1 --device cpu");
+  const Result odd =
+      run("run -i synthetic:65x49:3 -o " + (dir / "odd.mp4") + " -m synthetic:x1 --device cpu");
   EXPECT_EQ(odd.code, 2) << odd.output;
   EXPECT_NE(odd.output.find("65x49"), std::string::npos) << odd.output;
-  const Result missing = run("run -i " + (dir / "nope.mkv") + " -o " + (dir / "o.mkv") + " -m synthetic --device cpu");
+  const Result missing =
+      run("run -i " + (dir / "nope.mkv") + " -o " + (dir / "o.mkv") + " -m synthetic --device cpu");
   EXPECT_EQ(missing.code, 2) << missing.output;
   EXPECT_FALSE(fs::exists(dir / "odd.mp4.part"));
 }
@@ -394,8 +403,16 @@ TEST(RunVideoFiles, ContainersOnStandardInput) {
 
 TEST(RunVideoFiles, CtrlCLeavesAValidShorterVideo) {
   ScratchDir dir;
-  const Result r = shell(binary() + " run -i synthetic:64x48:100000 -o " + (dir / "o.mkv") +
-                         " -m synthetic:x1:2 --encoder ffv1 --device cpu & pid=$!; sleep 1; kill -INT $pid; wait $pid");
+  // The signal goes once the output has appeared, so after the program's handler is in place: a
+  // background job of a shell starts with SIGINT ignored, and one sent before the handler (a slow
+  // start on a loaded machine) was lost, and the run went on for all its frames.
+  const Result r =
+      shell(binary() + " run -i synthetic:64x48:100000 -o " + (dir / "o.mkv") +
+            " -m synthetic:x1:2 --encoder ffv1 --device cpu & pid=$!; for i in $(seq 600); do "
+            "[ -n \"$(ls -A " +
+            dir.path().string() +
+            ")\" ] && break; sleep 0.1; done; "
+            "sleep 0.5; kill -INT $pid; wait $pid");
   EXPECT_EQ(r.code, 130) << r.output;
   ASSERT_TRUE(fs::exists(dir / "o.mkv")) << r.output;
   const Decoded out = read_all(dir / "o.mkv");
