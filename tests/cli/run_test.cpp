@@ -446,8 +446,8 @@ TEST_F(RunCommand, AWindowWithoutFramesFailsAndWritesNothing) {
 TEST_F(RunCommand, ASecondRunWritingTheSameOutputIsRefusedAtOnce) {
   const Result r =
       shell(binary() + " run -i synthetic:16x8:100000 -o " + at("o.y4m") +
-            " -m synthetic:x1:2 --device cpu --quiet & pid=$!; sleep 1; " + binary() +
-            " run -i synthetic:16x8:3 -o " + at("o.y4m") +
+            " -m synthetic:x1:2 --device cpu --quiet & pid=$!; " + after_frames(at("o.y4m")) +
+            binary() + " run -i synthetic:16x8:3 -o " + at("o.y4m") +
             " -m synthetic:x1 --device cpu --quiet -y; echo second=$?; kill -INT $pid; wait $pid");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_NE(r.output.find("second=2"), std::string::npos) << r.output;

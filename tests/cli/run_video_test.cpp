@@ -403,16 +403,15 @@ TEST(RunVideoFiles, ContainersOnStandardInput) {
 
 TEST(RunVideoFiles, CtrlCLeavesAValidShorterVideo) {
   ScratchDir dir;
-  // The signal goes once the output has appeared, so after the program's handler is in place: a
-  // background job of a shell starts with SIGINT ignored, and one sent before the handler (a slow
-  // start on a loaded machine) was lost, and the run went on for all its frames.
-  const Result r =
-      shell(binary() + " run -i synthetic:64x48:100000 -o " + (dir / "o.mkv") +
-            " -m synthetic:x1:2 --encoder ffv1 --device cpu & pid=$!; for i in $(seq 600); do "
-            "[ -n \"$(ls -A " +
-            dir.path().string() +
-            ")\" ] && break; sleep 0.1; done; "
-            "sleep 0.5; kill -INT $pid; wait $pid");
+  // The signal goes once frames have reached the partial file, so after the program's handler is
+  // in place (as run_test.cpp's after_frames does): a shell's background job starts with SIGINT
+  // ignored, and one sent before the handler (after a fixed second, on a loaded machine) was lost.
+  const Result r = shell(binary() + " run -i synthetic:64x48:100000 -o " + (dir / "o.mkv") +
+                         " -m synthetic:x1:2 --encoder ffv1 --device cpu & pid=$!; "
+                         "for i in $(seq 300); do [ $(stat -c %s '" +
+                         (dir / "o.mkv") +
+                         ".part' 2>/dev/null || echo 0) -gt 2000 ] && break; sleep 0.1; done; "
+                         "kill -INT $pid; wait $pid");
   EXPECT_EQ(r.code, 130) << r.output;
   ASSERT_TRUE(fs::exists(dir / "o.mkv")) << r.output;
   const Decoded out = read_all(dir / "o.mkv");
