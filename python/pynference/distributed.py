@@ -102,8 +102,8 @@ def _segment_task(input: str, model: str, start: float, end: Optional[float], op
 
         done = _run_one(input, part, model, progress=tell, no_audio=True, y=True, **window,
                         **options)
-        if progress is not None:
-            progress.update.remote(key, int(done["frames"]))
+        if progress is not None:  # counted before the task is seen done
+            _ray().get(progress.update.remote(key, int(done["frames"])))
         with open(part, "rb") as f:
             data = f.read()
         return data
