@@ -33,7 +33,7 @@ __all__ = ["plan", "run", "main", "Segment"]
 
 # Test hooks (tests/python/test_distributed.py): a folder where each task notes its pid
 # ("pid-<input>-<segment>"), and where "crash-<input>-<segment>" makes that segment's first try end
-# its worker process, "slow-<input>-<segment>" makes that segment write a frame every 0.1 s.
+# its worker process.
 _FAULTS = "PYN_DISTRIBUTED_FAULTS"
 
 Progress = Callable[[int, Optional[int], int, int], Any]
@@ -75,7 +75,6 @@ def _segment_task(input: str, model: str, start: float, end: Optional[float], op
     bytes (the driver, on another node maybe, joins them)."""
     faults = os.environ.get(_FAULTS)
     name = f"{key[0]}-{key[1]}"
-    slow = False
     if faults:
         with open(os.path.join(faults, f"pid-{name}"), "w") as f:
             f.write(str(os.getpid()))
@@ -83,7 +82,6 @@ def _segment_task(input: str, model: str, start: float, end: Optional[float], op
         if os.path.exists(crash):
             os.rename(crash, crash + ".done")
             os._exit(1)  # the worker dies: Ray runs the task again
-        slow = os.path.exists(os.path.join(faults, f"slow-{name}"))
     work = tempfile.mkdtemp(prefix="pyn-segment-")
     try:
         part = os.path.join(work, "segment" + ext)
@@ -93,8 +91,6 @@ def _segment_task(input: str, model: str, start: float, end: Optional[float], op
         last = [0.0]
 
         def tell(frames: int, _total: Optional[int]) -> None:
-            if slow:
-                time.sleep(0.1)
             now = time.monotonic()
             if progress is not None and (now - last[0] > 0.25):
                 last[0] = now

@@ -112,13 +112,13 @@ def test_without_retries_a_dead_worker_fails_in_one_line_and_leaves_no_output(cl
 
 def test_a_worker_killed_mid_run_leaves_no_corrupt_output(clip, clean, tmp_path):
     path, single = clip
-    (clean / "slow-0-1").write_text("")  # segment 1 writes a frame every 0.1 s
     out = tmp_path / "out.mkv"
     outcome = {}
 
     def go():
         try:
-            outcome["result"] = distributed.run(str(path), str(out), MODEL, segments=3,
+            # 0.1 s a frame (the same frames): segment 1's 15 frames take 1.5 s at least
+            outcome["result"] = distributed.run(str(path), str(out), MODEL + ":100", segments=3,
                                                 max_retries=1, **LOSSLESS)
         except pynference.Error as e:
             outcome["error"] = e
@@ -133,6 +133,7 @@ def test_a_worker_killed_mid_run_leaves_no_corrupt_output(clip, clean, tmp_path)
     time.sleep(0.5)  # a few frames into the segment
     killed = pid_file.read_text()
     os.kill(int(killed), signal.SIGKILL)
+    assert runner.is_alive(), "killed mid-run"
     runner.join()
     if "error" in outcome:
         assert not out.exists()
