@@ -309,38 +309,64 @@ std::int64_t join_segments(const JoinOptions& options) {
     }
   };
 
+  // Each segment's packets as the output times them: its pts shifted to its start. A segment read
+  // from a container that stores presentation times only (Matroska) has no decode times for its
+  // reordered frames; each packet's is made here, as the decode order implies it: the segment's
+  // n-th smallest pts less the largest reorder of any segment (one delay for the whole file, so
+  // that decode times go on rising across the joins).
   av::Packet packet = av::make_packet();
+  const AVRational out_tb = video->time_base;
+  std::vector<std::int64_t> shifts;
+  std::vector<std::vector<std::int64_t>> orders;  // each segment's pts, sorted
+  std::int64_t delay = 0;
+  for (std::size_t k = 0; k < segments.size(); ++k) {
+    const AVRational tb = segments[k].context->streams[segment_video[k]]->time_base;
+    shifts.push_back(av_rescale_q(pts_of(options.starts_s[k]) - first_pts, source_tb, tb));
+    std::vector<std::int64_t> pts;
+    while (read_packet_of(segments[k], segment_video[k], *packet)) {
+      if (packet->pts == AV_NOPTS_VALUE) {
+        throw UsageError("join: " + segments[k].name + ": a video packet has no presentation time");
+      }
+      pts.push_back(av_rescale_q(packet->pts + shifts[k], tb, out_tb));
+    }
+    std::vector<std::int64_t> sorted = pts;
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+      delay = std::max(delay, sorted[i] - pts[i]);
+    }
+    orders.push_back(std::move(sorted));
+    segments[k] = av::open_input(options.segments[k]);  // read again from its start
+  }
+
   std::int64_t written = 0;
   std::int64_t last_dts = std::numeric_limits<std::int64_t>::min();
   std::int64_t last_end = 0;  // in the video stream's time base as muxed
   for (std::size_t k = 0; k < segments.size(); ++k) {
     av::OpenedInput& segment = segments[k];
     const AVRational tb = segment.context->streams[segment_video[k]]->time_base;
-    const std::int64_t shift = av_rescale_q(pts_of(options.starts_s[k]) - first_pts, source_tb, tb);
+    std::size_t n = 0;
     while (read_packet_of(segment, segment_video[k], *packet)) {
       AVPacket& p = *packet;
-      if (p.pts != AV_NOPTS_VALUE) {
-        p.pts += shift;
+      if (n >= orders[k].size()) {
+        throw Error("join: " + segment.name + " changed while it was read");
       }
-      if (p.dts != AV_NOPTS_VALUE) {
-        p.dts += shift;
+      const std::int64_t duration = p.duration > 0 ? av_rescale_q(p.duration, tb, out_tb) : 0;
+      p.pts = av_rescale_q(p.pts + shifts[k], tb, out_tb);
+      p.dts = orders[k][n++] - delay;
+      p.duration = duration;
+      if (p.dts <= last_dts) {
+        throw Error("join: " + segment.name + ": its frames overlap the segment before it (dts " +
+                    std::to_string(p.dts) + ", not after " + std::to_string(last_dts) + ")");
       }
-      av_packet_rescale_ts(&p, tb, video->time_base);
-      if (p.dts != AV_NOPTS_VALUE) {
-        if (p.dts <= last_dts) {
-          throw Error("join: " + segment.name + ": its frames overlap the segment before it (dts " +
-                      std::to_string(p.dts) + ", not after " + std::to_string(last_dts) + ")");
-        }
-        last_dts = p.dts;
-      }
-      const std::int64_t pts = p.pts != AV_NOPTS_VALUE ? p.pts : p.dts;
-      if (pts != AV_NOPTS_VALUE) {
-        last_end = std::max(last_end, pts + std::max<std::int64_t>(p.duration, 0));
-        copy_until(static_cast<double>(pts) * av_q2d(video->time_base) + options.starts_s.front());
-      }
+      last_dts = p.dts;
+      last_end = std::max(last_end, p.pts + duration);
+      copy_until(static_cast<double>(p.pts) * av_q2d(out_tb) + options.starts_s.front());
       p.stream_index = video->index;
       p.pos = -1;
-      write(out, p, "video");
+      p.time_base = out_tb;
+      write(out, p,
+            "video (" + segment.name + ", pts " + std::to_string(p.pts) + ", dts " +
+                std::to_string(p.dts) + ")");
       ++written;
     }
   }
