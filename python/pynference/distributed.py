@@ -171,6 +171,7 @@ def run(
     every: Optional[float] = None,
     address: Optional[str] = None,
     device: str = "cuda",
+    gpus_per_task: float = 1.0,
     max_retries: int = 3,
     y: bool = False,
     progress: Optional[Progress] = None,
@@ -180,7 +181,8 @@ def run(
     """``input`` (a file, or a folder of them) through ``model`` into ``output`` (a file, or a
     folder), each cut into segments run as Ray tasks. address: a Ray cluster's (``"auto"``,
     ``"ray://host:10001"``, ``"host:6379"``); None starts a local cluster unless Ray is already
-    initialised. device: ``"cuda"`` (a GPU per task) or ``"cpu"`` (the host backend). Other
+    initialised. device: ``"cuda"`` (a GPU per task; gpus_per_task=0.5 runs two tasks on a GPU
+    at a time, for encoders that one task cannot keep busy) or ``"cpu"`` (the host backend). Other
     keywords are ``pynference.run``'s (``encoder``, ``crf``, ``strategy``, ``dtype``, ...).
     progress(frames_done, frames_total_or_None, segments_done, segments_total) is called a few
     times a second; quiet=False prints one line for it on stderr. Returns frames, segments,
@@ -191,6 +193,8 @@ def run(
                              "whole input; the audio is copied as it is)")
     if segments is None and every is None:
         segments = 1
+    if not 0 < gpus_per_task <= 1 and not (gpus_per_task > 1 and gpus_per_task == int(gpus_per_task)):
+        raise UsageError(f"gpus_per_task must be in (0, 1] or a whole number, not {gpus_per_task}")
     if max_retries < 0:
         raise UsageError(f"max_retries must be 0 or more, not {max_retries}")
     pairs = _outputs_of(str(input), str(output), y)
@@ -208,7 +212,7 @@ def run(
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  logging_level="ERROR")
     task = ray.remote(_segment_task).options(
-        num_gpus=1 if gpu else 0, num_cpus=1, max_retries=max_retries, retry_exceptions=False)
+        num_gpus=gpus_per_task if gpu else 0, num_cpus=1, max_retries=max_retries, retry_exceptions=False)
     tracker = ray.remote(_Progress).options(num_cpus=0).remote()
     model = str(model)
     started = time.monotonic()
@@ -320,6 +324,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--every", type=float, help="a segment every T seconds instead")
     parser.add_argument("--address", help="a Ray cluster's address (default: a local cluster)")
     parser.add_argument("--device", default="cuda", help="cuda (a GPU per task) or cpu")
+    parser.add_argument("--gpus-per-task", type=float, default=1.0,
+                        help="GPUs a task asks for (0.5: two tasks on a GPU at a time; default 1)")
     parser.add_argument("--max-retries", type=int, default=3,
                         help="runs of a task again after its worker died (default 3)")
     parser.add_argument("-y", action="store_true", help="overwrite outputs that exist")
@@ -334,7 +340,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         options = _options_of(rest)
         result = run(args.input, args.output, args.model, segments=args.segments,
                      every=args.every, address=args.address, device=args.device,
-                     max_retries=args.max_retries, y=args.y, quiet=args.quiet, **options)
+                     gpus_per_task=args.gpus_per_task, max_retries=args.max_retries, y=args.y, quiet=args.quiet, **options)
     except UsageError as e:
         print(f"pynference.distributed: {e}", file=sys.stderr)
         return 2

@@ -174,3 +174,6 @@ def test_the_command_line_answers_help_and_errors_in_one_line(tmp_path):
     window = subprocess.run(cli + ["a.mkv", "b.mkv", "-m", MODEL, "--ss", "3"], capture_output=True,
                             text=True)
     assert window.returncode == 2 and "ss is not taken" in window.stderr, window.stderr
+    share = subprocess.run(cli + ["a.mkv", "b.mkv", "-m", MODEL, "--gpus-per-task", "0"],
+                           capture_output=True, text=True)
+    assert share.returncode == 2 and "gpus_per_task must be" in share.stderr, share.stderr
