@@ -9,7 +9,8 @@
 #
 # What it needs carried (that machine has no network and no FFmpeg):
 #   - .ffmpeg/ffmpeg.tar.xz, unpacked by scripts/gpu-ffmpeg.sh (both from scripts/fetch-ffmpeg.sh):
-#     the video reader and writer are FFmpeg's, and segments and join need them.
+#     the video reader and writer are FFmpeg's, and segments and join need them. (Both scripts are
+#     on main from 3236964; this script was written on a branch cut before them.)
 #   - .whl/: nanobind (the module's binding library) and ray 2.60.0 for CPython 3.12 with the
 #     dependencies that machine lacks (`fetch-wheels.sh ray` downloads them all). They are
 #     installed with pip --no-index into $build/site, which goes on PYTHONPATH.

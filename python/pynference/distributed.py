@@ -211,6 +211,10 @@ def run(
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  logging_level="ERROR")
+    if gpu and ray.cluster_resources().get("GPU", 0) < gpus_per_task:
+        # Tasks that ask for a GPU the cluster does not have would wait for ever.
+        raise DeviceUnavailable("the Ray cluster has no GPU (device=\"cpu\" runs the segments on "
+                                "the host backend)")
     task = ray.remote(_segment_task).options(
         num_gpus=gpus_per_task if gpu else 0, num_cpus=1, max_retries=max_retries, retry_exceptions=False)
     tracker = ray.remote(_Progress).options(num_cpus=0).remote()

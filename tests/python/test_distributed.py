@@ -143,6 +143,13 @@ def test_a_worker_killed_mid_run_leaves_no_corrupt_output(clip, clean, tmp_path)
     assert [n for n in os.listdir(tmp_path) if n != "out.mkv"] == [], "no partial files left"
 
 
+def test_a_cluster_without_gpus_is_told_at_once(clip, tmp_path):
+    path, _ = clip
+    with pytest.raises(pynference.DeviceUnavailable, match="has no GPU"):
+        distributed.run(str(path), str(tmp_path / "out.mkv"), MODEL, segments=3, device="cuda")
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_folder_of_inputs_gives_a_folder_of_outputs(clean, tmp_path):
     inputs = tmp_path / "episodes"
     inputs.mkdir()
