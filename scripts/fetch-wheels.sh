@@ -7,12 +7,16 @@
 #   - nanobind and vapoursynth (CPython 3.12, x86_64), for scripts/gpu-python-bench.sh: the Python
 #     module's binding library, and VapourSynth's core, headers and vspipe for the plugin.
 # At the versions scripts/install-deps.sh pins; about 7 MB in all.
+#   - with the argument `ray`: ray for CPython 3.12 and every dependency of it, for
+#     scripts/gpu-distributed-bench.sh (installed there with pip --no-index from .whl/). Much larger:
+#     check .whl/ against what one call to that machine carries.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 readonly spandrel_version="0.4.2"
 readonly nanobind_version="3.1.0"
 readonly vapoursynth_version="81"
+readonly ray_version="2.60.0"
 python="${PYN_PYTHON:-.venv/bin/python}"
 [[ -x "$python" ]] || python=python3
 mkdir -p .whl
@@ -21,4 +25,8 @@ mkdir -p .whl
 # For the GPU machine's Python, not this one's.
 "$python" -m pip download -q --no-deps --only-binary=:all: -d .whl --python-version 3.12 \
   --implementation cp --platform manylinux_2_28_x86_64 "vapoursynth==$vapoursynth_version"
+if [[ "${1:-}" == ray ]]; then
+  "$python" -m pip download -q --only-binary=:all: -d .whl --python-version 3.12 \
+    --implementation cp --platform manylinux2014_x86_64 "ray==$ray_version"
+fi
 ls -sh1 .whl

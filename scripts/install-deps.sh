@@ -20,6 +20,9 @@ readonly venv="$repo_root/.venv"
 readonly python_packages=(spandrel==0.4.2 torchvision==0.26.0 onnx2torch==1.5.15 numpy safetensors einops onnx pillow)
 # The Python module (python/, built by the release preset and by `pip install .`) and its tests.
 readonly module_packages=(nanobind==3.1.0 scikit-build-core==1.1.2 pytest==9.2.0 numpy pillow)
+# pynference.distributed (segments as Ray tasks) and its tests; PYN_NO_RAY=1 leaves it out (the
+# tests are then skipped).
+readonly ray_packages=(ray==2.60.0)
 
 build_packages=(cmake ninja-build g++ git pkg-config libgtest-dev)
 # FFmpeg (libavformat/libavcodec) for the io layer's container sources and sinks.
@@ -153,6 +156,27 @@ if "$venv/bin/python" -W ignore -c "import nanobind, scikit_build_core, pytest, 
 else
   say "pip: installing ${module_packages[*]} into .venv"
   "$venv/bin/python" -m pip install -q "${module_packages[@]}"
+fi
+
+if [[ "${PYN_NO_RAY:-0}" == "1" ]]; then
+  say "PYN_NO_RAY=1: skipping Ray (pynference.distributed's tests are skipped)"
+elif "$venv/bin/python" -c "import importlib.metadata as m; assert m.version('ray') == '${ray_packages[0]#ray==}'" >/dev/null 2>&1; then
+  say "ray present in .venv"
+else
+  say "pip: installing ${ray_packages[*]} into .venv (torch and numpy held where they are)"
+  ray_constraints="$(mktemp)"
+  "$venv/bin/python" -c "import importlib.metadata as m
+for p in ('torch', 'numpy'):
+    try:
+        print(f'{p}=={m.version(p)}')
+    except m.PackageNotFoundError:
+        pass" >"$ray_constraints"
+  "$venv/bin/python" -m pip install -q -c "$ray_constraints" "${ray_packages[@]}"
+  rm -f "$ray_constraints"
+  if ((want_torch)); then
+    torch_prefix >/dev/null ||
+      die "torch in .venv is no longer $torch_version after installing ${ray_packages[*]}: reinstall torch==$torch_version"
+  fi
 fi
 
 say "nvcc: $nvcc_path"

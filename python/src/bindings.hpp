@@ -11,5 +11,7 @@ void bind_errors(nanobind::module_& m);
 void bind_processor(nanobind::module_& m);
 // pynference._core.run: the CLI's run.
 void bind_run(nanobind::module_& m);
+// pynference._core.keyframes, plan and join: videos cut into segments and joined again.
+void bind_segments(nanobind::module_& m);
 
 }  // namespace pyn::python

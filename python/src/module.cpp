@@ -5,4 +5,5 @@ NB_MODULE(_core, m) {
   pyn::python::bind_errors(m);
   pyn::python::bind_processor(m);
   pyn::python::bind_run(m);
+  pyn::python::bind_segments(m);
 }

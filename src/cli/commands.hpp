@@ -11,5 +11,7 @@ int cmd_bench(const std::vector<std::string_view>& argv);
 int cmd_study(const std::vector<std::string_view>& argv);
 int cmd_run(const std::vector<std::string_view>& argv);
 int cmd_cache(const std::vector<std::string_view>& argv);
+int cmd_segments(const std::vector<std::string_view>& argv);
+int cmd_join(const std::vector<std::string_view>& argv);
 
 }  // namespace pyn::cli

@@ -23,6 +23,8 @@ constexpr const char* kUsage =
     "  study    the seed study reproduced: every strategy, a timeline each, a report\n"
     "  bench    the five strategies side by side on a synthetic workload\n"
     "  cache    list or clear the models -m compiled for this machine: pynference cache list|clear\n"
+    "  segments a video's key frames and the segments cut at them, as JSON: pynference segments -i IN\n"
+    "  join     processed segments joined without re-encoding, the audio copied: pynference join\n"
     "\n"
     "`pynference <command> --help` lists a command's options.\n";
 
@@ -56,6 +58,12 @@ int main(int argc, char** argv) {
     }
     if (args[0] == "cache") {
       return pyn::cli::cmd_cache(rest);
+    }
+    if (args[0] == "segments") {
+      return pyn::cli::cmd_segments(rest);
+    }
+    if (args[0] == "join") {
+      return pyn::cli::cmd_join(rest);
     }
     if (args[0] == "study") {
       return pyn::cli::cmd_study(rest);
