@@ -160,7 +160,7 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
   const std::unique_ptr<Engine> engine =
       make_engine(device, args, synthetic, engine_width, engine_height);
   const int scale =
-      engine->output_shape(TensorShape{1, 3, engine_height, engine_width}).w / engine_width;
+      engine->output_shape(TensorShape{batch, 3, engine_height, engine_width}).w / engine_width;
   const bool fixed_size = args.has("model") && model_needs_frame_size(args.str("model"));
   std::fprintf(stderr, "workload: %dx%d %s -> x%d, %s, %s, %lld frames (%lld warm-up)%s%s\n", width, height,
                std::string(to_string(image.pixel)).c_str(), scale, std::string(to_string(engine->dtype())).c_str(),
