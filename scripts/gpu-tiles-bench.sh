@@ -4,7 +4,8 @@
 #     1920x1080 input, whole frames and under --max-vram 8G: fps (bench, split-streams), peak GPU
 #     memory (nvidia-smi, sampled every 100 ms, and the run's own figure), and the PSNR of the tiled
 #     output against the whole frames' (a few frames through `run`, raw YUV out);
-#   - compact-x2 at 480x270: --batch 4 against --batch 1 (where this build has --batch);
+#   - compact-x2 at 480x270: --batch 4 against --batch 1 (fps, the ratio; the issue asks >= 1.3x),
+#     each through an AOTInductor package made for its batch (tools/make_demo_models.py --batch N);
 #   - split-streams' efficiency (fps over the bound) with tiles: compact-x2 at 1920x1080 in tiles of
 #     512x512 (overlap 40: its receptive field reaches 18 pixels), and ESRGAN's under --max-vram 8G.
 #
@@ -14,7 +15,8 @@
 # build/gpu-tiles (no tests).
 # PYN_TILES_DEVICE=cpu PYN_TILES_SIZE=96x64 runs the same steps on the host backend at a small size
 # (a check of the script, not a measurement); PYN_TILES_FRAMES sets the timed frames (default 30),
-# PYN_TILES_MAX_VRAM the budget (default 8G), PYN_TILES_TILE compact-x2's tiles (default 512x512).
+# PYN_TILES_MAX_VRAM the budget (default 8G), PYN_TILES_TILE compact-x2's tiles (default 512x512),
+# PYN_TILES_BATCH_SIZE the batch runs' frame size (default 480x270).
 set -uo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root" || exit 1
@@ -105,12 +107,36 @@ psnr_in="synthetic:$size:3"
     --max-vram "$budget" >>"$log" 2>&1 ||
   say "a PSNR run failed (see $log)"
 
-batch_flag=0
-"$bin" run --help 2>/dev/null | grep -q -- '--batch N' && batch_flag=1
-if ((batch_flag)); then
-  say "compact-x2 at 480x270: --batch 1 and --batch 4"
-  bench compact-batch1 -m "$compact" --fp16 --size 480x270 --batch 1
-  bench compact-batch4 -m "$compact" --fp16 --size 480x270 --batch 4
+# compact-x2 at 480x270 in batches: an AOTInductor package made for each batch (a package takes
+# the N it was compiled for), fp16 for this GPU (fp32 for the CPU on the host backend), its
+# kernels specialised to the size. Where a package cannot be made, TorchScript (any N) stands in,
+# and the log says so.
+batch_size="${PYN_TILES_BATCH_SIZE:-480x270}"
+# The help read whole first: grep -q stops reading early, and under pipefail the writer's SIGPIPE
+# would fail the test.
+run_help="$("$bin" run --help 2>/dev/null)"
+if grep -q -- '--batch N' <<<"$run_help"; then
+  pt2_device=cuda
+  pt2_dtype=fp16
+  if [[ "$device" == cpu ]]; then
+    pt2_device=cpu
+    pt2_dtype=fp32
+  fi
+  for n in 1 4; do
+    say "compact-x2: a .pt2 for $batch_size, batch $n ($pt2_device, $pt2_dtype)"
+    python3 -W ignore tools/make_demo_models.py --out "$models" --only compact-x2 --pt2 "$pt2_device" \
+      --pt2-only --dtype "$pt2_dtype" --size "$batch_size" --batch "$n" >>"$log" 2>&1 ||
+      say "making the batch $n package failed (see $log)"
+    suffix=""
+    ((n > 1)) && suffix=".b$n"
+    package="$(ls "$models"/compact-x2."$pt2_dtype".*."$batch_size$suffix".pt2 2>/dev/null | head -n 1)"
+    if [[ -z "$package" ]]; then
+      say "no batch $n package: compact-x2.pt (TorchScript) instead"
+      package="$compact"
+    fi
+    say "compact-x2 at $batch_size, --batch $n: $(basename "$package")"
+    bench "compact-batch$n" -m "$package" "${precision[@]}" --size "$batch_size" --batch "$n"
+  done
 else
   say "compact-x2 --batch: this build has no --batch; skipped"
 fi
@@ -133,7 +159,8 @@ def bench(name):
     result = data["results"][0]
     peak = work / f"{name}.peak"
     return {"fps": result["fps"], "efficiency": result["efficiency"], "bound_fps": result["bound_fps"],
-            "slots": result["slots"], "vram_bytes": result["vram_bytes"],
+            "slots": result["slots"], "batch": result.get("batch", 1), "vram_bytes": result["vram_bytes"],
+            "engine": data.get("workload", {}).get("engine", ""),
             "peak_mib_nvidia_smi": int(peak.read_text() or 0) if peak.exists() else 0,
             "device": data.get("device", {}).get("name", "")}
 
@@ -179,7 +206,10 @@ if value is not None:
 if "esrgan_tiled_over_whole_fps" in summary and summary["esrgan_tiled_over_whole_fps"]:
     lines.append(f"Tiled fps over whole-frame fps: {summary['esrgan_tiled_over_whole_fps']:.3f}.")
 if summary.get("compact_batch4_over_batch1_fps"):
-    lines.append(f"compact-x2 480x270, --batch 4 over --batch 1: {summary['compact_batch4_over_batch1_fps']:.3f}x.")
+    ratio = summary["compact_batch4_over_batch1_fps"]
+    lines.append(f"compact-x2, --batch 4 over --batch 1: {ratio:.3f}x ({b4['fps']:.1f} against {b1['fps']:.1f} fps; "
+                 f"the issue asks >= 1.3x: {'met' if ratio >= 1.3 else 'not met'}); engines: {b1['engine']}, "
+                 f"{b4['engine']}.")
 (out / "tiles.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
 EOF

@@ -2,6 +2,7 @@
 """Turn a PyTorch image-to-image network into files the `torch` engine loads.
 
     python3 tools/export_model.py MODEL [-o OUT] [--dtype fp32 fp16 bf16] [--pt2 auto|none|cpu|cuda] [--size WxH]
+                                  [--batch N]
 
 MODEL is one of
   - a state dict (.pth, .pt, .ckpt, .safetensors) whose architecture the `spandrel` package detects
@@ -16,6 +17,9 @@ It writes
                     machine's GPU and this torch version, one per --dtype. A .pt2 holds native code:
                     build it yourself, and load only packages you trust. With --size WxH they are
                     OUT.DTYPE.DEV.WxH.pt2, for that input size only, and faster (docs/torch.md).
+                    A package takes one N (frames, or tiles, per inference): 1, or with --batch N
+                    that N, named OUT.DTYPE.DEV[.WxH].bN.pt2 (`pynference run --batch N`); its
+                    metadata says which, and the engine refuses any other. TorchScript takes any N.
 
 The network must take an N x 3 x H x W tensor in [0, 1] and return N x 3 x sH x sW (s a whole
 number); the scale is checked here on a small input before anything is written.
@@ -175,16 +179,17 @@ def export_torchscript(net: nn.Module, path: Path, dtype: torch.dtype = torch.fl
 
 
 def export_aoti(net: nn.Module, path: Path, dtype_name: str, device: str, scale: int,
-                size: tuple[int, int] | None = None) -> Path:
+                size: tuple[int, int] | None = None, batch: int = 1) -> Path:
     """An AOTInductor package for `device` ("cpu" or "cuda"): for any height and width, or, with
-    `size` = (width, height), for that input size alone (its kernels specialised to it: faster)."""
+    `size` = (width, height), for that input size alone (its kernels specialised to it: faster);
+    for N = `batch` images per run only."""
     dtype = DTYPES[dtype_name]
     net = net.to(device, dtype).eval()
     if size is None:
-        example = torch.rand(1, 3, PROBE, PROBE, device=device, dtype=dtype)
+        example = torch.rand(batch, 3, PROBE, PROBE, device=device, dtype=dtype)
         dynamic = {"x": {2: torch.export.Dim.DYNAMIC, 3: torch.export.Dim.DYNAMIC}}
     else:
-        example = torch.rand(1, 3, size[1], size[0], device=device, dtype=dtype)
+        example = torch.rand(batch, 3, size[1], size[0], device=device, dtype=dtype)
         dynamic = None
     with torch.no_grad():
         program = torch.export.export(_SingleInput(net), (example,), dynamic_shapes=dynamic, strict=False)
@@ -193,6 +198,7 @@ def export_aoti(net: nn.Module, path: Path, dtype_name: str, device: str, scale:
         f"{META_PREFIX}device": device,
         f"{META_PREFIX}dtype": dtype_name,
         f"{META_PREFIX}scale": str(scale),
+        f"{META_PREFIX}batch": str(batch),
     }
     if size is not None:
         metadata[f"{META_PREFIX}size"] = f"{size[0]}x{size[1]}"
@@ -236,10 +242,19 @@ def pt2_device(choice: str) -> str | None:
     return choice
 
 
-def pt2_name(base: Path, dtype_name: str, device: str, size: tuple[int, int] | None = None) -> Path:
+def pt2_name(base: Path, dtype_name: str, device: str, size: tuple[int, int] | None = None,
+             batch: int = 1) -> Path:
     where = cuda_arch() if device == "cuda" else "cpu"
     fixed = f".{size[0]}x{size[1]}" if size is not None else ""
-    return base.with_name(f"{base.name}.{dtype_name}.{where}{fixed}.pt2")
+    batched = f".b{batch}" if batch > 1 else ""
+    return base.with_name(f"{base.name}.{dtype_name}.{where}{fixed}{batched}.pt2")
+
+
+def parse_batch(text: str) -> int:
+    """N of --batch: a whole number from 1 to 64 (what `pynference run --batch` takes)."""
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 64, not {text!r}")
+    return int(text)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -251,7 +266,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def export_all(net: nn.Module, base: Path, dtypes: list[str], pt2: str,
-               size: tuple[int, int] | None = None) -> list[Path]:
+               size: tuple[int, int] | None = None, batch: int = 1) -> list[Path]:
     """TorchScript (fp32, plus each non-fp32 dtype asked) and, where pt2 allows, .pt2 packages."""
     scale = find_scale(net)
     written = [export_torchscript(net, base.with_name(base.name + ".pt"))]
@@ -263,7 +278,8 @@ def export_all(net: nn.Module, base: Path, dtypes: list[str], pt2: str,
         for name in dtypes:
             if device == "cpu" and name != "fp32":
                 continue  # the host backend computes in fp32; CPU half kernels are slow or absent
-            written.append(export_aoti(net, pt2_name(base, name, device, size), name, device, scale, size))
+            written.append(export_aoti(net, pt2_name(base, name, device, size, batch), name, device, scale, size,
+                                       batch))
     return written
 
 
@@ -279,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=parse_size, metavar="WxH",
                         help=".pt2 packages for this input size only (kernels specialised to it: faster; "
                              "the engine refuses other sizes); default: any size")
+    parser.add_argument("--batch", type=parse_batch, default=1, metavar="N",
+                        help=".pt2 packages for N images per inference (pynference run --batch N; the engine "
+                             "refuses another N); default 1")
     args = parser.parse_args(argv)
     try:
         net = load_model(args.model, args.weights)
@@ -290,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             base = Path(args.model).with_suffix("")
             if base.with_name(base.name + ".pt").resolve() == Path(args.model).resolve():
                 raise ExportError(f"{args.model} would be overwritten: give the output with -o")
-        written = export_all(net, base, args.dtype, args.pt2, args.size)
+        written = export_all(net, base, args.dtype, args.pt2, args.size, args.batch)
     except ExportError as e:
         print(f"export_model: error: {e}", file=sys.stderr)
         return 2

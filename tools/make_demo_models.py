@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make the small demo models that the tests, the benchmarks and the README use.
 
-    python3 tools/make_demo_models.py [--out models/demo] [--pt2 auto|none|cpu|cuda] [--dtype fp16 ...]
+    python3 tools/make_demo_models.py [--out models/demo] [--pt2 auto|none|cpu|cuda] [--dtype fp16 ...] [--batch N]
 
   compact-x2, compact-x4  SRVGGNetCompact-like upscalers (16 convs of 64 channels with PReLU, pixel
                           shuffle, plus the nearest-upscaled input), random weights from a fixed
@@ -16,7 +16,8 @@
 
 TorchScript files (.pt) are made anywhere. AOTInductor packages (.pt2) are compiled for this machine:
 `--pt2 auto` (the default) makes them for the local GPU when there is one, `--pt2 cpu` for the CPU
-(the host backend's tests), `--pt2 none` skips them. The compact models' state dicts (.pth) come
+(the host backend's tests), `--pt2 none` skips them; `--batch N` makes them for N frames per inference
+(`pynference run --batch N`, named *.bN.pt2). The compact models' state dicts (.pth) come
 too, for trying tools/export_model.py's spandrel path.
 """
 
@@ -222,6 +223,8 @@ def pt2_devices(choices: list[str]) -> list[str]:
 
 # The frame size of the engine's exact tests (tests/engine/torch_engine_test.cpp).
 FIXTURE_SIZE = (37, 21)
+# The batch of the engine's batched package test.
+FIXTURE_BATCH = 2
 
 
 def tampered_copy(package: Path, out: Path, changes: dict[str, str]) -> Path:
@@ -266,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pt2-only", action="store_true", help="make no TorchScript or state dict files")
     parser.add_argument("--size", type=export_model.parse_size, metavar="WxH",
                         help=".pt2 packages for this input size only (faster; see tools/export_model.py)")
+    parser.add_argument("--batch", type=export_model.parse_batch, default=1, metavar="N",
+                        help=".pt2 packages for N frames per inference (pynference run --batch N); default 1")
     parser.add_argument("--dtype", nargs="+", choices=sorted(export_model.DTYPES), default=["fp16"],
                         help="dtypes of the CUDA .pt2 packages (CPU ones are fp32); default fp16")
     parser.add_argument("--test-fixtures", action="store_true",
@@ -290,8 +295,9 @@ def main(argv: list[str] | None = None) -> int:
                 scale = export_model.find_scale(net.to("cpu", torch.float32))
                 for device in devices:
                     for dtype in ["fp32"] if device == "cpu" else args.dtype:
-                        path = export_model.pt2_name(base, dtype, device, args.size)
-                        files.append(export_model.export_aoti(net, path, dtype, device, scale, args.size))
+                        path = export_model.pt2_name(base, dtype, device, args.size, args.batch)
+                        files.append(export_model.export_aoti(net, path, dtype, device, scale, args.size,
+                                                              args.batch))
             written[name] = [str(p) for p in files]
         if args.test_fixtures:
             cpu_package = None
@@ -304,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             for device in devices:
                 fixed = export_model.pt2_name(args.out / "exact-x2", "fp32", device, FIXTURE_SIZE)
                 fixtures.append(export_model.export_aoti(exact_x2(), fixed, "fp32", device, 2, FIXTURE_SIZE))
+            # A CPU package for batches of 2, which must refuse any other N.
+            if "cpu" in devices:
+                batched = export_model.pt2_name(args.out / "exact-x2", "fp32", "cpu", None, FIXTURE_BATCH)
+                fixtures.append(export_model.export_aoti(exact_x2(), batched, "fp32", "cpu", 2, None, FIXTURE_BATCH))
             written["test-fixtures"] = [str(p) for p in fixtures]
     except export_model.ExportError as e:
         print(f"make_demo_models: error: {e}", file=sys.stderr)

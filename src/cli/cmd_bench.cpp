@@ -47,6 +47,11 @@ const std::vector<OptionSpec>& bench_options() {
       {"workers", "N", "threads (and streams) of worker-streams", "3"},
       {"compute-streams", "K", "inference streams of multi-compute", "2"},
       {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
+      {"batch", "N",
+       "frames per inference, 1 to 64: N consecutive frames through the network at once (in "
+       "order, the same output as 1; the last group padded with copies of the last frame); "
+       "--slots then counts groups of N; a .pt2 must be made for that batch",
+       "1"},
       {"cuda-graph", "",
        "capture pre + network + post once per slot and compute stream as a CUDA graph, "
        "launched per frame (CUDA devices; TorchScript models, not .pt2)",
@@ -121,6 +126,7 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
     effective.emplace_back(arg);
   }
   const Args args(bench_options(), effective);
+  const int batch = batch_flag(args);
 
   const auto strategies = parse_strategies(args.str("strategy"));
   const auto [width, height] = parse_size(args.str("size"));
@@ -154,11 +160,12 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
   const std::unique_ptr<Engine> engine =
       make_engine(device, args, synthetic, engine_width, engine_height);
   const int scale =
-      engine->output_shape(TensorShape{1, 3, engine_height, engine_width}).w / engine_width;
+      engine->output_shape(TensorShape{batch, 3, engine_height, engine_width}).w / engine_width;
   const bool fixed_size = args.has("model") && model_needs_frame_size(args.str("model"));
-  std::fprintf(stderr, "workload: %dx%d %s -> x%d, %s, %s, %lld frames (%lld warm-up)%s\n", width, height,
+  std::fprintf(stderr, "workload: %dx%d %s -> x%d, %s, %s, %lld frames (%lld warm-up)%s%s\n", width, height,
                std::string(to_string(image.pixel)).c_str(), scale, std::string(to_string(engine->dtype())).c_str(),
-               engine->name().c_str(), frames, warmup, args.flag("cuda-graph") ? ", CUDA graphs" : "");
+               engine->name().c_str(), frames, warmup, args.flag("cuda-graph") ? ", CUDA graphs" : "",
+               batch > 1 ? (", " + std::to_string(batch) + " frames per inference").c_str() : "");
 
   const auto repeat = args.integer("repeat", 1, 100);
   std::vector<RunReport> reports;
@@ -166,6 +173,7 @@ int cmd_bench(const std::vector<std::string_view>& argv) {
   for (Strategy strategy : strategies) {
     // The tiles (and, under --max-vram, the slots) each strategy runs with, chosen once for it.
     PipelineOptions tiled = pipeline_flags(args, strategy, device);
+    tiled.batch = batch;
     if (const std::string tiling =
             apply_tile_flags(tiles, device, *engine, image, fixed_size, tiled);
         !tiling.empty()) {

@@ -85,6 +85,11 @@ const std::vector<OptionSpec>& run_options() {
       {"workers", "N", "threads (and streams) of worker-streams", "3"},
       {"compute-streams", "K", "inference streams of multi-compute", "2"},
       {"slots", "N", "frames in flight; 0 picks per strategy", "0"},
+      {"batch", "N",
+       "frames per inference, 1 to 64: N consecutive frames through the network at once (in "
+       "order, the same output as 1; the last group padded with copies of the last frame); "
+       "--slots then counts groups of N; a .pt2 must be made for that batch",
+       "1"},
       {"cuda-graph", "",
        "capture pre + network + post per slot as CUDA graphs (TorchScript and the synthetic "
        "engine)",
@@ -317,6 +322,7 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
 
   const Device device = open_device(args.str("device"));
   PipelineOptions options = pipeline_flags(args, strategy, device);
+  options.batch = batch_flag(args);
   options.measure = args.flag("measure");
   const TileFlags tiles = read_tile_flags(args);
   std::unique_ptr<Input> input =
@@ -347,10 +353,12 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
       apply_tile_flags(tiles, device, *engine, in_format, fixed_size, options);
   const std::unique_ptr<Sink> sink = open_output(output, *input);
   if (!quiet) {
-    std::fprintf(stderr, "pynference: %s -> %s: %s, %s, %s%s on %s\n", in_spec.c_str(),
+    std::fprintf(stderr, "pynference: %s -> %s: %s, %s, %s%s%s on %s\n", in_spec.c_str(),
                  out_spec.c_str(), input->description().c_str(), engine->name().c_str(),
                  std::string(to_string(options.strategy)).c_str(),
-                 tiling.empty() ? "" : (", " + tiling).c_str(), device_line(device.info()).c_str());
+                 tiling.empty() ? "" : (", " + tiling).c_str(),
+                 options.batch > 1 ? (", batch " + std::to_string(options.batch)).c_str() : "",
+                 device_line(device.info()).c_str());
   }
 
   options.stop = stop;
@@ -421,12 +429,20 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
                                    ? ""
                                    : "; " + std::to_string(damaged) + " damaged frame" +
                                          (damaged == 1 ? "" : "s") + " concealed or dropped";
+    // How the frames went through the network: tiles, batches.
+    std::string how =
+        options.plan && options.plan->jobs() > 1 ? "; " + describe(*options.plan) : "";
+    if (report.batch > 1) {
+      how += "; " + std::to_string(report.batch) + " frames per inference";
+      if (options.plan && options.plan->jobs() > 1) {
+        how += " (" + std::to_string(report.batch * options.plan->input.n) + " tiles in each)";
+      }
+    }
     std::fprintf(
         stderr,
         "pynference: %s %lld frames in %.1f s (%.1f fps%s, first frame after %.0f ms%s)%s%s%s\n",
         interrupted ? "interrupted after" : "wrote", static_cast<long long>(report.frames),
-        report.wall_s, report.fps, bound, report.first_frame_ms,
-        options.plan && options.plan->jobs() > 1 ? ("; " + describe(*options.plan)).c_str() : "",
+        report.wall_s, report.fps, bound, report.first_frame_ms, how.c_str(),
         out_spec == "null" ? "" : (" to " + out_spec).c_str(), as.c_str(), damage.c_str());
     if (args.flag("verbose") && report.frames > 0) {
       std::fprintf(

@@ -193,6 +193,7 @@ std::string report_json(const DeviceInfo& device, const WorkloadInfo& workload,
         .field("streams", r.streams)
         .field("compute_lanes", r.compute_lanes)
         .field("slots", r.slots)
+        .field("batch", r.batch)
         .field("cuda_graph", r.cuda_graph)
         .field("frames", static_cast<long long>(r.frames))
         .field("measured_frames", static_cast<long long>(r.measured_frames))

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "pynference/device/error.hpp"
+#include "pynference/pipeline/processor.hpp"
 
 namespace pyn::cli {
 
@@ -22,6 +23,21 @@ PipelineOptions pipeline_flags(const Args& args, Strategy strategy, const Device
   }
   options.trace = args.has("trace");
   return options;
+}
+
+int batch_flag(const Args& args) {
+  const int batch = static_cast<int>(args.integer("batch", 1, kMaxBatch));
+  if (batch > 1 && args.flag("cuda-graph")) {
+    throw UsageError("--cuda-graph captures one frame per graph; it does not take --batch " +
+                     std::to_string(batch));
+  }
+  if (batch > 1 && (args.has("max-vram") || (args.has("tile") && args.str("tile") == "auto"))) {
+    throw UsageError(std::string(args.has("max-vram") ? "--max-vram" : "--tile auto") +
+                     " sizes tiles and slots for one frame per inference; it does not take "
+                     "--batch " +
+                     std::to_string(batch) + " yet (give --tile WxH)");
+  }
+  return batch;
 }
 
 }  // namespace pyn::cli

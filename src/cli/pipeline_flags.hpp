@@ -12,4 +12,7 @@ namespace pyn::cli {
 [[nodiscard]] PipelineOptions pipeline_flags(const Args& args, Strategy strategy,
                                              const Device& device);
 
+// --batch (run and bench): frames per inference, 1..64, refused with --cuda-graph above 1.
+[[nodiscard]] int batch_flag(const Args& args);
+
 }  // namespace pyn::cli

@@ -29,9 +29,10 @@ std::string in_flags_words(std::string what) {
   return what;
 }
 
-// The engine's scale, asked at the size it was made for (one compiled for tiles takes no more).
-int scale_of(Engine& engine, std::pair<int, int> size) {
-  return engine.output_shape(TensorShape{1, 3, size.second, size.first}).w / size.first;
+// The engine's scale, asked at the size and N it was made for (one compiled for tiles takes no
+// more, one compiled for a batch no other).
+int scale_of(Engine& engine, std::pair<int, int> size, int n) {
+  return engine.output_shape(TensorShape{n, 3, size.second, size.first}).w / size.first;
 }
 
 }  // namespace
@@ -140,7 +141,8 @@ std::string apply_tile_flags(const TileFlags& tiles, const Device& device, Engin
     return "";
   }
   try {
-    const int scale = scale_of(engine, engine_frame_size(tiles, input));
+    const int scale =
+        scale_of(engine, engine_frame_size(tiles, input), options.batch * tiles.batch);
     const auto named = [&](const ComputePlan& plan) {
       return plan.jobs() > 1 ? describe(plan) + " (overlap " + std::to_string(tiles.overlap) + ")"
                              : std::string("whole frames (one tile each)");

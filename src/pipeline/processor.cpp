@@ -63,9 +63,18 @@ Processor::Processor(const Device& device, Engine& engine, const FrameFormat& in
     throw UsageError("ProcessorOptions needs at least one lane and one slot, got " +
                      std::to_string(options_.lanes) + " and " + std::to_string(options_.slots));
   }
+  if (options_.batch < 1 || options_.batch > kMaxBatch) {
+    throw UsageError("ProcessorOptions batch " + std::to_string(options_.batch) +
+                     " is outside 1.." + std::to_string(kMaxBatch));
+  }
+  if (options_.batch > 1 && options_.cuda_graph) {
+    throw UsageError("ProcessorOptions cuda_graph does not take batch " +
+                     std::to_string(options_.batch) + " (graphs are per slot, a batch is a group)");
+  }
   plan_ = options_.plan.value_or(whole_frame_plan(in_format_));
   check_plan(plan_, in_format_);
   in_shape_ = plan_.input;
+  in_shape_.n *= options_.batch;
   guard(Stage::engine, -1, [&] { out_shape_ = engine_.output_shape(in_shape_); });
   if (out_shape_.n != in_shape_.n || out_shape_.c != ImageDesc::channels) {
     throw StageError(Stage::engine, -1,
@@ -238,18 +247,18 @@ FramePlanes Processor::input_planes(const Slot& slot) const {
 }
 
 void Processor::enqueue_pre(const ComputeStep& step, std::size_t first_job, const FramePlanes& in,
-                            Lane& lane) const {
+                            Lane& lane, int slices) const {
   for (std::size_t j = 0; j < step.jobs.size(); ++j) {
-    to_tensor_[first_job + j](lane.stream, in, lane.tensor_in.data(), step.jobs[j].slice);
+    to_tensor_[first_job + j](lane.stream, in, lane.tensor_in.data(), slices + step.jobs[j].slice);
   }
 }
 
 void Processor::enqueue_post(const ComputeStep& step, std::size_t first_job, const Slot& slot,
-                             Lane& lane) const {
+                             Lane& lane, int slices) const {
   const FramePlanes out = packed_planes(
       out_format_, slot.lent_output != nullptr ? slot.lent_output : slot.out_device.data());
   for (std::size_t j = 0; j < step.jobs.size(); ++j) {
-    to_frame_[first_job + j](lane.stream, lane.tensor_out.data(), step.jobs[j].slice, out);
+    to_frame_[first_job + j](lane.stream, lane.tensor_out.data(), slices + step.jobs[j].slice, out);
   }
 }
 
@@ -374,6 +383,11 @@ void Processor::upload(Slot& slot, Stream& stream) {
 }
 
 void Processor::compute(Slot& slot, Lane& lane) {
+  if (options_.batch > 1) {
+    Slot* const group[] = {&slot};
+    compute(std::span<Slot* const>(group), lane);
+    return;
+  }
   const DType dtype = engine_.dtype();
   const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
   const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
@@ -424,6 +438,68 @@ void Processor::compute(Slot& slot, Lane& lane) {
     first_job += step.jobs.size();
   }
   guard(Stage::post, slot.frame, [&] { slot.compute_end.record(lane.stream); });
+}
+
+void Processor::compute(std::span<Slot* const> group, Lane& lane) {
+  const int count = static_cast<int>(group.size());
+  if (count < 1 || count > options_.batch) {
+    throw Error("Processor::compute takes 1.." + std::to_string(options_.batch) +
+                " slots at once, got " + std::to_string(count));
+  }
+  if (options_.batch == 1) {
+    compute(*group.front(), lane);
+    return;
+  }
+  const DType dtype = engine_.dtype();
+  const TensorView tensor_in{lane.tensor_in.data(), in_shape_, dtype};
+  const TensorView tensor_out{lane.tensor_out.data(), out_shape_, dtype};
+  const std::int64_t first = group.front()->frame;
+  std::vector<FramePlanes> in;
+  in.reserve(group.size());
+  for (Slot* slot : group) {
+    slot->lane = lane.index;
+    guard(Stage::pre, slot->frame, [&] {
+      notify(Stage::pre, slot->frame);
+      lane.stream.wait(slot->h2d_end);
+      if (options_.measure) {
+        slot->compute_begin.record(lane.stream);
+      }
+    });
+    in.push_back(input_planes(*slot));
+  }
+  std::size_t first_job = 0;
+  for (std::size_t s = 0; s < plan_.steps.size(); ++s) {
+    const ComputeStep& step = plan_.steps[s];
+    for (int k = 0; k < options_.batch; ++k) {
+      // Past the group's end, the slices are padded with its last frame (an engine of a fixed
+      // batch needs every one filled); their results are not kept.
+      const int from = std::min(k, count - 1);
+      guard(Stage::pre, group[static_cast<std::size_t>(from)]->frame, [&] {
+        enqueue_pre(step, first_job, in[static_cast<std::size_t>(from)], lane, k * plan_.input.n);
+      });
+    }
+    guard(Stage::engine, first, [&] {
+      if (s == 0) {
+        for (Slot* slot : group) {
+          notify(Stage::engine, slot->frame);
+        }
+      }
+      engine_.run(lane.stream, tensor_in, tensor_out);
+    });
+    for (int k = 0; k < count; ++k) {
+      const Slot& slot = *group[static_cast<std::size_t>(k)];
+      guard(Stage::post, slot.frame, [&] {
+        if (s == 0) {
+          notify(Stage::post, slot.frame);
+        }
+        enqueue_post(step, first_job, slot, lane, k * plan_.input.n);
+      });
+    }
+    first_job += step.jobs.size();
+  }
+  for (Slot* slot : group) {
+    guard(Stage::post, slot->frame, [&] { slot->compute_end.record(lane.stream); });
+  }
 }
 
 void Processor::download(Slot& slot, Stream& stream) {
@@ -483,7 +559,9 @@ StageTimes Processor::measure_alone() {
     slot.d2h_end.synchronize();
     if (i >= kWarmup) {
       h2d.push_back(Event::elapsed_ms(slot.h2d_begin, slot.h2d_end));
-      inference.push_back(Event::elapsed_ms(slot.compute_begin, slot.compute_end));
+      // A slot alone is a padded group: one engine run serves `batch` frames.
+      inference.push_back(Event::elapsed_ms(slot.compute_begin, slot.compute_end) /
+                          static_cast<double>(options_.batch));
       d2h.push_back(Event::elapsed_ms(slot.d2h_begin, slot.d2h_end));
     }
   }

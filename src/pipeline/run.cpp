@@ -34,7 +34,13 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   guard(Stage::source, -1, [&] { in_format = source_.format(); });
   ProcessorOptions processor;
   processor.lanes = lanes;
-  processor.slots = options_.slots > 0 ? options_.slots : default_slots(options_);
+  if (options_.batch < 1 || options_.batch > kMaxBatch) {
+    throw UsageError("PipelineOptions batch " + std::to_string(options_.batch) + " is outside 1.." +
+                     std::to_string(kMaxBatch));
+  }
+  batch_ = options_.batch;
+  processor.batch = batch_;
+  processor.slots = (options_.slots > 0 ? options_.slots : default_slots(options_)) * batch_;
   processor.host_memory = host_memory;
   processor.output_format = options_.output_format;
   processor.cuda_graph = options_.cuda_graph;
@@ -49,6 +55,13 @@ Run::Run(const Device& device, Engine& engine, Source& source, Sink& sink,
   }
   processor_ = std::make_unique<Processor>(device_, engine, in_format, processor);
   spans_.resize(processor_->slots().size());
+  for (Slot& slot : processor_->slots()) {
+    by_index_.push_back(&slot);
+    if (slot.index % batch_ == 0) {
+      groups_.push_back(&slot);
+    }
+  }
+  group_frames_.resize(groups_.size(), 0);
   if (measuring()) {
     records_.reserve(expected_frames(source_, options_));
   }
@@ -129,7 +142,25 @@ double Run::since_created_ms() const {
 
 double Run::gpu_ms(const Event& event) const { return Event::elapsed_ms(origin_, event); }
 
+std::span<Slot* const> Run::members(const Slot& first) const {
+  const auto index = static_cast<std::size_t>(first.index);
+  return std::span<Slot* const>(by_index_).subspan(
+      index, static_cast<std::size_t>(group_frames_[index / static_cast<std::size_t>(batch_)]));
+}
+
 bool Run::fill(Slot& slot) {
+  int& frames = group_frames_[static_cast<std::size_t>(slot.index / batch_)];
+  frames = 0;
+  for (int k = 0; k < batch_; ++k) {
+    if (!fill_one(*by_index_[static_cast<std::size_t>(slot.index + k)])) {
+      break;
+    }
+    ++frames;
+  }
+  return frames > 0;
+}
+
+bool Run::fill_one(Slot& slot) {
   if (failed()) {
     return false;
   }
@@ -168,30 +199,48 @@ bool Run::fill(Slot& slot) {
 }
 
 void Run::upload(Slot& slot, Stream& stream) {
-  Spans& s = spans(slot);
-  s.issue[0] = trace_ms();
-  processor_->upload(slot, stream);
-  s.issue[1] = trace_ms();
+  for (Slot* member : members(slot)) {
+    Spans& s = spans(*member);
+    s.issue[0] = trace_ms();
+    processor_->upload(*member, stream);
+    s.issue[1] = trace_ms();
+  }
 }
 
 void Run::compute(Slot& slot, Lane& lane) {
-  Spans& s = spans(slot);
-  s.issue[2] = trace_ms();
-  processor_->compute(slot, lane);
-  s.issue[3] = trace_ms();
+  const std::span<Slot* const> group = members(slot);
+  const double begin = trace_ms();
+  processor_->compute(group, lane);
+  const double end = trace_ms();
+  for (Slot* member : group) {
+    spans(*member).issue[2] = begin;
+    spans(*member).issue[3] = end;
+  }
 }
 
 void Run::download(Slot& slot, Stream& stream) {
-  Spans& s = spans(slot);
-  s.issue[4] = trace_ms();
-  processor_->download(slot, stream);
-  s.issue[5] = trace_ms();
+  for (Slot* member : members(slot)) {
+    Spans& s = spans(*member);
+    s.issue[4] = trace_ms();
+    processor_->download(*member, stream);
+    s.issue[5] = trace_ms();
+  }
 }
 
-void Run::await_download(Slot& slot) { processor_->await_download(slot); }
+void Run::await_download(Slot& slot) {
+  for (Slot* member : members(slot)) {
+    processor_->await_download(*member);
+  }
+}
 
 void Run::deliver(Slot& slot) {
-  await_download(slot);
+  for (Slot* member : members(slot)) {
+    deliver_one(*member);
+  }
+}
+
+void Run::deliver_one(Slot& slot) {
+  processor_->await_download(slot);
   FrameRecord record;
   record.sink_begin = host_ms();
   guard(Stage::sink, slot.frame, [&] {
@@ -314,6 +363,7 @@ RunReport Run::finish(Strategy strategy, int streams, Layout layout) {
   report.streams = streams;
   report.compute_lanes = static_cast<int>(lanes().size());
   report.slots = static_cast<int>(slots().size());
+  report.batch = batch_;
   report.cuda_graph = options_.cuda_graph;
   report.interrupted = interrupted_;
   report.vram_bytes = processor_->vram_bytes();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -53,7 +54,12 @@ class Run {
   bool start();
 
   // --- stage steps -----------------------------------------------------------------------------
-  // Fills the slot with the next frame; false at the end of the source, at max_frames, or on stop.
+  // Each step takes a group's first slot (groups()): with PipelineOptions::batch = N, the group is
+  // it and the N - 1 slots after it, holding consecutive frames, and each step does its work for
+  // every frame of the group (compute: one engine run for them all). With N = 1 a group is a slot.
+  //
+  // Fills the group with the next frames; false where it got none: at the end of the source, at
+  // max_frames, or on stop. A group filled short (the end of the input) is computed short.
   bool fill(Slot& slot);
   void upload(Slot& slot, Stream& stream);
   void compute(Slot& slot, Lane& lane);
@@ -78,8 +84,12 @@ class Run {
 
   [[nodiscard]] std::deque<Lane>& lanes() { return processor_->lanes(); }
   [[nodiscard]] std::deque<Slot>& slots() { return processor_->slots(); }
-  // In-order delivery of slots that may complete out of order (several streams).
+  // Each group's first slot: what the schedules move between threads.
+  [[nodiscard]] const std::vector<Slot*>& groups() const noexcept { return groups_; }
+  [[nodiscard]] int batch() const noexcept { return batch_; }
+  // In-order delivery of groups that may complete out of order (several streams).
   class Reorder;
+  [[nodiscard]] Reorder make_reorder() const;
 
  private:
   // PipelineOptions::inject as the Processor's observer.
@@ -99,6 +109,10 @@ class Run {
   };
 
   void fail(std::exception_ptr error);
+  // The slots of the group `first` leads that hold frames.
+  [[nodiscard]] std::span<Slot* const> members(const Slot& first) const;
+  bool fill_one(Slot& slot);
+  void deliver_one(Slot& slot);
   // The Processor's make_host_buffers(), and the source's prime() of a new one.
   void make_host_buffers(Slot& slot);
   [[nodiscard]] double host_ms() const;
@@ -120,6 +134,10 @@ class Run {
   Injector injector_;
   std::unique_ptr<Processor> processor_;
   std::vector<Spans> spans_;  // by Slot::index
+  int batch_ = 1;
+  std::vector<Slot*> groups_;
+  std::vector<Slot*> by_index_;    // every slot, by Slot::index
+  std::vector<int> group_frames_;  // frames in each group, by its first slot's index / batch
   std::deque<Stream> copy_streams_;
   std::vector<std::unique_ptr<Queue>> queues_;
   std::vector<std::jthread> threads_;
@@ -144,18 +162,19 @@ class Run {
   std::exception_ptr failure_;
 };
 
-// Hands slots to the sink in frame order; frames in flight never exceed the slot count, so a ring
-// indexed by frame modulo the slot count never collides.
+// Hands groups to the sink in frame order. A group's first frame is its place in the order times
+// the batch, and groups in flight never exceed the group count, so a ring indexed by that place
+// modulo the group count never collides.
 class Run::Reorder {
  public:
-  explicit Reorder(std::size_t slots) : ring_(slots, nullptr) {}
-  // Takes a completed slot; calls emit for every slot that is now next in order.
+  Reorder(std::size_t groups, int batch) : ring_(groups, nullptr), batch_(batch) {}
+  // Takes a completed group's first slot; calls emit for every group that is now next in order.
   template <class Emit>
   void complete(Slot* slot, Emit&& emit) {
-    ring_[static_cast<std::size_t>(slot->frame) % ring_.size()] = slot;
+    ring_[static_cast<std::size_t>(slot->frame / batch_) % ring_.size()] = slot;
     for (;;) {
       Slot*& next = ring_[static_cast<std::size_t>(next_) % ring_.size()];
-      if (next == nullptr || next->frame != next_) {
+      if (next == nullptr || next->frame != next_ * batch_) {
         return;
       }
       Slot* ready = std::exchange(next, nullptr);
@@ -166,7 +185,10 @@ class Run::Reorder {
 
  private:
   std::vector<Slot*> ring_;
+  std::int64_t batch_ = 1;
   std::int64_t next_ = 0;
 };
+
+inline Run::Reorder Run::make_reorder() const { return Reorder(groups_.size(), batch_); }
 
 }  // namespace pyn::detail

@@ -10,7 +10,7 @@ namespace pyn::detail {
 RunReport run_serial(Run& run, Strategy strategy) {
   // One thread does everything in order; the GPU idles while the CPU reads and writes.
   run.spawn([&run] {
-    Slot& slot = run.slots().front();
+    Slot& slot = *run.groups().front();
     Lane& lane = run.lanes().front();
     run.prepare_lane(lane);
     if (!run.start()) {
@@ -31,8 +31,8 @@ namespace {
 // A source thread fills free slots once every lane is prepared; a sink thread delivers them in
 // order and frees them.
 void spawn_source_and_sink(Run& run, Queue& free, Queue& filled, Queue& done) {
-  for (Slot& slot : run.slots()) {
-    free.push(&slot);
+  for (Slot* group : run.groups()) {
+    free.push(group);
   }
   run.spawn([&run, &free, &filled] {
     if (!run.start()) {
@@ -48,7 +48,7 @@ void spawn_source_and_sink(Run& run, Queue& free, Queue& filled, Queue& done) {
     filled.close();
   });
   run.spawn([&run, &free, &done] {
-    Run::Reorder reorder(run.slots().size());
+    Run::Reorder reorder = run.make_reorder();
     while (Slot* slot = done.pop()) {
       reorder.complete(slot, [&](Slot& ready) {
         run.deliver(ready);
@@ -121,7 +121,7 @@ RunReport run_split_streams(Run& run, Strategy strategy) {
   // D2H stream runs its copies in the order it gets them, so a copy waiting for a later frame
   // would hold up an earlier frame that is already done: issue them in frame order.
   run.spawn([&run, &computed, &done, &d2h] {
-    Run::Reorder reorder(run.slots().size());
+    Run::Reorder reorder = run.make_reorder();
     while (Slot* slot = computed.pop()) {
       reorder.complete(slot, [&](Slot& ready) {
         run.download(ready, d2h);

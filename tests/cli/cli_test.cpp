@@ -88,6 +88,32 @@ TEST(Cli, BenchRunsEveryStrategyWithTilesAndChecksTheirFrames) {
   }
 }
 
+TEST(Cli, BenchRunsEveryStrategyInBatchesChecksTheirFramesAndNamesTheBatch) {
+  const auto dir = scratch("bench-batch");
+  const std::string json = (dir / "bench.json").string();
+  const Result r = run(
+      "bench --device cpu --frames 7 --warmup 0 --repeat 1 --size 30x22 --compute-ms 0 --check "
+      "--batch 3 --json " +
+      json);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("every output frame matched the CPU reference"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(", 3 frames per inference"), std::string::npos) << r.output;
+  const std::string results = read(json);
+  std::size_t named = 0;
+  for (std::size_t at = results.find("\"batch\":3"); at != std::string::npos;
+       at = results.find("\"batch\":3", at + 1)) {
+    ++named;
+  }
+  EXPECT_EQ(named, 5U) << results;
+  EXPECT_NE(run("bench --help").output.find("--batch N"), std::string::npos);
+  const Result refused = run("bench --device cpu --frames 4 --batch 2 --tile auto");
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("--tile auto sizes tiles and slots"), std::string::npos)
+      << refused.output;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, StudyWritesTheReportAndFiveTimelines) {
   const auto dir = scratch("study");
   const Result r = run("study --device cpu --frames 12 --out " + dir.string());

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "program.hpp"
@@ -157,6 +158,50 @@ TEST_F(RunCommand, TilesGiveTheWholeFramesBytesUnderEveryStrategyAndAreNamed) {
       EXPECT_NE(r.output.find(named), std::string::npos) << r.output;
       EXPECT_NE(r.output.find("wrote 6 frames"), std::string::npos) << r.output;
     }
+  }
+}
+
+TEST_F(RunCommand, BatchesGiveOneFrameAtATimesBytesUnderEveryStrategyAndAreNamed) {
+  // 7 frames: no batch of 2..4 divides them, so the last group is short (padded).
+  ASSERT_EQ(
+      run("run -i synthetic:30x18:7 -o " + at("in.y4m") + " -m synthetic:x1 --device cpu --quiet")
+          .code,
+      0);
+  ASSERT_EQ(run("run -i " + at("in.y4m") + " -o " + at("ref.y4m") +
+                " -m synthetic:x2 --device cpu --quiet")
+                .code,
+            0);
+  const std::string reference = read(at("ref.y4m"));
+  for (const char* strategy :
+       {"serial-pageable", "serial-pinned", "worker-streams", "split-streams", "multi-compute"}) {
+    for (const char* batch : {"2", "4"}) {
+      for (const bool tiles : {false, true}) {
+        const std::string out = at(std::string(strategy) + batch + (tiles ? "t" : "") + ".y4m");
+        const Result r = run("run -i " + at("in.y4m") + " -o " + out +
+                             " -m synthetic:x2 --device cpu --strategy " + strategy + " --batch " +
+                             batch + (tiles ? " --tile 14x10 --tile-overlap 4" : ""));
+        ASSERT_EQ(r.code, 0) << strategy << ": " << r.output;
+        EXPECT_TRUE(read(out) == reference) << strategy << " --batch " << batch;
+        EXPECT_NE(r.output.find(std::string(", batch ") + batch + " on cpu"), std::string::npos)
+            << r.output;
+        EXPECT_NE(r.output.find(std::string("; ") + batch + " frames per inference"),
+                  std::string::npos)
+            << r.output;
+        EXPECT_NE(r.output.find("wrote 7 frames"), std::string::npos) << r.output;
+      }
+    }
+  }
+  const std::string in = "run -i " + at("in.y4m") + " -o null -m synthetic:x2 --device cpu ";
+  for (const auto& [flags, says] : std::vector<std::pair<std::string, std::string>>{
+           {"--batch 0", "pynference: --batch must be a whole number from 1 to 64, got '0'"},
+           {"--batch 65", "pynference: --batch must be a whole number from 1 to 64, got '65'"},
+           {"--batch 2 --max-vram 10M", "pynference: --max-vram sizes tiles and slots for one"},
+       }) {
+    const Result refused = run(in + flags);
+    EXPECT_EQ(refused.code, 2) << flags << ": " << refused.output;
+    EXPECT_EQ(refused.output.rfind(says, 0), 0U) << refused.output;
+    EXPECT_EQ(refused.output.find('\n'), refused.output.size() - 1)
+        << "one line: " << refused.output;
   }
 }
 

@@ -112,12 +112,13 @@ std::vector<std::byte> exact_reference(const SyntheticSource& source, std::int64
 }
 
 void expect_exact(const Device& device, const std::string& path, DType dtype, Strategy strategy,
-                  bool channels_last = true, bool cuda_graph = false) {
+                  bool channels_last = true, bool cuda_graph = false, int batch = 1) {
   const auto engine = open_torch_engine(device, path, {dtype, channels_last});
   SyntheticSource source(ImageDesc{37, 21, PixelType::u8, ChannelOrder::bgr}, 7);
   CheckingSink sink([&](std::int64_t i) { return exact_reference(source, i, dtype); });
   PipelineOptions options = options_for(strategy);
   options.cuda_graph = cuda_graph;
+  options.batch = batch;
   const RunReport report =
       within(120s, [&] { return run_pipeline(device, *engine, source, sink, options); });
   EXPECT_EQ(report.frames, 7);
@@ -143,11 +144,12 @@ struct Kept {
 
 Kept run_kept(const Device& device, Engine& engine, const ImageDesc& image, std::int64_t frames,
               Strategy strategy, bool cuda_graph = false,
-              std::optional<ComputePlan> plan = std::nullopt) {
+              std::optional<ComputePlan> plan = std::nullopt, int batch = 1) {
   SyntheticSource source(image, frames);
   KeepingSink sink;
   PipelineOptions options = options_for(strategy);
   options.cuda_graph = cuda_graph;
+  options.batch = batch;
   options.plan = std::move(plan);
   (void)within(120s, [&] { return run_pipeline(device, engine, source, sink, options); });
   return {sink.format_, std::move(sink.frames_)};
@@ -242,6 +244,79 @@ TEST(TorchEngine, PackageForOneSizeTakesThatSizeAndRefusesOthers) {
         (void)run_pipeline(host(), *engine, other, sink, options_for(Strategy::split_streams));
       },
       "was exported for 37x21 input only, not 38x21");
+}
+
+TEST(TorchEngine, PackageForABatchTakesThatBatchAndRefusesOthers) {
+  // Made with tools/make_demo_models.py's FIXTURE_BATCH = 2; 7 frames: the last group is padded.
+  REQUIRE_MODEL(path, "exact-x2.fp32.cpu.b2.pt2");
+  for (const Strategy strategy : {Strategy::serial_pageable, Strategy::multi_compute}) {
+    expect_exact(host(), path, DType::f32, strategy, true, false, 2);
+  }
+  const auto engine = open_torch_engine(host(), path, {DType::f32, true});
+  EXPECT_EQ(engine->name(), "torch(exact-x2.fp32.cpu.b2.pt2, AOTInductor, f32, x2, batch 2)");
+  EXPECT_EQ(engine->output_shape({2, 3, 21, 37}), (TensorShape{2, 3, 42, 74}));
+  for (const int batch : {1, 3}) {
+    SyntheticSource source(ImageDesc{37, 21, PixelType::u8, ChannelOrder::rgb}, 2);
+    HashSink sink;
+    PipelineOptions options = options_for(Strategy::split_streams);
+    options.batch = batch;
+    expect_one_line_error([&] { (void)run_pipeline(host(), *engine, source, sink, options); },
+                          "was exported for batch 2 only, not " + std::to_string(batch));
+  }
+  // A package made for one frame at a time (the key says 1) refuses batches.
+  REQUIRE_MODEL(single, "exact-x2.fp32.cpu.pt2");
+  const auto one = open_torch_engine(host(), single, {DType::f32, true});
+  expect_one_line_error(
+      [&] {
+        (void)one->output_shape({4, 3, 21, 37});
+      },
+      "was exported for batch 1 only, not 4");
+}
+
+TEST(TorchEngine, TorchScriptInBatchesGivesTheFramesOfOneAtATime) {
+  // Any N through a TorchScript compact model on the CPU, frame counts that N does not divide.
+  // fp32 convolutions of another N may sum in another order (the CPU library picks its kernels
+  // by shape): a code may round the other way, as with tiles. A frame in the wrong slice, or out
+  // of order, differs everywhere.
+  REQUIRE_MODEL(path, "compact-x2.pt");
+  const Device device = host();
+  const auto engine = open_torch_engine(device, path, {DType::f32, true});
+  const ImageDesc image{24, 16, PixelType::u8, ChannelOrder::rgb};
+  const Kept one = run_kept(device, *engine, image, 7, Strategy::serial_pageable);
+  ASSERT_EQ(one.frames_.size(), 7U);
+  const auto compare = [&](const Kept& many, const std::string& what) {
+    ASSERT_EQ(many.frames_.size(), one.frames_.size()) << what;
+    int largest = 0;
+    std::size_t differing = 0;
+    std::size_t samples = 0;
+    for (std::size_t f = 0; f < one.frames_.size(); ++f) {
+      ASSERT_EQ(many.frames_[f].size(), one.frames_[f].size()) << what;
+      for (std::size_t i = 0; i < one.frames_[f].size(); ++i) {
+        const int d =
+            std::abs(static_cast<int>(many.frames_[f][i]) - static_cast<int>(one.frames_[f][i]));
+        largest = std::max(largest, d);
+        differing += d != 0 ? 1 : 0;
+        ++samples;
+      }
+    }
+    EXPECT_LE(largest, 1) << what;
+    EXPECT_LE(differing, samples / 1000) << what;
+  };
+  for (const int batch : {2, 3, 4}) {
+    for (const Strategy strategy : kAllStrategies) {
+      compare(run_kept(device, *engine, image, 7, strategy, false, std::nullopt, batch),
+              std::string(to_string(strategy)) + " batch " + std::to_string(batch));
+    }
+  }
+  // The comparison can fail: two frames swapped.
+  Kept swapped = run_kept(device, *engine, image, 7, Strategy::serial_pageable);
+  std::swap(swapped.frames_[2], swapped.frames_[3]);
+  int largest = 0;
+  for (std::size_t i = 0; i < one.frames_[2].size(); ++i) {
+    largest = std::max(largest, std::abs(static_cast<int>(swapped.frames_[2][i]) -
+                                         static_cast<int>(one.frames_[2][i])));
+  }
+  EXPECT_GT(largest, 1);
 }
 
 TEST(TorchEngine, EveryStrategyGivesTheFramesOfSerialPageable) {

@@ -36,6 +36,10 @@ struct PipelineOptions {
   // What the compute step does to each frame (tiles, batches); none is the whole frame at once.
   // The schedules do not depend on it.
   std::optional<ComputePlan> plan;
+  // Frames per engine run (1..64). The schedules then move groups of `batch` slots (consecutive
+  // frames) where they moved slots: `slots` counts groups, each of `batch` frames. Not with
+  // cuda_graph.
+  int batch = 1;
   // Set (e.g. by a SIGINT handler) to stop reading; frames in flight are finished.
   const std::atomic<bool>* stop = nullptr;
   // Test hook: called at the start of each stage of each frame; an exception it throws fails that

@@ -46,6 +46,9 @@ class StageObserver {
   virtual void on_stage(Stage stage, std::int64_t frame) = 0;
 };
 
+// The most frames one engine run takes (ProcessorOptions::batch).
+inline constexpr int kMaxBatch = 64;
+
 struct ProcessorOptions {
   int lanes = 1;  // compute streams, each with its own tensors
   int slots = 6;  // frames in flight
@@ -67,6 +70,10 @@ struct ProcessorOptions {
   // What compute() does to each frame (compute_plan.hpp); none is the whole frame through one
   // N = 1 tensor.
   std::optional<ComputePlan> plan;
+  // Frames per engine run (1..64): the engine's tensor holds `batch` copies of the plan's, frame k
+  // of a group in slices k * N .. k * N + N - 1. compute() of one slot is a group of one, the rest
+  // of the tensor padded with copies of its frame. Not with cuda_graph.
+  int batch = 1;
   StageObserver* observer = nullptr;
 };
 
@@ -173,6 +180,9 @@ class Processor {
   // --- stage steps (the schedules) ---------------------------------------------------------------
   void upload(Slot& slot, Stream& stream);
   void compute(Slot& slot, Lane& lane);
+  // Up to `batch` slots through one engine run per step of the plan, each its own frame in its
+  // own slices; a short group is padded with copies of its last frame, whose results are dropped.
+  void compute(std::span<Slot* const> group, Lane& lane);
   void download(Slot& slot, Stream& stream);
   void await_download(Slot& slot);
 
@@ -193,10 +203,11 @@ class Processor {
   void prepare_conversions();
   [[nodiscard]] FramePlanes input_planes(const Slot& slot) const;
   // The step's jobs into the lane's input tensor, and its results back into the frame.
+  // `slices` is where the frame's slices start in the tensor (its place in a batch times N).
   void enqueue_pre(const ComputeStep& step, std::size_t first_job, const FramePlanes& in,
-                   Lane& lane) const;
-  void enqueue_post(const ComputeStep& step, std::size_t first_job, const Slot& slot,
-                    Lane& lane) const;
+                   Lane& lane, int slices = 0) const;
+  void enqueue_post(const ComputeStep& step, std::size_t first_job, const Slot& slot, Lane& lane,
+                    int slices = 0) const;
   void enqueue_compute(const Slot& slot, Lane& lane);
   void capture_graphs(Lane& lane);
 

@@ -58,6 +58,7 @@ struct RunReport {
   int streams = 0;        // GPU streams (or host-backend worker threads standing in for them)
   int compute_lanes = 0;  // of which run the engine
   int slots = 0;
+  int batch = 1;                     // frames per engine run
   bool cuda_graph = false;           // compute launched as captured CUDA graphs (PipelineOptions)
   std::int64_t frames = 0;           // frames written to the sink
   std::int64_t measured_frames = 0;  // after warm-up

@@ -129,8 +129,12 @@ void check(const Metadata& metadata, const LoadRequest& request) {
 class AotiModel final : public Model {
  public:
   AotiModel(std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader, at::ScalarType dtype,
-            std::string file_name, std::optional<FixedSize> size)
-      : loader_(std::move(loader)), dtype_(dtype), file_name_(std::move(file_name)), size_(size) {}
+            std::string file_name, std::optional<FixedSize> size, int batch)
+      : loader_(std::move(loader)),
+        dtype_(dtype),
+        file_name_(std::move(file_name)),
+        size_(size),
+        batch_(batch) {}
 
   [[nodiscard]] std::string_view format_name() const override { return "AOTInductor"; }
   [[nodiscard]] at::ScalarType input_dtype() const override { return dtype_; }
@@ -158,12 +162,14 @@ class AotiModel final : public Model {
   }
 
   [[nodiscard]] std::optional<FixedSize> fixed_size() const override { return size_; }
+  [[nodiscard]] int fixed_batch() const override { return batch_; }
 
  private:
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader_;
   at::ScalarType dtype_;
   std::string file_name_;
   std::optional<FixedSize> size_;
+  int batch_ = 1;
 };
 
 // "pyn.size" (WxH), which tools/export_model.py --size writes: the package takes that size only.
@@ -179,6 +185,21 @@ std::optional<FixedSize> parse_size(const std::string& text, const std::string& 
     throw UsageError("model " + file_name + " names an input size that is not WxH: '" + text + "'");
   }
   return size;
+}
+
+// "pyn.batch" (N), which tools/export_model.py writes: the package takes that N only. A package
+// without it was exported before the key, always for N = 1.
+int parse_batch(const std::string& text, const std::string& file_name) {
+  if (text.empty()) {
+    return 1;
+  }
+  int batch = 0;
+  char rest = 0;
+  if (std::sscanf(text.c_str(), "%d%c", &batch, &rest) != 1 || batch < 1) {
+    throw UsageError("model " + file_name + " names a batch that is not a whole number from 1: '" +
+                     text + "'");
+  }
+  return batch;
 }
 
 }  // namespace
@@ -217,7 +238,8 @@ std::unique_ptr<Model> load_aoti(const LoadRequest& request) {
     throw UsageError("cannot load AOTInductor package " + request.file_name + ": " + message_of(e));
   }
   return std::make_unique<AotiModel>(std::move(loader), dtype, request.file_name,
-                                     parse_size(lookup(metadata, "pyn.size"), request.file_name));
+                                     parse_size(lookup(metadata, "pyn.size"), request.file_name),
+                                     parse_batch(lookup(metadata, "pyn.batch"), request.file_name));
 }
 
 }  // namespace pyn::torch_engine

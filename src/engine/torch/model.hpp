@@ -59,6 +59,8 @@ class Model {
   [[nodiscard]] virtual std::string capture_refusal() const { return {}; }
   // Set where the model takes one input size only (an AOTInductor package exported with --size).
   [[nodiscard]] virtual std::optional<FixedSize> fixed_size() const { return std::nullopt; }
+  // The one N it takes, where it was made for one batch (an AOTInductor package); 0: any N.
+  [[nodiscard]] virtual int fixed_batch() const { return 0; }
   // Inferences a stream runs before its first frame: `first_of_shape` where no stream has run
   // this input shape yet (what is learnt then and shared, such as TorchScript's optimised graph);
   // what each stream and thread needs of its own (cuDNN's plans, which LibTorch keeps per thread,

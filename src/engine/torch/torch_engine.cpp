@@ -188,13 +188,22 @@ class TorchEngine final : public Engine {
     const std::optional<FixedSize> fixed = fixed_size();
     return "torch(" + (options_.display_name.empty() ? file_name_ : options_.display_name) + ", " +
            std::string(model_->format_name()) + ", " + std::string(to_string(options_.dtype)) +
-           ", x" + std::to_string(scale_) + (fixed ? ", " + size_text(*fixed) + " only" : "") + ")";
+           ", x" + std::to_string(scale_) + (fixed ? ", " + size_text(*fixed) + " only" : "") +
+           (model_->fixed_batch() > 1 ? ", batch " + std::to_string(model_->fixed_batch()) : "") +
+           ")";
   }
   [[nodiscard]] DType dtype() const override { return options_.dtype; }
 
   [[nodiscard]] TensorShape output_shape(const TensorShape& input) const override {
     if (input.n < 1 || input.c != 3 || input.h < 1 || input.w < 1) {
       throw UsageError("torch engine: expected an N x 3 x H x W input");
+    }
+    if (const int batch = model_->fixed_batch(); batch > 0 && input.n != batch) {
+      throw UsageError("model " + file_name_ + " was exported for batch " + std::to_string(batch) +
+                       " only, not " + std::to_string(input.n) +
+                       " (--batch times --tile-batch): run with that batch, or export it for " +
+                       std::to_string(input.n) + " (tools/export_model.py --batch " +
+                       std::to_string(input.n) + ")");
     }
     if (const std::optional<FixedSize> fixed = fixed_size();
         fixed && (input.w != fixed->width || input.h != fixed->height)) {
@@ -367,12 +376,14 @@ int find_scale(Model& model, const TorchOptions& options, const c10::Device& dev
   const std::optional<FixedSize> fixed = fixed_size_of(model, options);
   const std::int64_t height = fixed ? fixed->height : kProbe;
   const std::int64_t width = fixed ? fixed->width : kProbe;
-  const std::string probe =
-      "a 1x3x" + std::to_string(height) + "x" + std::to_string(width) + " test input";
+  const std::int64_t batch = std::max(model.fixed_batch(), 1);
+  const std::string probe = "a " + std::to_string(batch) + "x3x" + std::to_string(height) + "x" +
+                            std::to_string(width) + " test input";
   at::Tensor result;
   try {
-    const at::Tensor input = at::full(
-        {1, 3, height, width}, 0.5, at::TensorOptions().dtype(model.input_dtype()).device(device));
+    const at::Tensor input =
+        at::full({batch, 3, height, width}, 0.5,
+                 at::TensorOptions().dtype(model.input_dtype()).device(device));
     result = model.forward(input, stream ? static_cast<void*>(stream->stream()) : nullptr);
     if (stream) {
       stream->synchronize();
@@ -382,7 +393,7 @@ int find_scale(Model& model, const TorchOptions& options, const c10::Device& dev
   } catch (const std::exception& e) {
     throw UsageError("model " + file_name + " fails on " + probe + ": " + message_of(e));
   }
-  const bool image = result.dim() == 4 && result.size(0) == 1 && result.size(1) == 3 &&
+  const bool image = result.dim() == 4 && result.size(0) == batch && result.size(1) == 3 &&
                      result.size(2) >= height && result.size(2) % height == 0 &&
                      result.size(2) / height * width == result.size(3);
   if (!image) {
