@@ -52,12 +52,12 @@ constexpr std::size_t yuv420_bytes(std::size_t w, std::size_t h) {
   return w * h + 2 * ((w + 1) / 2) * ((h + 1) / 2);
 }
 
-// Shell words that wait (up to 30 s) until frames have reached `out`'s partial file, so that a
-// signal sent next comes after the first frame however loaded the machine is.
-std::string after_frames(const std::string& out) {
-  return "for i in $(seq 300); do [ $(stat -c %s '" + out +
-         ".part' 2>/dev/null || echo 0) -gt 2000 ] && break; "
-         "sleep 0.1; done; ";
+// Shell words that wait (up to 30 s) until more than `bytes` of frames have reached `out`'s partial
+// file, so that a signal sent next comes after them however loaded the machine is (a shell's
+// background job starts with SIGINT ignored: one sent before the program's handler is lost).
+std::string after_frames(const std::string& out, int bytes = 2000) {
+  return "for i in $(seq 300); do [ $(stat -c %s '" + out + ".part' 2>/dev/null || echo 0) -gt " +
+         std::to_string(bytes) + " ] && break; sleep 0.1; done; ";
 }
 
 // ThreadSanitizer holds a signal back until the program reaches a point of its choosing, so back
@@ -514,8 +514,9 @@ TEST_F(RunCommand, CtrlCStopsARunWhoseInputStalled) {
   const Result r =
       shell("mkfifo " + at("fifo") + "; ( cat " + at("in.y4m") + "; exec sleep 60 ) > " +
             at("fifo") + " 2>/dev/null & producer=$!; " + binary() + " run -i - -o " + at("o.y4m") +
-            " -m synthetic:x1 --device cpu < " + at("fifo") +
-            " & pid=$!; sleep 2; kill -INT $pid; wait $pid; code=$?; "
+            " -m synthetic:x1 --device cpu < " + at("fifo") + " & pid=$!; " +
+            after_frames(at("o.y4m"), 990) +
+            "kill -INT $pid; wait $pid; code=$?; "
             "kill -0 $producer && echo producer still open; kill $producer; exit $code");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_NE(r.output.find("producer still open"), std::string::npos)
