@@ -8,8 +8,11 @@
 #     module's binding library, and VapourSynth's core, headers and vspipe for the plugin.
 # At the versions scripts/install-deps.sh pins; about 7 MB in all.
 #   - with the argument `ray`: ray for CPython 3.12 and every dependency of it, for
-#     scripts/gpu-distributed-bench.sh (installed there with pip --no-index from .whl/). Much larger:
-#     check .whl/ against what one call to that machine carries.
+#     scripts/gpu-distributed-bench.sh. Its wheel alone (79 MB) is over what one call carries, so it
+#     travels installed and trimmed instead: .whl/ray-site.tar.xz (about 31 MB), a site-packages
+#     tree without ray's Java jars, RLlib, Serve and the dashboard's web client (none of which a
+#     task needs), and without filelock and typing_extensions, which torch brings there. xz takes
+#     a few minutes here.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -26,7 +29,14 @@ mkdir -p .whl
 "$python" -m pip download -q --no-deps --only-binary=:all: -d .whl --python-version 3.12 \
   --implementation cp --platform manylinux_2_28_x86_64 "vapoursynth==$vapoursynth_version"
 if [[ "${1:-}" == ray ]]; then
-  "$python" -m pip download -q --only-binary=:all: -d .whl --python-version 3.12 \
+  site="$(mktemp -d)"
+  trap 'rm -rf "$site"' EXIT
+  "$python" -m pip install -q --target "$site" --only-binary=:all: --no-compile --python-version 3.12 \
     --implementation cp --platform manylinux2014_x86_64 "ray==$ray_version"
+  rm -rf "$site"/ray/jars "$site"/ray/rllib "$site"/ray/serve "$site"/ray/dashboard/client/build \
+    "$site"/typing_extensions.py "$site"/typing_extensions-*.dist-info "$site"/filelock \
+    "$site"/filelock-*.dist-info
+  find "$site" -name '*.js.map' -delete
+  tar -cJf .whl/ray-site.tar.xz -C "$site" .
 fi
 ls -sh1 .whl

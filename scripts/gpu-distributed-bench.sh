@@ -12,11 +12,11 @@
 #     the video reader and writer are FFmpeg's, and segments and join need them. (Both scripts are
 #     on main from 3236964; this script was written on a branch cut before them.)
 #   - .whl/: nanobind (the module's binding library) and ray 2.60.0 for CPython 3.12 with the
-#     dependencies that machine lacks (`fetch-wheels.sh ray` downloads them all). They are
-#     installed with pip --no-index into $build/site, which goes on PYTHONPATH.
-# Both are large. Where they do not fit in one call's carried files, carry them in two calls on one
-# machine: each unpacks into $build (kept between calls) and the second call finds the first's
-# there. A build of the module (the torch engine, FFmpeg) goes into $build; a second call reuses it.
+#     dependencies that machine lacks, as .whl/ray-site.tar.xz (`fetch-wheels.sh ray` makes it,
+#     about 31 MB), unpacked into $build/site, which goes on PYTHONPATH.
+# Both together (78 MB) are over what one call carries: carry them in two calls on one machine,
+# .ffmpeg first (that call unpacks it into $build/ffmpeg and may build; PYN_NO_RUN=1 stops there),
+# then .whl without .ffmpeg: the second call finds the first's FFmpeg and build in $build. A build of the module (the torch engine, FFmpeg) goes into $build; a second call reuses it.
 #
 # The clip: PYN_FRAMES (default 2400) synthetic 960x540 frames encoded with ffv1 (every frame a
 # key frame, so it cuts anywhere), made once into $build/clip.mkv. It has no audio: the synthetic
@@ -91,12 +91,26 @@ main() {
   say "wheels from .whl/ into $build/site"
   mkdir -p "$site" "$models"
   export PYTHONPATH="$site:$repo_root/$build/python${PYTHONPATH:+:$PYTHONPATH}"
-  if ! "$python" -c 'import ray, nanobind' >/dev/null 2>&1; then
-    "$python" -m pip install -q --no-index --find-links .whl --target "$site" ray==2.60.0 \
-      nanobind==3.1.0 || { fail "pip from .whl/ (scripts/fetch-wheels.sh ray makes it)"; return 1; }
+  if [[ "${PYN_NO_RUN:-0}" == 1 ]]; then
+    # The first of two calls (.ffmpeg carried, not ray): nanobind for the build is enough.
+    "$python" -c 'import nanobind' >/dev/null 2>&1 ||
+      "$python" -m pip install -q --no-index --find-links .whl --target "$site" --no-deps \
+        nanobind==3.1.0 || { fail "pip: nanobind from .whl/"; return 1; }
+  elif ! "$python" -c 'import ray, nanobind' >/dev/null 2>&1; then
+    # ray as fetch-wheels.sh ray packs it (installed and trimmed), else as wheels.
+    if [[ -f .whl/ray-site.tar.xz ]]; then
+      tar -xJf .whl/ray-site.tar.xz -C "$site" || { fail "unpacking .whl/ray-site.tar.xz"; return 1; }
+      "$python" -m pip install -q --no-index --find-links .whl --target "$site" --no-deps \
+        nanobind==3.1.0 || { fail "pip: nanobind from .whl/"; return 1; }
+    else
+      "$python" -m pip install -q --no-index --find-links .whl --target "$site" ray==2.60.0 \
+        nanobind==3.1.0 || { fail "pip from .whl/ (scripts/fetch-wheels.sh ray makes it)"; return 1; }
+    fi
   fi
-  "$python" -c 'import ray, nanobind; print("ray", ray.__version__, "nanobind", nanobind.__version__)' ||
-    { fail "ray and nanobind from $site"; return 1; }
+  if [[ "${PYN_NO_RUN:-0}" != 1 ]]; then
+    "$python" -c 'import ray, nanobind; print("ray", ray.__version__, "nanobind", nanobind.__version__)' ||
+      { fail "ray and nanobind from $site"; return 1; }
+  fi
 
   say "build: pynference and the Python module into $build (log: distributed-build.log)"
   torch_prefix="$("$python" -W ignore -c 'import torch;print(torch.utils.cmake_prefix_path)')" ||
@@ -130,6 +144,11 @@ main() {
     say "the clip: $frames synthetic 960x540 frames, ffv1"
     "$bin" run -i "synthetic:960x540:$frames" -o "$clip" -m synthetic:x1 --encoder ffv1 --quiet ||
       { fail "making the clip"; return 1; }
+  fi
+
+  if [[ "${PYN_NO_RUN:-0}" == 1 ]]; then
+    say "PYN_NO_RUN=1: FFmpeg, build, model and clip are in $build; a second call runs"
+    return 0
   fi
 
   say "a single run, then 4 segments on a local Ray cluster ($gpus_per_task GPU a task)"

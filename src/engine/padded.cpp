@@ -63,6 +63,15 @@ class PaddedEngine final : public Engine {
                            enqueue);  // our kernels allocate nothing: the inner's rules hold
   }
 
+  // Between Processors: the buffers of their streams go too (the next Processor prepares its own).
+  void release_cached_memory() override {
+    {
+      const std::lock_guard lock(mutex_);
+      buffers_.clear();
+    }
+    inner_->release_cached_memory();
+  }
+
   [[nodiscard]] std::size_t workspace_bytes() const override {
     std::size_t bytes = inner_->workspace_bytes();
     const std::lock_guard lock(mutex_);

@@ -133,6 +133,51 @@ ComputePlan tile_plan(const FrameFormat& input, const TileOptions& tiles, int sc
   return plan;
 }
 
+namespace {
+
+// Tiles cut_axis makes along an axis of `length` from tiles of `tile` (0 where the overlap leaves
+// no step between them).
+int tiles_along(int length, int tile, int overlap, int align) {
+  if (tile >= length) {
+    return 1;
+  }
+  const int stride = (tile - overlap) / align * align;
+  if (stride < 1) {
+    return 0;
+  }
+  return 1 + (length - tile + stride - 1) / stride;
+}
+
+int balanced_side(int length, int tile, int overlap, int align, int step) {
+  const int count = tiles_along(length, tile, overlap, align);
+  if (count == 1) {
+    return std::min(tile, length);
+  }
+  int side = tile;
+  while (side - step > overlap && tiles_along(length, side - step, overlap, align) == count) {
+    side -= step;
+  }
+  return side;
+}
+
+}  // namespace
+
+TileOptions balanced_tiles(const FrameFormat& input, const TileOptions& tiles, int unit) {
+  if (unit < 1) {
+    throw UsageError("balanced_tiles unit " + std::to_string(unit) + " is not at least 1");
+  }
+  (void)tile_plan(input, tiles, 1);  // tile_plan's checks of the options, and of odd 4:2:0 sizes
+  const auto* yuv = std::get_if<YuvDesc>(&input);
+  const int align = yuv != nullptr ? yuv->subsampling() : 1;
+  const int step = std::lcm(std::lcm(unit, tiles.multiple), align);
+  TileOptions balanced = tiles;
+  balanced.width = balanced_side(width_of(input), round_up(tiles.width, std::lcm(tiles.multiple, align)),
+                                 tiles.overlap, align, step);
+  balanced.height = balanced_side(height_of(input), round_up(tiles.height, std::lcm(tiles.multiple, align)),
+                                  tiles.overlap, align, step);
+  return balanced;
+}
+
 std::string describe(const ComputePlan& plan) {
   const std::size_t jobs = plan.jobs();
   if (jobs <= 1) {

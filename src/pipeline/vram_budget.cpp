@@ -48,13 +48,19 @@ std::size_t ProcessorProbe::measure(const std::optional<ComputePlan>& plan, int 
   ProcessorOptions options = options_;
   options.plan = plan;
   options.slots = slots;
-  Processor processor(device_, engine_, input_, options);
-  processor.prepare_all();
-  device_.synchronize();
-  if (device_.backend() == Backend::cuda) {
-    return device_.used_on_device();
+  // What earlier Processors left in the engine's cache is not this one's footprint, and would stay
+  // beside the run's own (a caching allocator keeps blocks per stream, and the run's streams are
+  // new): it goes back to the device before and after each measure.
+  engine_.release_cached_memory();
+  std::size_t used = 0;
+  {
+    Processor processor(device_, engine_, input_, options);
+    processor.prepare_all();
+    device_.synchronize();
+    used = device_.backend() == Backend::cuda ? device_.used_on_device() : processor.vram_bytes();
   }
-  return processor.vram_bytes();
+  engine_.release_cached_memory();
+  return used;
 }
 
 VramChoice choose_for_vram(const FrameFormat& input, const VramRequest& request,
@@ -78,7 +84,9 @@ VramChoice choose_for_vram(const FrameFormat& input, const VramRequest& request,
     TileOptions tiles = request.tiles;
     tiles.width = side;
     tiles.height = side;
-    return tile_plan(input, tiles, request.scale);
+    // As few pixels computed twice as the tile count allows: square tiles of the largest side
+    // that fits would mostly overlap where the frame is not a multiple of them.
+    return tile_plan(input, balanced_tiles(input, tiles, unit), request.scale);
   };
 
   // Three Processors for the model's coefficients, smaller before larger (an engine's allocator

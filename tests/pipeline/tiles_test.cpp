@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <numeric>
+#include <random>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -143,6 +146,84 @@ TEST(TilePlan, AFrameSmallerThanATileIsOneTileOfItsSize) {
   EXPECT_EQ(row.input.h, 29);
   EXPECT_EQ(row.jobs(), 3U);
   EXPECT_EQ(describe(row), "3 tiles of 16x29, 1 per inference");
+}
+
+// Tiles of a plan along x and y: the distinct region starts.
+std::pair<std::size_t, std::size_t> grid_of(const ComputePlan& plan) {
+  std::vector<int> xs;
+  std::vector<int> ys;
+  for (const ComputeStep& step : plan.steps) {
+    for (const ComputeJob& job : step.jobs) {
+      xs.push_back(job.region.x);
+      ys.push_back(job.region.y);
+    }
+  }
+  std::ranges::sort(xs);
+  std::ranges::sort(ys);
+  return {static_cast<std::size_t>(std::unique(xs.begin(), xs.end()) - xs.begin()),
+          static_cast<std::size_t>(std::unique(ys.begin(), ys.end()) - ys.begin())};
+}
+
+TEST(TilePlan, BalancedTilesKeepTheCountWithLessOverlap) {
+  // Worked by hand: 1920 in tiles of 800 advancing by 784 is 3 columns; 656 is the smallest
+  // multiple of 16 still giving 3 (2 x 640 + 656 >= 1920), 640 gives 4. 1080: 2 rows down to 560.
+  const FrameFormat hd = YuvDesc{1920, 1080, ChromaLayout::yuv420, 8, ColorMatrix::bt709,
+                                 ColorRange::limited};
+  const TileOptions balanced = balanced_tiles(hd, TileOptions{800, 800, 16, 1, 1}, 16);
+  EXPECT_EQ(balanced.width, 656);
+  EXPECT_EQ(balanced.height, 560);
+  EXPECT_EQ(balanced.overlap, 16);
+  EXPECT_EQ(grid_of(tile_plan(hd, balanced, 4)), (std::pair<std::size_t, std::size_t>{3, 2}));
+  expect_covers_once(tile_plan(hd, balanced, 4), hd, 4, 8);
+  // A side as large as the frame's is the frame's.
+  EXPECT_EQ(balanced_tiles(hd, TileOptions{2000, 1200, 16, 1, 1}, 16).width, 1920);
+  EXPECT_EQ(balanced_tiles(hd, TileOptions{2000, 1200, 16, 1, 1}, 16).height, 1080);
+
+  // On random frames and tiles: the same grid as the tiles asked for, no larger, sides smaller by
+  // whole steps (the unit, the network's multiple, even for 4:2:0), and one step less gives more
+  // tiles along that side.
+  std::mt19937 rng(2026);
+  for (int i = 0; i < 300; ++i) {
+    const int width = std::uniform_int_distribution(40, 700)(rng) * 2;
+    const int height = std::uniform_int_distribution(40, 500)(rng) * 2;
+    const int overlap = std::uniform_int_distribution(0, 24)(rng);
+    const int unit = i % 3 == 0 ? 1 : 16;
+    const int multiple = i % 4 == 0 ? 8 : 1;
+    const int side = std::uniform_int_distribution(2 * overlap + 32, 900)(rng);
+    const FrameFormat format =
+        i % 2 == 0 ? FrameFormat{ImageDesc{width - 1, height - 1, PixelType::u8, ChannelOrder::rgb}}
+                   : FrameFormat{YuvDesc{width, height, ChromaLayout::yuv420, 8,
+                                         ColorMatrix::bt709, ColorRange::limited}};
+    const TileOptions asked{side, side, overlap, 1, multiple};
+    const TileOptions got = balanced_tiles(format, asked, unit);
+    const ComputePlan before = tile_plan(format, asked, 2);
+    const ComputePlan after = tile_plan(format, got, 2);
+    SCOPED_TRACE(to_string(format) + " tile " + std::to_string(side) + " overlap " +
+                 std::to_string(overlap) + " unit " + std::to_string(unit) + " multiple " +
+                 std::to_string(multiple));
+    ASSERT_EQ(grid_of(after), grid_of(before));
+    EXPECT_LE(after.input.w, before.input.w);
+    EXPECT_LE(after.input.h, before.input.h);
+    const int step = std::lcm(std::lcm(unit, multiple), i % 2 == 0 ? 1 : 2);
+    for (const bool along_x : {true, false}) {
+      const int length = along_x ? width_of(format) : height_of(format);
+      const int got_side = along_x ? got.width : got.height;
+      if (got_side >= length) {
+        continue;  // one tile, the frame's size
+      }
+      const int asked_side = along_x ? before.input.w : before.input.h;
+      EXPECT_EQ((asked_side - got_side) % step, 0) << (along_x ? "width " : "height ") << got_side;
+      TileOptions smaller = got;
+      (along_x ? smaller.width : smaller.height) -= step;
+      if ((along_x ? smaller.width : smaller.height) > overlap) {
+        const auto grid = grid_of(tile_plan(format, smaller, 2));
+        EXPECT_GT(along_x ? grid.first : grid.second,
+                  along_x ? grid_of(after).first : grid_of(after).second)
+            << (along_x ? "width " : "height ") << got_side << " is not the smallest";
+      }
+    }
+    expect_covers_once(after, format, 2, overlap / 2 - 1);
+  }
 }
 
 TEST(TilePlan, RefusesWhatCannotTileInOneLine) {

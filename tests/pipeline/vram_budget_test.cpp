@@ -147,5 +147,53 @@ TEST(VramBudget, RealProcessorsOnTheHostBackend) {
   EXPECT_NO_THROW(check_plan(*choice.plan, format));
 }
 
+// The synthetic engine, counting the times it is asked to give its cache back.
+class ReleaseCounting final : public Engine {
+ public:
+  explicit ReleaseCounting(const Device& device) : inner_(device, {0.0, 2, DType::f32}) {}
+  [[nodiscard]] std::string name() const override { return inner_.name(); }
+  [[nodiscard]] DType dtype() const override { return inner_.dtype(); }
+  [[nodiscard]] TensorShape output_shape(const TensorShape& input) const override {
+    return inner_.output_shape(input);
+  }
+  void prepare(Stream& stream, const TensorShape& input) override {
+    prepared_since_release = true;
+    inner_.prepare(stream, input);
+  }
+  void run(Stream& stream, const TensorView& in, const TensorView& out) override {
+    inner_.run(stream, in, out);
+  }
+  void release_cached_memory() override {
+    ++releases;
+    prepared_since_release = false;
+  }
+  int releases = 0;
+  bool prepared_since_release = false;
+
+ private:
+  SyntheticEngine inner_;
+};
+
+TEST(VramBudget, EachProbeGivesTheEnginesCacheBackBeforeAndAfter) {
+  // What a probe's Processor left cached would count in the next probe's figure and stay beside
+  // the run's own memory.
+  const Device device = Device::open(DeviceSpec::parse("cpu"));
+  ReleaseCounting engine(device);
+  const FrameFormat format = ImageDesc{64, 48, PixelType::u8, ChannelOrder::rgb};
+  ProcessorProbe probe(device, engine, format, ProcessorOptions{});
+  (void)probe.measure(std::nullopt, 2);
+  EXPECT_EQ(engine.releases, 2);
+  EXPECT_FALSE(engine.prepared_since_release);
+  VramRequest r;
+  r.max_vram = std::size_t{1} << 40;
+  r.slots = 2;
+  r.min_slots = 2;
+  r.tiles.overlap = 4;
+  r.scale = 2;
+  (void)choose_for_vram(format, r, probe);
+  EXPECT_EQ(engine.releases, 2 + 2 * 4);  // three probes of the footprint and the choice's
+  EXPECT_FALSE(engine.prepared_since_release);
+}
+
 }  // namespace
 }  // namespace pyn

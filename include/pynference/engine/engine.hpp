@@ -48,6 +48,10 @@ class Engine {
   }
   // Device memory the engine holds beyond the pipeline's buffers.
   [[nodiscard]] virtual std::size_t workspace_bytes() const { return 0; }
+  // Gives back to the device what the engine keeps cached but no longer uses (a caching
+  // allocator's free blocks, left by runs on streams that are gone); what it holds for its
+  // weights, and for graphs that live, stays. Called between Processors, while no run is in flight.
+  virtual void release_cached_memory() {}
 };
 
 }  // namespace pyn

@@ -62,6 +62,15 @@ struct TileOptions {
 // tile, a scale under 1, a 4:2:0 frame of odd width or height cut into more than one tile along it.
 [[nodiscard]] ComputePlan tile_plan(const FrameFormat& input, const TileOptions& tiles, int scale);
 
+// The smallest tiles, each side the one `tiles` asks (rounded up as tile_plan rounds it) less a
+// whole number of steps (the least common multiple of `unit`, tiles.multiple and, for 4:2:0
+// input, 2), that cut frames of `input` into as many tiles along each axis as `tiles` does: the
+// same count of tiles with as little of the frame computed twice as steps of that size allow. A 1920x1080 frame in tiles of 800x800 with an overlap of 16 is 3 x 2
+// tiles, 1.85 times its pixels; in the 656x560 tiles this gives, 3 x 2 again and 1.06 times. A
+// side no smaller than the frame's becomes the frame's. Throws UsageError as tile_plan does.
+[[nodiscard]] TileOptions balanced_tiles(const FrameFormat& input, const TileOptions& tiles,
+                                         int unit = 1);
+
 // "6 tiles of 512x512, 2 per inference", for summaries; "whole frames" for a plan of one job.
 [[nodiscard]] std::string describe(const ComputePlan& plan);
 

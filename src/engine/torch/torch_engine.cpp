@@ -269,6 +269,12 @@ class TorchEngine final : public Engine {
     }
   }
 
+  void release_cached_memory() override {
+    if (torch_device_.is_cuda()) {
+      c10::cuda::CUDACachingAllocator::emptyCache();
+    }
+  }
+
   [[nodiscard]] std::size_t workspace_bytes() const override {
     if (!torch_device_.is_cuda()) {
       return 0;
