@@ -22,6 +22,8 @@ double pixels_of(const std::optional<ComputePlan>& plan, const FrameFormat& inpu
 // left room for: choices aim at this share of the budget.
 constexpr double kHeadroom = 0.95;
 constexpr int kUnit = 16;  // tile sides are multiples of this (and of the network's multiple)
+constexpr int kLargeProbe = 256;  // the side of the larger tiles of the per-pixel probe
+constexpr int kRounds = 4;        // choices measured before giving up
 
 }  // namespace
 
@@ -93,7 +95,9 @@ VramChoice choose_for_vram(const FrameFormat& input, const VramRequest& request,
   // may keep what a larger run took).
   const int lo = request.min_slots;
   const ComputePlan small = tiles_of(smallest);
-  const ComputePlan large = tiles_of(std::min(2 * smallest, largest));
+  // Large enough that the engine's allocations are not mostly the rounding of a caching
+  // allocator's blocks (2 MiB and up), which hides the per-pixel part at the smallest tiles.
+  const ComputePlan large = tiles_of(std::min(std::max(2 * smallest, kLargeProbe), largest));
   const auto m_small = static_cast<double>(probe.measure(small, lo));
   const auto m_slot = static_cast<double>(probe.measure(small, lo + 1));
   const auto m_large = static_cast<double>(probe.measure(large, lo));
@@ -126,9 +130,9 @@ VramChoice choose_for_vram(const FrameFormat& input, const VramRequest& request,
     return "tiles of " + std::to_string(plan->input.w) + "x" + std::to_string(plan->input.h) +
            ", " + std::to_string(plan->input.n) + " per inference, with " + kept;
   };
-  double target = kHeadroom * static_cast<double>(request.max_vram);
+  const double target = kHeadroom * static_cast<double>(request.max_vram);
   std::string missed;
-  for (int round = 0; round < 3; ++round) {
+  for (int round = 0; round < kRounds; ++round) {
     const std::optional<ComputePlan>* chosen = nullptr;
     int slots = 0;
     for (int s = request.slots; s >= lo && chosen == nullptr; --s) {
@@ -147,10 +151,15 @@ VramChoice choose_for_vram(const FrameFormat& input, const VramRequest& request,
     if (measured <= request.max_vram) {
       return VramChoice{*chosen, slots, measured, footprint};
     }
-    // The model fell short at this size: aim lower by what it missed.
+    // The model fell short at this size: the per-pixel part is at least what this measure says
+    // (the probes' tiles were too small to show it), and the next choice takes that.
     missed =
         "; " + named(*chosen, slots) + " measured " + format_bytes(static_cast<double>(measured));
-    target -= static_cast<double>(measured) - footprint.bytes(pixels_of(*chosen, input), slots);
+    const double pixels = pixels_of(*chosen, input);
+    footprint.per_pixel =
+        std::max(footprint.per_pixel,
+                 (static_cast<double>(measured) - footprint.fixed - footprint.per_slot * slots) /
+                     pixels);
   }
   throw UsageError("max_vram " + format_bytes(static_cast<double>(request.max_vram)) +
                    " is under the " + format_bytes(footprint.bytes(px_small, lo)) + " that " +

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,32 @@ TEST(VramBudget, AimsLowerWhereTheMeasureExceedsTheModel) {
   ASSERT_TRUE(choice.plan);
   EXPECT_LT(choice.plan->input.w, 112);
   EXPECT_LE(choice.measured, request(2000).max_vram);
+}
+
+TEST(VramBudget, AWholeFrameFarOverTheModelGivesTilesNotARefusal) {
+  // As ESRGAN-x4 on an H200: the probes' tiles show no per-pixel part (a caching allocator's
+  // blocks are larger than their activations), so whole frames seem to fit an 8 GiB budget and
+  // measure 15 GiB. That measure sets the per-pixel part, and tiles under the budget follow.
+  class QuantisedProbe final : public FootprintProbe {
+   public:
+    std::size_t measure(const std::optional<ComputePlan>& plan, int slots) override {
+      const TensorShape t = plan ? plan->input : TensorShape{1, 3, 1080, 1920};
+      const double pixels = static_cast<double>(t.n) * t.h * t.w;
+      ++calls;
+      return static_cast<std::size_t>(780 * kMiB + 50 * kMiB * slots +
+                                      7000.0 * std::max(0.0, pixels - 70'000.0));
+    }
+    int calls = 0;
+  };
+  QuantisedProbe probe;
+  VramRequest r = request(8192);
+  const VramChoice choice = choose_for_vram(k1080p, r, probe);
+  ASSERT_TRUE(choice.plan);
+  EXPECT_LE(choice.measured, r.max_vram);
+  EXPECT_EQ(choice.slots, 6);
+  // Not the smallest tiles: about a quarter of the frame or more each.
+  EXPECT_GE(choice.plan->input.w * choice.plan->input.h, 1920 * 1080 / 5) << describe(*choice.plan);
+  EXPECT_LE(probe.calls, 3 + 4);
 }
 
 TEST(VramBudget, FewerSlotsBeforeRefusing) {

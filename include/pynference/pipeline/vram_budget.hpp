@@ -5,9 +5,10 @@
 // part per pixel of the engine's input tensor (N x H x W: the lanes' tensors and the activations
 // the engine keeps), and a part per slot (a whole frame in and out on the device). Its three
 // coefficients come from three Processors made and prepared for real: small tiles with the fewest
-// slots, the same with one slot more, tiles twice as large. The largest square tiles (or whole
-// frames) under the budget are then chosen, keeping the schedule's slots where the smallest tiles
-// allow, and the choice itself is measured before it is taken. The measurement sits behind
+// slots, the same with one slot more, larger tiles (256 pixels a side where the frame allows). The
+// largest tiles (or whole frames) under the budget are then chosen, keeping the schedule's slots
+// where the smallest tiles allow, and the choice itself is measured before it is taken; where it
+// measures over the budget, its figure raises the per-pixel part and the next choice is smaller. The measurement sits behind
 // FootprintProbe, so that the choice can be tested with a fake where the host backend cannot show a
 // GPU's memory.
 
