@@ -18,7 +18,8 @@
 # PYN_TILES_DEVICE=cpu PYN_TILES_SIZE=96x64 runs the same steps on the host backend at a small size
 # (a check of the script, not a measurement); PYN_TILES_FRAMES sets the timed frames (default 30),
 # PYN_TILES_MAX_VRAM the budget (default 8G), PYN_TILES_TILE compact-x2's tiles (default 512x512),
-# PYN_TILES_BATCH_SIZE the batch runs' frame size (default 480x270).
+# PYN_TILES_BATCH_SIZE the batch runs' frame size (default 480x270), PYN_TILES_PARTS which of
+# "esrgan batch tiles" to run (default all three).
 set -uo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root" || exit 1
@@ -34,6 +35,8 @@ size="${PYN_TILES_SIZE:-1920x1080}"
 frames="${PYN_TILES_FRAMES:-30}"
 budget="${PYN_TILES_MAX_VRAM:-8G}"
 tile="${PYN_TILES_TILE:-512x512}"
+parts="${PYN_TILES_PARTS:-esrgan batch tiles}"
+part() { [[ " $parts " == *" $1 "* ]]; }
 precision=(--fp16)
 [[ "$device" == cpu ]] && precision=(--fp32)
 
@@ -98,16 +101,18 @@ bench() {
   fi
 }
 
-say "ESRGAN-x4 at $size: whole frames, then --max-vram $budget"
-bench esrgan-whole -m "$esrgan" "${precision[@]}" --size "$size"
-bench esrgan-vram -m "$esrgan" "${precision[@]}" --size "$size" --max-vram "$budget"
+if part esrgan; then
+  say "ESRGAN-x4 at $size: whole frames, then --max-vram $budget"
+  bench esrgan-whole -m "$esrgan" "${precision[@]}" --size "$size"
+  bench esrgan-vram -m "$esrgan" "${precision[@]}" --size "$size" --max-vram "$budget"
 
-say "ESRGAN-x4: the PSNR of the tiled output against the whole frames' (3 frames, raw YUV)"
-psnr_in="synthetic:$size:3"
-"$bin" run -i "$psnr_in" -o "raw:$work/whole.yuv" -m "$esrgan" "${precision[@]}" --device "$device" -y >>"$log" 2>&1 &&
-  "$bin" run -i "$psnr_in" -o "raw:$work/tiled.yuv" -m "$esrgan" "${precision[@]}" --device "$device" -y \
-    --max-vram "$budget" >>"$log" 2>&1 ||
-  say "a PSNR run failed (see $log)"
+  say "ESRGAN-x4: the PSNR of the tiled output against the whole frames' (3 frames, raw YUV)"
+  psnr_in="synthetic:$size:3"
+  "$bin" run -i "$psnr_in" -o "raw:$work/whole.yuv" -m "$esrgan" "${precision[@]}" --device "$device" -y >>"$log" 2>&1 &&
+    "$bin" run -i "$psnr_in" -o "raw:$work/tiled.yuv" -m "$esrgan" "${precision[@]}" --device "$device" -y \
+      --max-vram "$budget" >>"$log" 2>&1 ||
+    say "a PSNR run failed (see $log)"
+fi
 
 # compact-x2 at 480x270 in batches: an AOTInductor package made for each batch (a package takes
 # the N it was compiled for), fp16 for this GPU (fp32 for the CPU on the host backend), its
@@ -117,7 +122,9 @@ batch_size="${PYN_TILES_BATCH_SIZE:-480x270}"
 # The help read whole first: grep -q stops reading early, and under pipefail the writer's SIGPIPE
 # would fail the test.
 run_help="$("$bin" run --help 2>/dev/null)"
-if grep -q -- '--batch N' <<<"$run_help"; then
+if ! part batch; then
+  :
+elif grep -q -- '--batch N' <<<"$run_help"; then
   pt2_device=cuda
   pt2_dtype=fp16
   if [[ "$device" == cpu ]]; then
@@ -153,8 +160,10 @@ else
   say "compact-x2 --batch: this build has no --batch; skipped"
 fi
 
-say "split-streams with tiles: compact-x2 at $size in tiles of $tile"
-bench compact-tiles -m "$compact" "${precision[@]}" --size "$size" --tile "$tile" --tile-overlap 40
+if part tiles; then
+  say "split-streams with tiles: compact-x2 at $size in tiles of $tile"
+  bench compact-tiles -m "$compact" "${precision[@]}" --size "$size" --tile "$tile" --tile-overlap 40
+fi
 
 say "summing up into $out_dir/tiles.md and tiles.json"
 python3 - "$work" "$out_dir" "$commit" "$size" "$budget" <<'EOF'

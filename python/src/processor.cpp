@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "output_pool.hpp"
 #include "pynference/core/error.hpp"
 #include "pynference/device/device.hpp"
 #include "pynference/engine/model.hpp"
@@ -122,76 +123,6 @@ ImageDesc format_of(const Frame& frame) {
   return ImageDesc{static_cast<int>(frame.shape(1)), static_cast<int>(frame.shape(0)),
                    u8 ? PixelType::u8 : PixelType::u16, ChannelOrder::rgb};
 }
-
-// The host buffers numpy results are made of. A result takes over its slot's output buffer, into
-// which the frame was downloaded, and the slot gets another from here: the output reaches the
-// caller's array with no copy (a copy into new memory per frame, page faults and all, ran at a
-// third of the bench's rate on a GPU machine). An array hands its buffer back when it goes; buffers
-// of an earlier output size, or beyond `most` kept, are freed instead.
-class OutputPool {
- public:
-  // A buffer of `bytes`: a free one, or a new one while fewer than `most` are out; nullopt beyond
-  // that (the caller keeps many results: each is then a copy, so slots never wait on the caller).
-  std::optional<HostBuffer> take(const Device& device, std::size_t bytes, HostMemory kind,
-                                 std::size_t most) {
-    {
-      const std::lock_guard lock(mutex_);
-      if (bytes != bytes_ || kind != kind_) {
-        free_.clear();
-        bytes_ = bytes;
-        kind_ = kind;
-      }
-      if (!free_.empty()) {
-        HostBuffer buffer = std::move(free_.back());
-        free_.pop_back();
-        ++out_;
-        return buffer;
-      }
-      if (out_ >= most) {
-        return std::nullopt;
-      }
-      ++out_;
-    }
-    try {
-      return device.alloc_host(bytes, kind);
-    } catch (...) {
-      const std::lock_guard lock(mutex_);
-      --out_;
-      return std::nullopt;  // out of host memory: the result is a copy
-    }
-  }
-
-  void give(HostBuffer buffer) noexcept {
-    const std::lock_guard lock(mutex_);
-    if (out_ > 0) {
-      --out_;
-    }
-    if (buffer.size() == bytes_ && buffer.kind() == kind_ && !closed_) {
-      free_.push_back(std::move(buffer));
-    }
-  }
-
-  // Frees what is kept; with `for_good`, buffers still out are freed when their arrays go.
-  void trim(bool for_good) noexcept {
-    const std::lock_guard lock(mutex_);
-    closed_ = closed_ || for_good;
-    free_.clear();
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<HostBuffer> free_;
-  std::size_t bytes_ = 0;
-  HostMemory kind_ = HostMemory::pageable;
-  std::size_t out_ = 0;  // buffers held by arrays
-  bool closed_ = false;
-};
-
-// What a numpy result's capsule owns: its buffer, and the pool it goes back to.
-struct PooledOutput {
-  std::shared_ptr<OutputPool> pool;
-  HostBuffer buffer;
-};
 
 class PyProcessor {
  public:
