@@ -33,7 +33,8 @@ FrameFormat with_size(const FrameFormat& format, int width, int height) noexcept
 std::string to_string(const FrameFormat& format) {
   if (const auto* image = std::get_if<ImageDesc>(&format)) {
     return std::to_string(image->width) + "x" + std::to_string(image->height) + " " +
-           std::string(to_string(image->order)) + " " + std::string(to_string(image->pixel));
+           std::string(to_string(image->order)) + " " + std::string(to_string(image->pixel)) +
+           (image->planar() ? " planar" : "");
   }
   return to_string(std::get<YuvDesc>(format));
 }

@@ -17,13 +17,21 @@
 
 namespace pyn::test {
 
-// Every interleaved format and four YUV formats (layouts and depths, matrix and range taking
-// turns).
+constexpr PixelType all_planar_pixels[] = {PixelType::u8, PixelType::u16, PixelType::f16,
+                                           PixelType::f32};
+
+// Every interleaved format, every planar RGB one, and four YUV formats (layouts and depths, matrix
+// and range taking turns).
 inline std::vector<FrameFormat> view_formats(int width, int height) {
   std::vector<FrameFormat> formats;
   for (const auto pixel : all_pixels) {
     for (const auto order : all_orders) {
       formats.emplace_back(ImageDesc{width, height, pixel, order});
+    }
+  }
+  for (const auto pixel : all_planar_pixels) {
+    for (const auto order : all_orders) {
+      formats.emplace_back(ImageDesc{width, height, pixel, order, ImageLayout::planar});
     }
   }
   int turn = 0;
