@@ -434,14 +434,15 @@ __device__ __forceinline__ typename Element<D>::Storage quiet_nan() {
 
 template <PixelType P, DType D>
 __device__ __forceinline__ typename Element<D>::Storage planar_to_tensor(PlanarSample<P> x,
-                                                                         float scale) {
+                                                                         float scale,
+                                                                         unsigned mask) {
   if constexpr (P == PixelType::f32) {
     return isnan(x) ? quiet_nan<D>() : Element<D>::encode(x);
   } else if constexpr (P == PixelType::f16) {
     const float v = __half2float(__ushort_as_half(x));
     return isnan(v) ? quiet_nan<D>() : Element<D>::encode(v);
   } else {
-    return to_tensor<PlanarSample<P>, D>(x, scale);
+    return to_tensor<PlanarSample<P>, D>(static_cast<PlanarSample<P>>(x & mask), scale);
   }
 }
 
@@ -462,7 +463,7 @@ __device__ __forceinline__ PlanarSample<P> planar_to_sample(typename Element<D>:
 template <PixelType P, DType D>
 __global__ void __launch_bounds__(kThreads)
     planar_pre(PlanarFrame frame, Planes<typename Element<D>::Storage> out, int width, int height,
-               std::int64_t h_stride, std::int64_t w_stride, float scale) {
+               std::int64_t h_stride, std::int64_t w_stride, float scale, unsigned mask) {
   const int x = static_cast<int>(blockIdx.x * kWarp + threadIdx.x);
   if (x >= width) {
     return;
@@ -474,7 +475,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int k = 0; k < 3; ++k) {
       const auto* row = reinterpret_cast<const PlanarSample<P>*>(
           frame.plane[k] + static_cast<std::size_t>(y) * frame.pitch[k]);
-      out.plane[k][at] = planar_to_tensor<P, D>(__ldcs(row + x), scale);
+      out.plane[k][at] = planar_to_tensor<P, D>(__ldcs(row + x), scale, mask);
     }
   }
 }
@@ -515,7 +516,7 @@ void planar_pre_job(const detail::ConvertJob& job, cudaStream_t stream) {
   planar_pre<P, D>
       <<<strided_grid(job.image.width, job.image.height), dim3(kWarp, kStridedRows), 0, stream>>>(
           planar_frame(job), out, job.image.width, job.image.height, job.h_stride, job.w_stride,
-          unit_scale(job.image.pixel));
+          unit_scale(job.image), sample_mask(job.image));
   PYN_CUDA_CHECK_LAUNCH();
 }
 
@@ -527,7 +528,7 @@ void planar_post_job(const detail::ConvertJob& job, cudaStream_t stream) {
   planar_post<P, D>
       <<<strided_grid(job.image.width, job.image.height), dim3(kWarp, kStridedRows), 0, stream>>>(
           in, planar_frame(job), job.image.width, job.image.height, job.h_stride, job.w_stride,
-          full_scale(job.image.pixel));
+          full_scale(job.image));
   PYN_CUDA_CHECK_LAUNCH();
 }
 

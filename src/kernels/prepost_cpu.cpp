@@ -107,14 +107,14 @@ typename Element<D>::Storage quiet_nan() {
 }
 
 template <PixelType P, class Type, DType D>
-typename Type::Storage planar_to_tensor(PlanarSample<P> x, float scale) {
+typename Type::Storage planar_to_tensor(PlanarSample<P> x, float scale, unsigned mask) {
   if constexpr (P == PixelType::f32) {
     return std::isnan(x) ? quiet_nan<D>() : Type::encode(x);
   } else if constexpr (P == PixelType::f16) {
     const float v = half_bits_to_float(x);
     return std::isnan(v) ? quiet_nan<D>() : Type::encode(v);
   } else {
-    return Type::encode(static_cast<float>(x) * scale);
+    return Type::encode(static_cast<float>(x & mask) * scale);
   }
 }
 
@@ -135,7 +135,8 @@ void planar_pre_typed(const detail::ConvertJob& job) {
   using Type = Element<D>;
   const ImageDesc& image = job.image;
   auto* out = reinterpret_cast<typename Type::Storage*>(job.tensor);
-  const float scale = unit_scale(image.pixel);
+  const float scale = unit_scale(image);
+  const unsigned mask = sample_mask(image);
   const auto plane = planes_of(image.order);
   const auto width = static_cast<std::size_t>(image.width);
   const auto height = static_cast<std::size_t>(image.height);
@@ -146,7 +147,7 @@ void planar_pre_typed(const detail::ConvertJob& job) {
       const std::int64_t row = static_cast<std::int64_t>(y) * job.h_stride;
       for (std::size_t x = 0; x < width; ++x) {
         channel[row + static_cast<std::int64_t>(x) * job.w_stride] =
-            planar_to_tensor<P, Type, D>(in[x], scale);
+            planar_to_tensor<P, Type, D>(in[x], scale, mask);
       }
     }
   }
@@ -157,7 +158,7 @@ void planar_post_typed(const detail::ConvertJob& job) {
   using Type = Element<D>;
   const ImageDesc& image = job.image;
   const auto* in = reinterpret_cast<const typename Type::Storage*>(job.tensor);
-  const float scale = full_scale(image.pixel);
+  const float scale = full_scale(image);
   const auto plane = planes_of(image.order);
   const auto width = static_cast<std::size_t>(image.width);
   const auto height = static_cast<std::size_t>(image.height);

@@ -3,11 +3,11 @@
 //   core.pyn.Model(clip, model, device="auto", dtype=None, num_streams=2, num_slots=None,
 //   format=None)
 //
-// RGB24/RGB48/RGBH/RGBS (planar RGB, float samples as they are) and YUV420/YUV444 at 8 or 10 bits
-// in; out at the network's size, in `format` (a VapourSynth format id of those kinds) or the
-// input's. Planes are copied row by row into the slot and out of it (planes.hpp), never
-// interleaved. fmParallel:
-// VapourSynth's threads ask for frames in any order and at once, and ModelFilter serves them
+// RGB24 to RGB48 (8 to 16 bits), RGBH/RGBS (planar RGB, float samples as they are) and
+// YUV420/YUV444 at 8 or 10 bits in; out at the network's size, in `format` (a VapourSynth format
+// id of those kinds) or the input's. Planes are copied row by row into the slot and out of it
+// (planes.hpp), never interleaved. fmParallel: VapourSynth's threads ask for frames in any order
+// and at once, and ModelFilter serves them
 // through one Processor. Errors are one line through VapourSynth (mapSetError, setFilterError),
 // each naming the filter's arguments. docs/vapoursynth.md is the user's side.
 
@@ -54,8 +54,8 @@ std::string format_name(const VSVideoFormat& format, const VSAPI* vsapi) {
 // What pynference takes of VapourSynth's formats: RGB as planar RGB of the same samples; nullopt
 // for the rest. A YUV format's matrix and range are filled in later, from the frames.
 std::optional<FrameFormat> frame_format_of(const VSVideoFormat& format, int width, int height) {
-  const auto rgb = [&](PixelType pixel) -> FrameFormat {
-    return ImageDesc{width, height, pixel, ChannelOrder::rgb, ImageLayout::planar};
+  const auto rgb = [&](PixelType pixel, int bits = 0) -> FrameFormat {
+    return ImageDesc{width, height, pixel, ChannelOrder::rgb, ImageLayout::planar, bits};
   };
   if (format.sampleType == stFloat) {
     if (format.colorFamily == cfRGB && (format.bitsPerSample == 16 || format.bitsPerSample == 32)) {
@@ -63,8 +63,11 @@ std::optional<FrameFormat> frame_format_of(const VSVideoFormat& format, int widt
     }
     return std::nullopt;
   }
-  if (format.colorFamily == cfRGB && (format.bitsPerSample == 8 || format.bitsPerSample == 16)) {
-    return rgb(format.bitsPerSample == 8 ? PixelType::u8 : PixelType::u16);
+  if (format.colorFamily == cfRGB && format.bitsPerSample == 8) {
+    return rgb(PixelType::u8);
+  }
+  if (format.colorFamily == cfRGB && format.bitsPerSample >= 9 && format.bitsPerSample <= 16) {
+    return rgb(PixelType::u16, format.bitsPerSample == 16 ? 0 : format.bitsPerSample);
   }
   if (format.colorFamily == cfYUV && (format.bitsPerSample == 8 || format.bitsPerSample == 10)) {
     YuvDesc yuv{width, height};
@@ -85,8 +88,9 @@ VSVideoFormat video_format_of(const FrameFormat& format, VSCore* core, const VSA
   VSVideoFormat out{};
   int ok = 0;
   if (const auto* image = std::get_if<ImageDesc>(&format)) {
-    ok = vsapi->queryVideoFormat(&out, cfRGB, is_float(image->pixel) ? stFloat : stInteger,
-                                 static_cast<int>(8 * bytes_of(image->pixel)), 0, 0, core);
+    const int bits = image->bits != 0 ? image->bits : static_cast<int>(8 * bytes_of(image->pixel));
+    ok = vsapi->queryVideoFormat(&out, cfRGB, is_float(image->pixel) ? stFloat : stInteger, bits, 0,
+                                 0, core);
   } else {
     const auto& yuv = std::get<YuvDesc>(format);
     const int sub = yuv.chroma == ChromaLayout::yuv420 ? 1 : 0;
@@ -317,8 +321,8 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
   std::optional<FrameFormat> input = frame_format_of(vi->format, vi->width, vi->height);
   if (!input) {
     throw UsageError("the clip is " + in_name +
-                     ": pynference takes RGB24, RGB48, RGBH, RGBS, YUV420P8, YUV420P10, "
-                     "YUV444P8 and YUV444P10 (convert with core.resize first)");
+                     ": pynference takes RGB24 to RGB48 (8 to 16 bits), RGBH, RGBS, YUV420P8, "
+                     "YUV420P10, YUV444P8 and YUV444P10 (convert with core.resize first)");
   }
   if (auto* yuv = std::get_if<YuvDesc>(&*input)) {
     std::array<char, 1024> error{};
@@ -346,8 +350,8 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
     std::optional<FrameFormat> format = frame_format_of(asked, vi->width, vi->height);
     if (!format) {
       throw UsageError("format=" + format_name(asked, vsapi) +
-                       " is not one pynference makes: RGB24, RGB48, RGBH, RGBS, YUV420P8, "
-                       "YUV420P10, YUV444P8 or YUV444P10");
+                       " is not one pynference makes: RGB24 to RGB48 (8 to 16 bits), RGBH, RGBS, "
+                       "YUV420P8, YUV420P10, YUV444P8 or YUV444P10");
     }
     if (auto* yuv = std::get_if<YuvDesc>(&*format)) {
       if (const auto* source = std::get_if<YuvDesc>(&*input)) {

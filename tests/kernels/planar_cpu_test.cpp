@@ -274,6 +274,50 @@ TEST(PlanarRgb, NanBecomesTheQuietNan) {
   }
 }
 
+// 10-bit planes (RGB30): codes of 1023, the six bits above them ignored, written back exactly
+// through f32 and f16 tensors (f16 steps by at most 2^-11 under 1, under half a 10-bit step).
+TEST(PlanarRgb, TenBitCodesRoundTripAndIgnoreTheirTopBits) {
+  Rng rng;
+  SCOPED_TRACE(rng.trace());
+  const ImageDesc ten{31, 33, PixelType::u16, ChannelOrder::bgr, ImageLayout::planar, 10};
+  EXPECT_EQ(to_string(FrameFormat{ten}), "31x33 bgr u16 10-bit planar");
+  std::vector<std::uint16_t> codes(ten.pixels() * 3);
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    codes[i] = static_cast<std::uint16_t>(i < 1024 ? i : rng.next() % 1024);
+  }
+  std::vector<std::uint16_t> dirty = codes;
+  for (auto& c : dirty) {
+    c = static_cast<std::uint16_t>(c | (rng.next() & 0xfc00U));
+  }
+  for (const DType dtype : {DType::f32, DType::f16}) {
+    const std::size_t bytes = tensor_shape_of(ten).elements() * bytes_of(dtype);
+    std::vector<unsigned char> clean_tensor(bytes);
+    std::vector<unsigned char> dirty_tensor(bytes);
+    frame_to_tensor_cpu(ten, codes.data(), dtype, clean_tensor.data());
+    frame_to_tensor_cpu(ten, dirty.data(), dtype, dirty_tensor.data());
+    EXPECT_EQ(first_difference(dirty_tensor, clean_tensor), "") << to_string(dtype);
+    std::vector<std::uint16_t> back(codes.size());
+    tensor_to_frame_cpu(dtype, clean_tensor.data(), ten, back.data());
+    EXPECT_EQ(back, codes) << to_string(dtype);
+  }
+  // 1 is code 1023, and above it too; 0.5 is 511.5, a tie, to the even 512.
+  const ImageDesc one{1, 1, PixelType::u16, ChannelOrder::rgb, ImageLayout::planar, 10};
+  const std::vector<float> values = {1.0F, 7.0F, 0.5F};
+  std::vector<std::uint16_t> out(3);
+  tensor_to_frame_cpu(DType::f32, values.data(), one, out.data());
+  EXPECT_EQ(out, (std::vector<std::uint16_t>{1023, 1023, 512}));
+  // Only planar u16 frames have fewer bits.
+  for (const ImageDesc& bad :
+       {ImageDesc{4, 4, PixelType::u16, ChannelOrder::rgb, ImageLayout::interleaved, 10},
+        ImageDesc{4, 4, PixelType::u8, ChannelOrder::rgb, ImageLayout::planar, 10},
+        ImageDesc{4, 4, PixelType::u16, ChannelOrder::rgb, ImageLayout::planar, 8}}) {
+    EXPECT_THROW(FrameToTensor(Backend::host, bad, Rect{},
+                               TensorView{nullptr, TensorShape{1, 3, 4, 4}, DType::f16}),
+                 UsageError)
+        << to_string(FrameFormat{bad});
+  }
+}
+
 TEST(PlanarRgb, InterleavedFramesRefuseFloatSamples) {
   const ImageDesc f32{4, 4, PixelType::f32, ChannelOrder::rgb};
   std::vector<float> frame(3 * 4 * 4);

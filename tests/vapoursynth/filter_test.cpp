@@ -81,9 +81,10 @@ ImageDesc planar_rgb(int width, int height, PixelType pixel) {
 }
 
 // Strides stay multiples of 4 bytes below (padding 4 or 12 on 4-byte rows), as f32 samples need.
-const std::array<FrameFormat, 6> kFormats = {
+const std::array<FrameFormat, 7> kFormats = {
     FrameFormat{planar_rgb(13, 5, PixelType::u8)},
     FrameFormat{planar_rgb(7, 4, PixelType::u16)},
+    FrameFormat{ImageDesc{8, 3, PixelType::u16, ChannelOrder::rgb, ImageLayout::planar, 10}},
     FrameFormat{planar_rgb(6, 3, PixelType::f16)},
     FrameFormat{planar_rgb(5, 4, PixelType::f32)},
     FrameFormat{YuvDesc{10, 6, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited}},

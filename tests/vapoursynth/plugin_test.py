@@ -192,6 +192,25 @@ def float_rgb(checks: Checks) -> None:
                  same_floats([p for p, _ in got], want))
 
 
+def ten_bit_rgb(checks: Checks) -> None:
+    """RGB30 goes in as 10-bit codes (of 1023) and out as them: against the synthetic network's
+    1 - x in fp32, computed here in numpy's fp32, clamped and rounded to even as post does."""
+    info = core.get_video_format(vs.RGB30)
+    codes = [random_planes(info, 34, 22) for _ in range(FRAMES)]
+    model = core.pyn.Model(clip_of(codes, vs.RGB30), model=MODEL, device="cpu", dtype="fp32")
+    checks.check("RGB30: RGB30 out", model.format.id == vs.RGB30)
+    unit = np.float32(1) / np.float32(1023)
+
+    def network(plane: np.ndarray) -> np.ndarray:
+        value = np.clip(np.float32(1) - plane.astype(np.float32) * unit, 0, 1)
+        return upscaled(np.rint(value * np.float32(1023)).astype(np.uint16))
+
+    got = served(model)
+    checks.check("RGB30: frames out of order, in parallel == the network's 10-bit codes",
+                 all(np.array_equal(np.stack(planes), np.stack([network(p) for p in codes[n]]))
+                     for n, (planes, _) in enumerate(got)))
+
+
 def yuv_against_cli(checks: Checks, binary: str, work: Path, fmt: int, pix_fmt: str,
                     out_fmt=None, out_pix_fmt=None, network: str = MODEL) -> None:
     info = core.get_video_format(fmt)
@@ -284,6 +303,7 @@ def main() -> int:
     rgb_against_cli(checks, args.cli, args.work, vs.RGB24, "rgb24")
     rgb_against_cli(checks, args.cli, args.work, vs.RGB48, "rgb48le")
     float_rgb(checks)
+    ten_bit_rgb(checks)
     yuv_against_cli(checks, args.cli, args.work, vs.YUV420P8, "yuv420p")
     yuv_against_cli(checks, args.cli, args.work, vs.YUV420P10, "yuv420p10le")
     yuv_against_cli(checks, args.cli, args.work, vs.YUV444P8, "yuv444p")

@@ -3,11 +3,12 @@
 //
 // An interleaved frame (HWC) is height rows of width pixels of 3 channels, 8 or 16 bit; a planar
 // one (ImageLayout::planar, as VapourSynth keeps RGB) is three planes of width x height samples,
-// one per channel in the frame's channel order, of 8 or 16-bit integers or 16 or 32-bit floats.
-// Packed, rows have no padding and a planar frame's planes follow each other (core/view.hpp
-// describes frames with a pitch). A tensor is planar (NCHW,
-// C = 3, RGB order) in fp32, fp16 or bf16 with values in [0, 1]: a TensorView has a shape and
-// strides in elements, contiguous NCHW unless it says otherwise, and slice(n) is one of its N.
+// one per channel in the frame's channel order, of 8 or 16-bit integers (u16 planes may hold
+// fewer significant bits: ImageDesc::bits) or 16 or 32-bit floats. Packed, rows have no padding
+// and a planar frame's planes follow each other (core/view.hpp describes frames with a pitch).
+// A tensor is planar (NCHW, C = 3, RGB order) in fp32, fp16 or bf16 with values in [0, 1]: a
+// TensorView has a shape and strides in elements, contiguous NCHW unless it says otherwise, and
+// slice(n) is one of its N.
 
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +45,9 @@ struct ImageDesc {
   PixelType pixel = PixelType::u8;
   ChannelOrder order = ChannelOrder::rgb;
   ImageLayout layout = ImageLayout::interleaved;
+  // The significant low bits of a planar frame's u16 samples, 9 to 15 (RGB30 has 10); 0: all of
+  // the sample type's. Codes are of (2^bits - 1), and bits above them are ignored on the way in.
+  int bits = 0;
 
   static constexpr int channels = 3;
   [[nodiscard]] constexpr std::size_t pixels() const noexcept {

@@ -5,7 +5,8 @@
 // exactly the tensor the interleaved frame of the same samples gives, and back.
 //
 // pre:  t = float(x) * (1/255 or 1/65535), one fp32 multiply, then rounded to the dtype to nearest
-//       even. The tensor is always RGB; a BGR frame has its channels swapped on the way. Float
+//       even. Planar u16 frames of fewer bits (ImageDesc::bits, e.g. 10) take 1/(2^bits - 1) and
+//       ignore the bits above them, and post writes codes up to 2^bits - 1. The tensor is always RGB; a BGR frame has its channels swapped on the way. Float
 //       samples are taken as they are (f16 widened exactly), then rounded to the dtype; a NaN
 //       becomes the dtype's quiet NaN (0x7fc00000, 0x7e00, 0x7fc0).
 // post: v = fmaxf(fminf(float(t), 1), 0) as CUDA defines them (any NaN, signaling too, becomes 1),
@@ -51,6 +52,19 @@ void post(Stream& stream, const TensorView& in, const ImageDesc& image, void* hw
 }
 [[nodiscard]] constexpr float full_scale(PixelType pixel) noexcept {
   return pixel == PixelType::u8 ? 255.0F : pixel == PixelType::u16 ? 65535.0F : 1.0F;
+}
+// Of a frame whose u16 samples have `bits` significant bits (ImageDesc::bits): 1 / (2^bits - 1)
+// and 2^bits - 1, the code of 1.
+[[nodiscard]] constexpr float unit_scale(const ImageDesc& image) noexcept {
+  return image.bits == 0 ? unit_scale(image.pixel)
+                         : 1.0F / static_cast<float>((1 << image.bits) - 1);
+}
+[[nodiscard]] constexpr float full_scale(const ImageDesc& image) noexcept {
+  return image.bits == 0 ? full_scale(image.pixel) : static_cast<float>((1 << image.bits) - 1);
+}
+// The bits of an integer sample that count: the rest are ignored on the way in.
+[[nodiscard]] constexpr unsigned sample_mask(const ImageDesc& image) noexcept {
+  return image.bits != 0 ? (1U << image.bits) - 1 : image.pixel == PixelType::u8 ? 0xffU : 0xffffU;
 }
 
 }  // namespace pyn
