@@ -154,7 +154,8 @@ def vapoursynth_rows(args, width, height, rng, reference):
 
         return median_fps(args.repeat, once)
 
-    # RGB: planes -> interleaved frames through the Processor, numpy path.
+    # RGB: the plugin's planar RGB frames (planes copied as they are, no interleave) against the
+    # Processor's interleaved ones of the same samples, numpy path.
     rgb = [[rng.integers(0, 256, (height, width), dtype=np.uint8) for _ in range(3)]
            for _ in range(args.check_frames)]
     got = [planes_of(f) for f in core.pyn.Model(clip_of(rgb, vs.RGB24), model=args.model,

@@ -32,8 +32,19 @@ FrameFormat with_size(const FrameFormat& format, int width, int height) noexcept
 
 std::string to_string(const FrameFormat& format) {
   if (const auto* image = std::get_if<ImageDesc>(&format)) {
-    return std::to_string(image->width) + "x" + std::to_string(image->height) + " " +
-           std::string(to_string(image->order)) + " " + std::string(to_string(image->pixel));
+    std::string text = std::to_string(image->width) + "x" + std::to_string(image->height) + " ";
+    text += to_string(image->order);
+    text += ' ';
+    text += to_string(image->pixel);
+    if (image->bits != 0) {
+      text += ' ';
+      text += std::to_string(image->bits);
+      text += "-bit";
+    }
+    if (image->planar()) {
+      text += " planar";
+    }
+    return text;
   }
   return to_string(std::get<YuvDesc>(format));
 }

@@ -31,7 +31,23 @@ constexpr NameTable<PixelType, 2> pixel_names{{
 }  // namespace
 
 std::string_view to_string(PixelType t) noexcept {
-  return t == PixelType::u8 ? "u8" : t == PixelType::u16 ? "u16" : "unknown";
+  switch (t) {
+    case PixelType::u8:
+      return "u8";
+    case PixelType::u16:
+      return "u16";
+    case PixelType::f16:
+      return "f16";
+    case PixelType::f32:
+      return "f32";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(ImageLayout l) noexcept {
+  return l == ImageLayout::interleaved ? "interleaved"
+         : l == ImageLayout::planar    ? "planar"
+                                       : "unknown";
 }
 
 std::string_view to_string(ChannelOrder o) noexcept {

@@ -8,7 +8,8 @@
 namespace pyn {
 
 int plane_count(const FrameFormat& format) noexcept {
-  return std::holds_alternative<ImageDesc>(format) ? 1 : 3;
+  const auto* image = std::get_if<ImageDesc>(&format);
+  return image != nullptr && !image->planar() ? 1 : 3;
 }
 
 int plane_rows(const FrameFormat& format, int p) noexcept {
@@ -26,7 +27,8 @@ std::size_t plane_row_bytes(const FrameFormat& format, int p) noexcept {
     return 0;
   }
   if (const auto* image = std::get_if<ImageDesc>(&format)) {
-    return image->row_bytes();
+    return image->planar() ? static_cast<std::size_t>(image->width) * bytes_of(image->pixel)
+                           : image->row_bytes();
   }
   const auto& yuv = std::get<YuvDesc>(format);
   const std::size_t samples = p == 0 ? static_cast<std::size_t>(yuv.width) : yuv.chroma_width();

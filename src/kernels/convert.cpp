@@ -19,7 +19,26 @@ namespace {
   throw UsageError(std::string(op) + ": " + why);
 }
 
-bool interleaved(const FrameFormat& format) { return std::holds_alternative<ImageDesc>(format); }
+// RGB, interleaved or planar: the pre/post kernels'.
+bool rgb(const FrameFormat& format) { return std::holds_alternative<ImageDesc>(format); }
+
+detail::CpuRun resolve_cpu_of(const ImageDesc& image, DType dtype, bool to_tensor) {
+  if (image.planar()) {
+    return to_tensor ? detail::resolve_planar_pre_cpu(image.pixel, dtype)
+                     : detail::resolve_planar_post_cpu(image.pixel, dtype);
+  }
+  return to_tensor ? detail::resolve_pre_cpu(image.pixel, dtype)
+                   : detail::resolve_post_cpu(image.pixel, dtype);
+}
+
+detail::CudaLaunch resolve_cuda_of(const ImageDesc& image, DType dtype, bool to_tensor) {
+  if (image.planar()) {
+    return to_tensor ? detail::resolve_planar_pre_cuda(image.pixel, dtype)
+                     : detail::resolve_planar_post_cuda(image.pixel, dtype);
+  }
+  return to_tensor ? detail::resolve_pre_cuda(image.pixel, dtype)
+                   : detail::resolve_post_cuda(image.pixel, dtype);
+}
 
 std::string size_of(int width, int height) {
   return std::to_string(width) + "x" + std::to_string(height);
@@ -125,9 +144,10 @@ void PreparedConversion::fill_job(detail::ConvertJob& job, const FramePlanes& pl
   const auto y = static_cast<std::size_t>(region_.y);
   for (int p = 0; p < plane_count(format_); ++p) {
     const auto i = static_cast<std::size_t>(p);
-    std::size_t column = x * sample * (interleaved(format_) ? 3 : 1);
+    std::size_t column = x * sample * (plane_count(format_) == 1 ? 3 : 1);
     std::size_t row = y;
-    if (p > 0 && std::get<YuvDesc>(format_).chroma == ChromaLayout::yuv420) {
+    if (const auto* yuv = std::get_if<YuvDesc>(&format_);
+        p > 0 && yuv != nullptr && yuv->chroma == ChromaLayout::yuv420) {
       column = x / 2 * sample;
       row = y / 2;
     }
@@ -147,7 +167,7 @@ void PreparedConversion::fill_job(detail::ConvertJob& job, const FramePlanes& pl
 
 FrameToTensor::FrameToTensor(Backend backend, const FrameFormat& format, Rect roi,
                              const TensorView& layout)
-    : PreparedConversion(interleaved(format) ? "pre" : "yuv_to_tensor", backend, format,
+    : PreparedConversion(rgb(format) ? "pre" : "yuv_to_tensor", backend, format,
                          layout.dtype, layout.shape, layout.layout()) {
   const int width = width_of(format);
   const int height = height_of(format);
@@ -163,8 +183,8 @@ FrameToTensor::FrameToTensor(Backend backend, const FrameFormat& format, Rect ro
   whole_ = region_ == Rect{0, 0, width, height} &&
            TensorView{nullptr, shape_, dtype_, strides_}.slice(0).contiguous();
   if (const auto* image = std::get_if<ImageDesc>(&format)) {
-    cpu_ = detail::resolve_pre_cpu(image->pixel, dtype_);
-    cuda_ = detail::resolve_pre_cuda(image->pixel, dtype_);
+    cpu_ = resolve_cpu_of(*image, dtype_, true);
+    cuda_ = resolve_cuda_of(*image, dtype_, true);
   } else {
     cpu_ = detail::resolve_yuv_to_tensor_cpu(std::get<YuvDesc>(format), dtype_);
     cuda_ = detail::resolve_yuv_to_tensor_cuda(std::get<YuvDesc>(format), dtype_);
@@ -190,7 +210,7 @@ void FrameToTensor::run_cpu(const FramePlanes& src, void* tensor, int n) const {
 
 TensorToFrame::TensorToFrame(Backend backend, const TensorView& layout, Rect crop,
                              const FrameFormat& format, int x, int y)
-    : PreparedConversion(interleaved(format) ? "post" : "tensor_to_yuv", backend, format,
+    : PreparedConversion(rgb(format) ? "post" : "tensor_to_yuv", backend, format,
                          layout.dtype, layout.shape, layout.layout()) {
   crop_ = crop.empty() ? Rect{0, 0, shape_.w, shape_.h} : crop;
   if (!inside(crop_, shape_.w, shape_.h)) {
@@ -208,8 +228,8 @@ TensorToFrame::TensorToFrame(Backend backend, const TensorView& layout, Rect cro
   whole_ = region_ == Rect{0, 0, width, height} && crop_ == Rect{0, 0, shape_.w, shape_.h} &&
            TensorView{nullptr, shape_, dtype_, strides_}.slice(0).contiguous();
   if (const auto* image = std::get_if<ImageDesc>(&format)) {
-    cpu_ = detail::resolve_post_cpu(image->pixel, dtype_);
-    cuda_ = detail::resolve_post_cuda(image->pixel, dtype_);
+    cpu_ = resolve_cpu_of(*image, dtype_, false);
+    cuda_ = resolve_cuda_of(*image, dtype_, false);
   } else {
     cpu_ = detail::resolve_tensor_to_yuv_cpu(std::get<YuvDesc>(format), dtype_);
     cuda_ = detail::resolve_tensor_to_yuv_cuda(std::get<YuvDesc>(format), dtype_);

@@ -42,6 +42,11 @@ CpuRun resolve_pre_cpu(PixelType pixel, DType dtype);
 CpuRun resolve_post_cpu(PixelType pixel, DType dtype);
 CudaLaunch resolve_pre_cuda(PixelType pixel, DType dtype);
 CudaLaunch resolve_post_cuda(PixelType pixel, DType dtype);
+// Planar RGB frames (ImageDesc::planar()), in prepost_cpu.cpp and prepost.cu too.
+CpuRun resolve_planar_pre_cpu(PixelType pixel, DType dtype);
+CpuRun resolve_planar_post_cpu(PixelType pixel, DType dtype);
+CudaLaunch resolve_planar_pre_cuda(PixelType pixel, DType dtype);
+CudaLaunch resolve_planar_post_cuda(PixelType pixel, DType dtype);
 CpuRun resolve_yuv_to_tensor_cpu(const YuvDesc& desc, DType dtype);
 CpuRun resolve_tensor_to_yuv_cpu(const YuvDesc& desc, DType dtype);
 CudaLaunch resolve_yuv_to_tensor_cuda(const YuvDesc& desc, DType dtype);
@@ -52,8 +57,16 @@ CudaLaunch resolve_tensor_to_yuv_cuda(const YuvDesc& desc, DType dtype);
                                            const void* nchw) noexcept {
   ConvertJob job;
   job.image = image;
-  job.plane[0] = static_cast<std::byte*>(const_cast<void*>(hwc));
-  job.pitch[0] = image.row_bytes();
+  auto* base = static_cast<std::byte*>(const_cast<void*>(hwc));
+  if (image.planar()) {
+    const std::size_t row = static_cast<std::size_t>(image.width) * bytes_of(image.pixel);
+    const std::size_t plane = row * static_cast<std::size_t>(image.height);
+    job.plane = {base, base + plane, base + 2 * plane};
+    job.pitch = {row, row, row};
+  } else {
+    job.plane[0] = base;
+    job.pitch[0] = image.row_bytes();
+  }
   job.tensor = static_cast<std::byte*>(const_cast<void*>(nchw));
   job.c_stride = static_cast<std::int64_t>(image.pixels());
   job.h_stride = image.width;

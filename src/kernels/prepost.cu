@@ -11,7 +11,9 @@
 // touched once, so it should not push anything else out of L2.
 //
 // Frames with a pitch, regions of interest and tensors with strides take a general kernel of one
-// pixel per thread; the vectorised kernels stay the path of a whole packed frame.
+// pixel per thread; the vectorised kernels stay the path of a whole packed frame. Planar frames
+// take a kernel of one pixel per thread in every case: each plane is read or written along its
+// rows, coalesced across the warp, with no interleave to undo.
 //
 // The arithmetic is the CPU reference's (prepost_cpu.cpp), step for step: __fmul_rn keeps the
 // multiply a separate, rounded fp32 operation that the compiler may not fuse or reorder.
@@ -406,11 +408,140 @@ void post_job(const detail::ConvertJob& job, cudaStream_t stream) {
   PYN_CUDA_CHECK_LAUNCH();
 }
 
+
+// Planar frames (ImageDesc::planar()): plane k holds channel k in the frame's order, with its own
+// pitch. One pixel per thread, a warp along a row of each plane, as the strided kernels; the
+// packed whole frame takes the same kernel (its pitches are its rows).
+template <PixelType P>
+using PlanarSample = typename detail::PlanarSample<P>::type;
+
+struct PlanarFrame {
+  unsigned char* plane[3];
+  std::size_t pitch[3];
+};
+
+// The quiet NaN a NaN float sample becomes, written as bits on both backends.
+template <DType D>
+__device__ __forceinline__ typename Element<D>::Storage quiet_nan() {
+  if constexpr (D == DType::f32) {
+    return __int_as_float(0x7fc00000);
+  } else if constexpr (D == DType::f16) {
+    return static_cast<unsigned short>(0x7e00);
+  } else {
+    return static_cast<unsigned short>(0x7fc0);
+  }
+}
+
+template <PixelType P, DType D>
+__device__ __forceinline__ typename Element<D>::Storage planar_to_tensor(PlanarSample<P> x,
+                                                                         float scale,
+                                                                         unsigned mask) {
+  if constexpr (P == PixelType::f32) {
+    return isnan(x) ? quiet_nan<D>() : Element<D>::encode(x);
+  } else if constexpr (P == PixelType::f16) {
+    const float v = __half2float(__ushort_as_half(x));
+    return isnan(v) ? quiet_nan<D>() : Element<D>::encode(v);
+  } else {
+    return to_tensor<PlanarSample<P>, D>(static_cast<PlanarSample<P>>(x & mask), scale);
+  }
+}
+
+template <PixelType P, DType D>
+__device__ __forceinline__ PlanarSample<P> planar_to_sample(typename Element<D>::Storage t,
+                                                            float scale) {
+  if constexpr (P == PixelType::f32) {
+    const float v = Element<D>::decode(t);
+    return isnan(v) ? __int_as_float(0x7fc00000) : v;
+  } else if constexpr (P == PixelType::f16) {
+    const float v = Element<D>::decode(t);
+    return isnan(v) ? static_cast<unsigned short>(0x7e00) : __half_as_ushort(__float2half_rn(v));
+  } else {
+    return to_sample<PlanarSample<P>, D>(t, scale);
+  }
+}
+
+template <PixelType P, DType D>
+__global__ void __launch_bounds__(kThreads)
+    planar_pre(PlanarFrame frame, Planes<typename Element<D>::Storage> out, int width, int height,
+               std::int64_t h_stride, std::int64_t w_stride, float scale, unsigned mask) {
+  const int x = static_cast<int>(blockIdx.x * kWarp + threadIdx.x);
+  if (x >= width) {
+    return;
+  }
+  for (int y = static_cast<int>(blockIdx.y * kStridedRows + threadIdx.y); y < height;
+       y += static_cast<int>(gridDim.y * kStridedRows)) {
+    const std::int64_t at = y * h_stride + x * w_stride;
+#pragma unroll
+    for (int k = 0; k < 3; ++k) {
+      const auto* row = reinterpret_cast<const PlanarSample<P>*>(
+          frame.plane[k] + static_cast<std::size_t>(y) * frame.pitch[k]);
+      out.plane[k][at] = planar_to_tensor<P, D>(__ldcs(row + x), scale, mask);
+    }
+  }
+}
+
+template <PixelType P, DType D>
+__global__ void __launch_bounds__(kThreads)
+    planar_post(Planes<const typename Element<D>::Storage> in, PlanarFrame frame, int width,
+                int height, std::int64_t h_stride, std::int64_t w_stride, float scale) {
+  const int x = static_cast<int>(blockIdx.x * kWarp + threadIdx.x);
+  if (x >= width) {
+    return;
+  }
+  for (int y = static_cast<int>(blockIdx.y * kStridedRows + threadIdx.y); y < height;
+       y += static_cast<int>(gridDim.y * kStridedRows)) {
+    const std::int64_t at = y * h_stride + x * w_stride;
+#pragma unroll
+    for (int k = 0; k < 3; ++k) {
+      auto* row = reinterpret_cast<PlanarSample<P>*>(frame.plane[k] +
+                                                     static_cast<std::size_t>(y) * frame.pitch[k]);
+      __stcs(row + x, planar_to_sample<P, D>(in.plane[k][at], scale));
+    }
+  }
+}
+
+PlanarFrame planar_frame(const detail::ConvertJob& job) {
+  PlanarFrame frame{};
+  for (int k = 0; k < 3; ++k) {
+    frame.plane[k] = reinterpret_cast<unsigned char*>(job.plane[static_cast<std::size_t>(k)]);
+    frame.pitch[k] = job.pitch[static_cast<std::size_t>(k)];
+  }
+  return frame;
+}
+
+template <PixelType P, DType D>
+void planar_pre_job(const detail::ConvertJob& job, cudaStream_t stream) {
+  using Storage = typename Element<D>::Storage;
+  const auto out = planes_of(reinterpret_cast<Storage*>(job.tensor), job.c_stride, job.image.order);
+  planar_pre<P, D>
+      <<<strided_grid(job.image.width, job.image.height), dim3(kWarp, kStridedRows), 0, stream>>>(
+          planar_frame(job), out, job.image.width, job.image.height, job.h_stride, job.w_stride,
+          unit_scale(job.image), sample_mask(job.image));
+  PYN_CUDA_CHECK_LAUNCH();
+}
+
+template <PixelType P, DType D>
+void planar_post_job(const detail::ConvertJob& job, cudaStream_t stream) {
+  using Storage = typename Element<D>::Storage;
+  const auto in =
+      planes_of(reinterpret_cast<const Storage*>(job.tensor), job.c_stride, job.image.order);
+  planar_post<P, D>
+      <<<strided_grid(job.image.width, job.image.height), dim3(kWarp, kStridedRows), 0, stream>>>(
+          in, planar_frame(job), job.image.width, job.image.height, job.h_stride, job.w_stride,
+          full_scale(job.image));
+  PYN_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 void pre_cuda(const ImageDesc& image, const void* hwc, DType dtype, void* nchw,
               cudaStream_t stream) {
   detail::check_prepost_args("pre", image, hwc, dtype, nchw);
+  if (image.planar()) {
+    detail::resolve_planar_pre_cuda(image.pixel, dtype)(detail::packed_job(image, hwc, nchw),
+                                                        stream);
+    return;
+  }
   detail::visit_prepost_types(image.pixel, dtype, [&]<class Sample, DType D>() {
     launch_pre<Sample, D>(image, hwc, nchw, stream);
   });
@@ -419,6 +550,11 @@ void pre_cuda(const ImageDesc& image, const void* hwc, DType dtype, void* nchw,
 void post_cuda(DType dtype, const void* nchw, const ImageDesc& image, void* hwc,
                cudaStream_t stream) {
   detail::check_prepost_args("post", image, hwc, dtype, nchw);
+  if (image.planar()) {
+    detail::resolve_planar_post_cuda(image.pixel, dtype)(detail::packed_job(image, hwc, nchw),
+                                                         stream);
+    return;
+  }
   detail::visit_prepost_types(image.pixel, dtype, [&]<class Sample, DType D>() {
     launch_post<Sample, D>(nchw, image, hwc, stream);
   });
@@ -434,6 +570,16 @@ CudaLaunch resolve_pre_cuda(PixelType pixel, DType dtype) {
 CudaLaunch resolve_post_cuda(PixelType pixel, DType dtype) {
   return visit_prepost_types(
       pixel, dtype, [&]<class Sample, DType D>() -> CudaLaunch { return &post_job<Sample, D>; });
+}
+
+CudaLaunch resolve_planar_pre_cuda(PixelType pixel, DType dtype) {
+  return visit_planar_types(
+      pixel, dtype, [&]<PixelType P, DType D>() -> CudaLaunch { return &planar_pre_job<P, D>; });
+}
+
+CudaLaunch resolve_planar_post_cuda(PixelType pixel, DType dtype) {
+  return visit_planar_types(
+      pixel, dtype, [&]<PixelType P, DType D>() -> CudaLaunch { return &planar_post_job<P, D>; });
 }
 
 }  // namespace detail

@@ -22,6 +22,22 @@ inline void check_prepost_format(const char* op, const ImageDesc& image) {
   if (image.order != ChannelOrder::rgb && image.order != ChannelOrder::bgr) {
     fail("unknown channel order " + std::to_string(static_cast<int>(image.order)));
   }
+  if (image.layout != ImageLayout::interleaved && image.layout != ImageLayout::planar) {
+    fail("unknown image layout " + std::to_string(static_cast<int>(image.layout)));
+  }
+  if (image.pixel != PixelType::u8 && image.pixel != PixelType::u16 && !is_float(image.pixel)) {
+    fail("unknown pixel type " + std::to_string(static_cast<int>(image.pixel)));
+  }
+  if (image.bits != 0 &&
+      (image.bits < 9 || image.bits > 15 || image.pixel != PixelType::u16 || !image.planar())) {
+    fail("bits " + std::to_string(image.bits) + " of " + std::string(to_string(image.pixel)) +
+         (image.planar() ? " planar" : " interleaved") +
+         " samples: only planar u16 frames have 9 to 15 bits (0: all 16)");
+  }
+  if (is_float(image.pixel) && !image.planar()) {
+    fail(std::string(to_string(image.pixel)) +
+         " samples come in planar frames only, not interleaved ones");
+  }
 }
 
 inline void check_prepost_args(const char* op, const ImageDesc& image, const void* hwc, DType dtype,

@@ -1,24 +1,22 @@
 #pragma once
 // VapourSynth's frames to and from the Processor's packed frames. VapourSynth keeps every format
-// planar with a stride per plane (RGB too: planes R, G, B), while a slot holds one frame packed
-// (core/frame_format.hpp): interleaved RGB, or Y, U, V planes with no row padding.
+// planar with a stride per plane: RGB as planes R, G, B (a planar ImageDesc, of 8/16-bit integer
+// or 16/32-bit float samples), YUV as Y, U, V (a YuvDesc). A slot holds the same planes with no
+// row padding, one after the other (core/view.hpp's packed layout), so a copy is a memcpy per row
+// and nothing is interleaved or converted: the kernels read the planes as they are.
 //
-// These copies run on the VapourSynth thread that asked for the frame. The YUV ones exist only for
-// the stride: once the Processor takes frames with a pitch per plane, a YUV frame's planes can be
-// lent to the slot as they are (and uploaded from there), and this copy goes away. Planar RGB still
-// needs the interleave, or a pre/post kernel that reads and writes planar RGB.
+// These copies run on the VapourSynth thread that asked for the frame. They exist only for the
+// stride and for the slot's pinned memory, which the upload is fastest from.
 
 #include <array>
 #include <cstddef>
-#include <cstdint>
 #include <span>
 
 #include "pynference/core/frame_format.hpp"
 
 namespace pyn::vs {
 
-// A plane's rows start `stride` bytes apart; the data and the stride must be multiples of the
-// sample size (VapourSynth aligns planes and strides to 32 bytes or more).
+// A plane's rows start `stride` bytes apart.
 struct ConstPlane {
   const std::byte* data = nullptr;
   std::ptrdiff_t stride = 0;
@@ -29,19 +27,12 @@ struct Plane {
   std::ptrdiff_t stride = 0;
 };
 
-// What VapourSynth's samples are. The Processor's frames hold integers only, so float RGB (RGBH,
-// RGBS) travels as 16-bit RGB: a sample x becomes round(clamp(x, 0, 1) * 65535) (NaN: 0, ties to
-// even) on the way in, and a code v becomes v / 65535 (rounded to the float type) on the way out.
-// Against the network's fp16 tensors (steps of 2^-11 near 1) the 2^-16 steps lose nothing that
-// matters; with fp32 tensors they are the precision limit.
-enum class Samples : std::uint8_t { integer, f16, f32 };
-
-// Planes R, G, B (an ImageDesc, which must be in RGB order; u16 for float samples) or Y, U, V (a
-// YuvDesc) into `packed`, bytes_of(format) long.
+// The three planes of `format` (planar RGB or YUV) into `packed`, bytes_of(format) long. An
+// interleaved format, or a packed frame of another size, throws Error.
 void pack(const FrameFormat& format, const std::array<ConstPlane, 3>& planes,
-          std::span<std::byte> packed, Samples samples = Samples::integer);
+          std::span<std::byte> packed);
 // The other way.
 void unpack(const FrameFormat& format, std::span<const std::byte> packed,
-            const std::array<Plane, 3>& planes, Samples samples = Samples::integer);
+            const std::array<Plane, 3>& planes);
 
 }  // namespace pyn::vs

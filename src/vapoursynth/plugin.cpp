@@ -3,9 +3,11 @@
 //   core.pyn.Model(clip, model, device="auto", dtype=None, num_streams=2, num_slots=None,
 //   format=None)
 //
-// RGB24/RGB48, RGBH/RGBS (as 16-bit RGB) and YUV420/YUV444 at 8 or 10 bits in; out at the network's
-// size, in `format` (a VapourSynth format id of those kinds) or the input's. fmParallel:
-// VapourSynth's threads ask for frames in any order and at once, and ModelFilter serves them
+// RGB24 to RGB48 (8 to 16 bits), RGBH/RGBS (planar RGB, float samples as they are) and
+// YUV420/YUV444 at 8 or 10 bits in; out at the network's size, in `format` (a VapourSynth format
+// id of those kinds) or the input's. Planes are copied row by row into the slot and out of it
+// (planes.hpp), never interleaved. fmParallel: VapourSynth's threads ask for frames in any order
+// and at once, and ModelFilter serves them
 // through one Processor. Errors are one line through VapourSynth (mapSetError, setFilterError),
 // each naming the filter's arguments. docs/vapoursynth.md is the user's side.
 
@@ -49,18 +51,23 @@ std::string format_name(const VSVideoFormat& format, const VSAPI* vsapi) {
                                                               : std::string("an unknown format");
 }
 
-// What pynference takes of VapourSynth's formats (float RGB as 16-bit RGB: planes.hpp); nullopt for
-// the rest. A YUV format's matrix and range are filled in later, from the frames.
+// What pynference takes of VapourSynth's formats: RGB as planar RGB of the same samples; nullopt
+// for the rest. A YUV format's matrix and range are filled in later, from the frames.
 std::optional<FrameFormat> frame_format_of(const VSVideoFormat& format, int width, int height) {
+  const auto rgb = [&](PixelType pixel, int bits = 0) -> FrameFormat {
+    return ImageDesc{width, height, pixel, ChannelOrder::rgb, ImageLayout::planar, bits};
+  };
   if (format.sampleType == stFloat) {
     if (format.colorFamily == cfRGB && (format.bitsPerSample == 16 || format.bitsPerSample == 32)) {
-      return ImageDesc{width, height, PixelType::u16, ChannelOrder::rgb};
+      return rgb(format.bitsPerSample == 16 ? PixelType::f16 : PixelType::f32);
     }
     return std::nullopt;
   }
-  if (format.colorFamily == cfRGB && (format.bitsPerSample == 8 || format.bitsPerSample == 16)) {
-    return ImageDesc{width, height, format.bitsPerSample == 8 ? PixelType::u8 : PixelType::u16,
-                     ChannelOrder::rgb};
+  if (format.colorFamily == cfRGB && format.bitsPerSample == 8) {
+    return rgb(PixelType::u8);
+  }
+  if (format.colorFamily == cfRGB && format.bitsPerSample >= 9 && format.bitsPerSample <= 16) {
+    return rgb(PixelType::u16, format.bitsPerSample == 16 ? 0 : format.bitsPerSample);
   }
   if (format.colorFamily == cfYUV && (format.bitsPerSample == 8 || format.bitsPerSample == 10)) {
     YuvDesc yuv{width, height};
@@ -77,22 +84,12 @@ std::optional<FrameFormat> frame_format_of(const VSVideoFormat& format, int widt
   return std::nullopt;
 }
 
-Samples samples_of(const VSVideoFormat& format) {
-  if (format.sampleType != stFloat) {
-    return Samples::integer;
-  }
-  return format.bitsPerSample == 16 ? Samples::f16 : Samples::f32;
-}
-
-VSVideoFormat video_format_of(const FrameFormat& format, Samples samples, VSCore* core,
-                              const VSAPI* vsapi) {
+VSVideoFormat video_format_of(const FrameFormat& format, VSCore* core, const VSAPI* vsapi) {
   VSVideoFormat out{};
   int ok = 0;
-  if (samples != Samples::integer) {
-    ok = vsapi->queryVideoFormat(&out, cfRGB, stFloat, samples == Samples::f16 ? 16 : 32, 0, 0,
-                                 core);
-  } else if (const auto* image = std::get_if<ImageDesc>(&format)) {
-    ok = vsapi->queryVideoFormat(&out, cfRGB, stInteger, image->pixel == PixelType::u8 ? 8 : 16, 0,
+  if (const auto* image = std::get_if<ImageDesc>(&format)) {
+    const int bits = image->bits != 0 ? image->bits : static_cast<int>(8 * bytes_of(image->pixel));
+    ok = vsapi->queryVideoFormat(&out, cfRGB, is_float(image->pixel) ? stFloat : stInteger, bits, 0,
                                  0, core);
   } else {
     const auto& yuv = std::get<YuvDesc>(format);
@@ -166,8 +163,6 @@ struct FilterData {
   VSVideoInfo vi{};  // of the output
   FrameFormat input;
   FrameFormat output;
-  Samples in_samples = Samples::integer;
-  Samples out_samples = Samples::integer;
   std::unique_ptr<ModelFilter> filter;
   // The scale of each axis: SAR follows where they differ; fields do not survive a vertical one.
   int in_width = 0;
@@ -253,10 +248,8 @@ const VSFrame* VS_CC get_frame(int n, int reason, void* instance, void** /*frame
                                           vsapi->getStride(dst, p)};
     }
     data->filter->process(
-        n, [&](std::span<std::byte> packed) { pack(data->input, in, packed, data->in_samples); },
-        [&](std::span<const std::byte> packed) {
-          unpack(data->output, packed, out, data->out_samples);
-        });
+        n, [&](std::span<std::byte> packed) { pack(data->input, in, packed); },
+        [&](std::span<const std::byte> packed) { unpack(data->output, packed, out); });
     set_props(*data, vsapi->getFramePropertiesRO(src), vsapi->getFramePropertiesRW(dst), vsapi);
     vsapi->freeFrame(src);
     return dst;
@@ -328,8 +321,8 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
   std::optional<FrameFormat> input = frame_format_of(vi->format, vi->width, vi->height);
   if (!input) {
     throw UsageError("the clip is " + in_name +
-                     ": pynference takes RGB24, RGB48, RGBH, RGBS, YUV420P8, YUV420P10, "
-                     "YUV444P8 and YUV444P10 (convert with core.resize first)");
+                     ": pynference takes RGB24 to RGB48 (8 to 16 bits), RGBH, RGBS, YUV420P8, "
+                     "YUV420P10, YUV444P8 and YUV444P10 (convert with core.resize first)");
   }
   if (auto* yuv = std::get_if<YuvDesc>(&*input)) {
     std::array<char, 1024> error{};
@@ -349,7 +342,6 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
   }
 
   FrameFormat output = *input;
-  Samples out_samples = samples_of(vi->format);
   if (const std::optional<std::int64_t> id = int_arg(in, "format", vsapi)) {
     VSVideoFormat asked{};
     if (vsapi->getVideoFormatByID(&asked, static_cast<std::uint32_t>(*id), core) == 0) {
@@ -358,10 +350,9 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
     std::optional<FrameFormat> format = frame_format_of(asked, vi->width, vi->height);
     if (!format) {
       throw UsageError("format=" + format_name(asked, vsapi) +
-                       " is not one pynference makes: RGB24, RGB48, RGBH, RGBS, YUV420P8, "
-                       "YUV420P10, YUV444P8 or YUV444P10");
+                       " is not one pynference makes: RGB24 to RGB48 (8 to 16 bits), RGBH, RGBS, "
+                       "YUV420P8, YUV420P10, YUV444P8 or YUV444P10");
     }
-    out_samples = samples_of(asked);
     if (auto* yuv = std::get_if<YuvDesc>(&*format)) {
       if (const auto* source = std::get_if<YuvDesc>(&*input)) {
         yuv->matrix = source->matrix;
@@ -397,8 +388,6 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
 
   auto data = std::make_unique<FilterData>();
   data->input = *input;
-  data->in_samples = samples_of(vi->format);
-  data->out_samples = out_samples;
   data->in_width = vi->width;
   data->in_height = vi->height;
   data->filter = std::make_unique<ModelFilter>(
@@ -407,7 +396,7 @@ std::unique_ptr<FilterData> make_filter(const VSMap* in, VSNode* node, VSCore* c
       *input, output, options);
   data->output = data->filter->output_format();
   data->vi = *vi;
-  data->vi.format = video_format_of(data->output, data->out_samples, core, vsapi);
+  data->vi.format = video_format_of(data->output, core, vsapi);
   data->vi.width = width_of(data->output);
   data->vi.height = height_of(data->output);
   if (std::holds_alternative<YuvDesc>(data->output) &&

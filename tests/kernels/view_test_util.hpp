@@ -17,8 +17,11 @@
 
 namespace pyn::test {
 
-// Every interleaved format and four YUV formats (layouts and depths, matrix and range taking
-// turns).
+constexpr PixelType all_planar_pixels[] = {PixelType::u8, PixelType::u16, PixelType::f16,
+                                           PixelType::f32};
+
+// Every interleaved format, every planar RGB one and a 10-bit one, and four YUV formats (layouts and depths, matrix
+// and range taking turns).
 inline std::vector<FrameFormat> view_formats(int width, int height) {
   std::vector<FrameFormat> formats;
   for (const auto pixel : all_pixels) {
@@ -26,6 +29,13 @@ inline std::vector<FrameFormat> view_formats(int width, int height) {
       formats.emplace_back(ImageDesc{width, height, pixel, order});
     }
   }
+  for (const auto pixel : all_planar_pixels) {
+    for (const auto order : all_orders) {
+      formats.emplace_back(ImageDesc{width, height, pixel, order, ImageLayout::planar});
+    }
+  }
+  formats.emplace_back(
+      ImageDesc{width, height, PixelType::u16, ChannelOrder::rgb, ImageLayout::planar, 10});
   int turn = 0;
   for (const auto chroma : {ChromaLayout::yuv420, ChromaLayout::yuv444}) {
     for (const int bits : {8, 10}) {

@@ -1,6 +1,7 @@
 // The VapourSynth filter's two halves that need no VapourSynth: the copies between strided planes
-// and a slot's packed frame, and ModelFilter serving frames to several threads at once through one
-// Processor, with fewer slots than threads. tests/vapoursynth/plugin_test.py drives the whole
+// and a slot's packed frame (planar RGB and YUV alike), and ModelFilter serving frames to several
+// threads at once through one Processor, with fewer slots than threads; a float clip's frames come
+// back as the network's float values. tests/vapoursynth/plugin_test.py drives the whole
 // plugin inside VapourSynth.
 
 #include "filter.hpp"
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -32,26 +34,11 @@ constexpr std::byte kGuard{0xa5};
 struct StridedFrame {
   StridedFrame(const FrameFormat& format, std::ptrdiff_t padding) {
     for (std::size_t p = 0; p < 3; ++p) {
-      row_bytes[p] = plane_row_bytes(format, p);
-      rows[p] = plane_rows(format, p);
+      row_bytes[p] = plane_row_bytes(format, static_cast<int>(p));
+      rows[p] = static_cast<std::size_t>(plane_rows(format, static_cast<int>(p)));
       strides[p] = static_cast<std::ptrdiff_t>(row_bytes[p]) + padding;
       bytes[p].assign(static_cast<std::size_t>(strides[p]) * rows[p], kGuard);
     }
-  }
-
-  static std::size_t plane_row_bytes(const FrameFormat& format, std::size_t plane) {
-    if (const auto* image = std::get_if<ImageDesc>(&format)) {
-      return static_cast<std::size_t>(image->width) * bytes_of(image->pixel);
-    }
-    const auto& yuv = std::get<YuvDesc>(format);
-    return (plane == 0 ? static_cast<std::size_t>(yuv.width) : yuv.chroma_width()) *
-           yuv.sample_bytes();
-  }
-  static std::size_t plane_rows(const FrameFormat& format, std::size_t plane) {
-    if (const auto* yuv = std::get_if<YuvDesc>(&format); yuv != nullptr && plane > 0) {
-      return yuv->chroma_height();
-    }
-    return static_cast<std::size_t>(height_of(format));
   }
 
   [[nodiscard]] std::array<ConstPlane, 3> in() const {
@@ -89,27 +76,33 @@ std::vector<std::byte> random_bytes(std::size_t n) {
   return out;
 }
 
-const std::array<FrameFormat, 4> kFormats = {
-    FrameFormat{ImageDesc{13, 5, PixelType::u8, ChannelOrder::rgb}},
-    FrameFormat{ImageDesc{7, 4, PixelType::u16, ChannelOrder::rgb}},
+ImageDesc planar_rgb(int width, int height, PixelType pixel) {
+  return ImageDesc{width, height, pixel, ChannelOrder::rgb, ImageLayout::planar};
+}
+
+// Strides stay multiples of 4 bytes below (padding 4 or 12 on 4-byte rows), as f32 samples need.
+const std::array<FrameFormat, 7> kFormats = {
+    FrameFormat{planar_rgb(13, 5, PixelType::u8)},
+    FrameFormat{planar_rgb(7, 4, PixelType::u16)},
+    FrameFormat{ImageDesc{8, 3, PixelType::u16, ChannelOrder::rgb, ImageLayout::planar, 10}},
+    FrameFormat{planar_rgb(6, 3, PixelType::f16)},
+    FrameFormat{planar_rgb(5, 4, PixelType::f32)},
     FrameFormat{YuvDesc{10, 6, ChromaLayout::yuv420, 8, ColorMatrix::bt709, ColorRange::limited}},
     FrameFormat{YuvDesc{9, 3, ChromaLayout::yuv444, 10, ColorMatrix::bt601, ColorRange::full}}};
 
-TEST(Planes, InterleavedRgbSampleCIsPlaneC) {
-  const ImageDesc desc{5, 3, PixelType::u16, ChannelOrder::rgb};
+// The slot's planar RGB frame is the planes R, G, B one after the other, rows without padding.
+TEST(Planes, PackedPlanarRgbIsThePlanesOneAfterAnother) {
+  const ImageDesc desc = planar_rgb(5, 3, PixelType::u16);
   const std::vector<std::byte> packed = random_bytes(desc.bytes());
   StridedFrame planes(desc, 6);
   unpack(desc, packed, planes.out());
-  for (int y = 0; y < desc.height; ++y) {
-    for (int x = 0; x < desc.width; ++x) {
-      for (std::size_t c = 0; c < 3; ++c) {
-        const std::size_t at = ((static_cast<std::size_t>(y) * desc.width + x) * 3 + c) * 2;
-        EXPECT_EQ(
-            std::memcmp(&planes.bytes[c][static_cast<std::size_t>(y * planes.strides[c] + x * 2)],
-                        &packed[at], 2),
-            0)
-            << "x " << x << " y " << y << " channel " << c;
-      }
+  const std::size_t plane = 5 * 3 * 2;
+  for (std::size_t c = 0; c < 3; ++c) {
+    for (std::size_t y = 0; y < 3; ++y) {
+      EXPECT_EQ(std::memcmp(&planes.bytes[c][y * static_cast<std::size_t>(planes.strides[c])],
+                            &packed[c * plane + y * 10], 10),
+                0)
+          << "channel " << c << " row " << y;
     }
   }
 }
@@ -117,7 +110,7 @@ TEST(Planes, InterleavedRgbSampleCIsPlaneC) {
 TEST(Planes, RoundTripThroughStridedPlanesLeavesThePaddingAlone) {
   for (const FrameFormat& format : kFormats) {
     const std::vector<std::byte> packed = random_bytes(bytes_of(format));
-    StridedFrame planes(format, 10);
+    StridedFrame planes(format, 12);
     unpack(format, packed, planes.out());
     EXPECT_TRUE(planes.padding_untouched()) << to_string(format);
     std::vector<std::byte> back(bytes_of(format), std::byte{0});
@@ -126,43 +119,22 @@ TEST(Planes, RoundTripThroughStridedPlanesLeavesThePaddingAlone) {
   }
 }
 
-// 32-bit float RGB holds every 16-bit code exactly as code / 65535, so codes come back unchanged.
-TEST(Planes, SixteenBitCodesRoundTripThroughFloatPlanes) {
-  const ImageDesc desc{6, 5, PixelType::u16, ChannelOrder::rgb};
-  const std::vector<std::byte> packed = random_bytes(desc.bytes());
-  std::array<std::vector<float>, 3> planes;
-  std::array<Plane, 3> out{};
-  std::array<ConstPlane, 3> in{};
-  constexpr std::ptrdiff_t kStride = (6 + 3) * sizeof(float);
-  for (std::size_t c = 0; c < 3; ++c) {
-    planes[c].assign(static_cast<std::size_t>(kStride / 4) * 5, -7.0F);
-    out[c] = {reinterpret_cast<std::byte*>(planes[c].data()), kStride};
-    in[c] = {reinterpret_cast<const std::byte*>(planes[c].data()), kStride};
-  }
-  unpack(desc, packed, out, Samples::f32);
-  for (std::size_t c = 0; c < 3; ++c) {
-    for (int y = 0; y < 5; ++y) {
-      for (int x = 0; x < 6; ++x) {
-        const float value = planes[c][static_cast<std::size_t>(y * 9 + x)];
-        EXPECT_TRUE(value >= 0.0F && value <= 1.0F) << value;
-      }
-      EXPECT_EQ(planes[c][static_cast<std::size_t>(y * 9 + 6)], -7.0F) << "padding";
-    }
-  }
-  std::vector<std::byte> back(desc.bytes());
-  pack(desc, in, back, Samples::f32);
-  EXPECT_EQ(back, packed);
-}
-
-TEST(Planes, APackedFrameOfTheWrongSizeIsOneLine) {
-  const ImageDesc desc{4, 4, PixelType::u8, ChannelOrder::rgb};
+TEST(Planes, AnInterleavedFrameOrTheWrongSizeIsOneLine) {
+  const ImageDesc desc = planar_rgb(4, 4, PixelType::u8);
   StridedFrame planes(desc, 0);
   std::vector<std::byte> small(desc.bytes() - 1);
   try {
     pack(desc, planes.in(), small);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "a packed frame of 4x4 rgb u8 is 48 bytes, not 47");
+    EXPECT_STREQ(e.what(), "a packed frame of 4x4 rgb u8 planar is 48 bytes, not 47");
+  }
+  std::vector<std::byte> whole(desc.bytes());
+  try {
+    pack(ImageDesc{4, 4, PixelType::u8, ChannelOrder::rgb}, planes.in(), whole);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "VapourSynth's frames are planar, not 4x4 rgb u8");
   }
 }
 
@@ -192,7 +164,7 @@ TEST(ModelFilter, ServesThreadsAskingForFramesInAnyOrderWithFewerSlots) {
         const std::int64_t frame = order[k];
         std::vector<std::byte> packed(bytes_of(format));
         source.render(packed, frame);
-        StridedFrame in(format, 6);
+        StridedFrame in(format, 12);
         unpack(format, packed, in.out());
         StridedFrame out(filter.output_format(), 4);
         filter.process(
@@ -243,6 +215,52 @@ TEST(ModelFilter, AFailedFrameGivesItsSlotBack) {
     return 0;
   });
   EXPECT_TRUE(drained);
+}
+
+// RGBS through an fp32 network: each output sample is the network's value itself (the synthetic
+// engine gives 1 - x, nearest-upscaled), outside [0, 1] too, with no 16-bit code in between.
+TEST(ModelFilter, FloatClipsGetTheNetworksFloatValues) {
+  const Device device = Device::open(DeviceSpec::parse("cpu"));
+  const ImageDesc desc = planar_rgb(6, 5, PixelType::f32);
+  ModelFilter filter(device,
+                     std::make_unique<SyntheticEngine>(device, SyntheticOptions{0, 2, DType::f32}),
+                     desc, desc, FilterOptions{1, 1});
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<float> value(-0.5F, 1.5F);
+  std::array<std::vector<float>, 3> planes;
+  std::array<ConstPlane, 3> in{};
+  for (std::size_t c = 0; c < 3; ++c) {
+    planes[c].resize(8 * 5);  // a stride of 8 samples
+    std::generate(planes[c].begin(), planes[c].end(), [&] { return value(rng); });
+    in[c] = {reinterpret_cast<const std::byte*>(planes[c].data()), 8 * sizeof(float)};
+  }
+  StridedFrame out(filter.output_format(), 4);
+  (void)test::within(60s, [&] {
+    filter.process(
+        0, [&](std::span<std::byte> slot) { pack(desc, in, slot); },
+        [&](std::span<const std::byte> slot) { unpack(filter.output_format(), slot, out.out()); });
+    return 0;
+  });
+  int exact = 0;
+  int outside = 0;
+  int off_the_codes = 0;
+  for (std::size_t c = 0; c < 3; ++c) {
+    for (std::size_t y = 0; y < 10; ++y) {
+      for (std::size_t x = 0; x < 12; ++x) {
+        float got = 0;
+        std::memcpy(&got, &out.bytes[c][y * static_cast<std::size_t>(out.strides[c]) + 4 * x], 4);
+        const float want = 1.0F - planes[c][y / 2 * 8 + x / 2];
+        exact += got == want ? 1 : 0;
+        outside += got < 0.0F || got > 1.0F ? 1 : 0;
+        const float code = got * 65535.0F;
+        off_the_codes += code != std::nearbyint(code) ? 1 : 0;
+      }
+    }
+  }
+  EXPECT_EQ(exact, 3 * 10 * 12);
+  EXPECT_GT(outside, 0);
+  EXPECT_GT(off_the_codes, 0);
+  EXPECT_TRUE(out.padding_untouched());
 }
 
 }  // namespace

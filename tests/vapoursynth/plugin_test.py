@@ -145,46 +145,70 @@ def rgb_against_cli(checks: Checks, binary: str, work: Path, fmt: int, pix_fmt: 
                        out.read_bytes(), interleaved)
 
 
-def float_rgb(checks: Checks, binary: str, work: Path) -> None:
-    """RGBS and RGBH travel as 16-bit RGB (docs/vapoursynth.md): RGBS of codes / 65535 gives the
-    CLI's rgb48 codes / 65535; RGBH gives what RGBS of the same values gives, rounded to half."""
-    codes = [random_planes(core.get_video_format(vs.RGB48), 34, 22) for _ in range(FRAMES)]
-    folder = work / "RGBS-in"
-    folder.mkdir(parents=True, exist_ok=True)
-    for n, planes in enumerate(codes):
-        write_png(folder / f"{n + 1:04d}.png", np.stack(planes, axis=-1))
-    out = work / "RGBS.rgb"
-    cli(binary, "-i", str(folder / "%04d.png"), "-o", str(out), "-f", "rawvideo",
-        "--encoder", "rawvideo", "--pix-fmt", "rgb48le")
-    expected = np.frombuffer(out.read_bytes(), "<u2").reshape(FRAMES, 44, 68, 3)
-    expected = expected.astype(np.float32) / np.float32(65535)
+def upscaled(plane: np.ndarray) -> np.ndarray:
+    """The synthetic network's nearest-neighbour x2."""
+    return plane.repeat(2, axis=0).repeat(2, axis=1)
 
-    singles = [[p.astype(np.float32) / np.float32(65535) for p in planes] for planes in codes]
-    model = core.pyn.Model(clip_of(singles, vs.RGBS), model=MODEL, device="cpu")
+
+def same_floats(a: list, b: list) -> bool:
+    return all(np.array_equal(np.stack(x), np.stack(y), equal_nan=True) for x, y in zip(a, b))
+
+
+def float_rgb(checks: Checks) -> None:
+    """RGBS and RGBH go to the network as they are and come back as its values (docs/vapoursynth.md):
+    the synthetic network gives 1 - x, nearest-upscaled, which numpy computes here in the same
+    precision: fp32 for RGBS through dtype fp32, fp16 for RGBH through fp16. Outside [0, 1] stays
+    outside; NaN stays NaN."""
+    singles = [[rng.uniform(-0.5, 1.5, size=(22, 34)).astype(np.float32) for _ in range(3)]
+               for _ in range(FRAMES)]
+    singles[0][1][3, 4] = np.nan
+    model = core.pyn.Model(clip_of(singles, vs.RGBS), model=MODEL, device="cpu", dtype="fp32")
     got = served(model)
     checks.check("RGBS: RGBS out", model.format.id == vs.RGBS)
-    checks.check("RGBS: frames out of order, in parallel == pynference run on rgb48 codes",
-                 all(np.array_equal(np.stack(planes, axis=-1), expected[n])
-                     for n, (planes, _) in enumerate(got)))
+    want = [[upscaled(np.float32(1) - p) for p in planes] for planes in singles]
+    checks.check("RGBS: frames out of order, in parallel == the network's fp32 values",
+                 same_floats([planes for planes, _ in got], want))
+    checks.check("RGBS: values outside [0, 1] and off the 16-bit codes survive",
+                 any(((p < 0) | (p > 1)).any() for planes, _ in got for p in planes) and
+                 any((p * 65535 != np.round(p * 65535)).any() for planes, _ in got for p in planes))
 
     halves = [[p.astype(np.float16) for p in planes] for planes in singles]
-    widened = served(core.pyn.Model(clip_of([[p.astype(np.float32) for p in planes] for planes in halves],
-                                            vs.RGBS), model=MODEL, device="cpu"))
-    as_rgbs = served(core.pyn.Model(clip_of(halves, vs.RGBH), model=MODEL, device="cpu", format=vs.RGBS))
-    checks.check("RGBH in == RGBS of the same values in",
-                 all(np.array_equal(np.stack(a[0]), np.stack(b[0])) for a, b in zip(as_rgbs, widened)))
-    as_rgbh = served(core.pyn.Model(clip_of(halves, vs.RGBH), model=MODEL, device="cpu"))
-    checks.check("RGBH out == RGBS out rounded to half",
-                 all(np.array_equal(np.stack(a[0]), np.stack(b[0]).astype(np.float16))
-                     for a, b in zip(as_rgbh, widened)))
+    got = served(core.pyn.Model(clip_of(halves, vs.RGBH), model=MODEL, device="cpu", dtype="fp16"))
+    want = [[upscaled((np.float32(1) - p.astype(np.float32)).astype(np.float16)) for p in planes]
+            for planes in halves]
+    checks.check("RGBH: frames == the network's fp16 values", same_floats([p for p, _ in got], want))
+    as_rgbs = served(core.pyn.Model(clip_of(halves, vs.RGBH), model=MODEL, device="cpu", dtype="fp16",
+                                    format=vs.RGBS))
+    checks.check("RGBH in, format=RGBS out: the same values widened",
+                 same_floats([p for p, _ in as_rgbs], [[w.astype(np.float32) for w in p] for p in want]))
 
-    # Outside [0, 1] and NaN: the network's input is clamped, NaN taken as 0.
-    wild = [[rng.uniform(-0.5, 1.5, size=(22, 34)).astype(np.float32) for _ in range(3)]]
-    wild[0][1][3, 4] = np.nan
-    tame = [[np.nan_to_num(np.clip(p, 0, 1), nan=0.0) for p in wild[0]]]
-    a = served(core.pyn.Model(clip_of(wild, vs.RGBS), model=MODEL, device="cpu"))[0][0]
-    b = served(core.pyn.Model(clip_of(tame, vs.RGBS), model=MODEL, device="cpu"))[0][0]
-    checks.check("RGBS outside [0, 1] and NaN are clamped", np.array_equal(np.stack(a), np.stack(b)))
+    # Integer in, float out: the network's values of x * (1/255 in fp32), not codes.
+    codes = [random_planes(core.get_video_format(vs.RGB24), 34, 22) for _ in range(FRAMES)]
+    got = served(core.pyn.Model(clip_of(codes, vs.RGB24), model=MODEL, device="cpu", dtype="fp32",
+                                format=vs.RGBS))
+    unit = np.float32(1) / np.float32(255)
+    want = [[upscaled(np.float32(1) - p.astype(np.float32) * unit) for p in planes] for planes in codes]
+    checks.check("RGB24 in, format=RGBS out == the network's fp32 values",
+                 same_floats([p for p, _ in got], want))
+
+
+def ten_bit_rgb(checks: Checks) -> None:
+    """RGB30 goes in as 10-bit codes (of 1023) and out as them: against the synthetic network's
+    1 - x in fp32, computed here in numpy's fp32, clamped and rounded to even as post does."""
+    info = core.get_video_format(vs.RGB30)
+    codes = [random_planes(info, 34, 22) for _ in range(FRAMES)]
+    model = core.pyn.Model(clip_of(codes, vs.RGB30), model=MODEL, device="cpu", dtype="fp32")
+    checks.check("RGB30: RGB30 out", model.format.id == vs.RGB30)
+    unit = np.float32(1) / np.float32(1023)
+
+    def network(plane: np.ndarray) -> np.ndarray:
+        value = np.clip(np.float32(1) - plane.astype(np.float32) * unit, 0, 1)
+        return upscaled(np.rint(value * np.float32(1023)).astype(np.uint16))
+
+    got = served(model)
+    checks.check("RGB30: frames out of order, in parallel == the network's 10-bit codes",
+                 all(np.array_equal(np.stack(planes), np.stack([network(p) for p in codes[n]]))
+                     for n, (planes, _) in enumerate(got)))
 
 
 def yuv_against_cli(checks: Checks, binary: str, work: Path, fmt: int, pix_fmt: str,
@@ -278,7 +302,8 @@ def main() -> int:
     checks = Checks()
     rgb_against_cli(checks, args.cli, args.work, vs.RGB24, "rgb24")
     rgb_against_cli(checks, args.cli, args.work, vs.RGB48, "rgb48le")
-    float_rgb(checks, args.cli, args.work)
+    float_rgb(checks)
+    ten_bit_rgb(checks)
     yuv_against_cli(checks, args.cli, args.work, vs.YUV420P8, "yuv420p")
     yuv_against_cli(checks, args.cli, args.work, vs.YUV420P10, "yuv420p10le")
     yuv_against_cli(checks, args.cli, args.work, vs.YUV444P8, "yuv444p")

@@ -1,6 +1,6 @@
 #pragma once
-// A frame's format as sources give it and sinks take it: interleaved RGB/BGR (ImageDesc, e.g.
-// image files) or planar YUV (YuvDesc, e.g. video decoders).
+// A frame's format as sources give it and sinks take it: RGB/BGR (ImageDesc), interleaved (e.g.
+// image files) or planar (e.g. VapourSynth's clips), or planar YUV (YuvDesc, e.g. video decoders).
 
 #include <cstddef>
 #include <string>
@@ -20,7 +20,8 @@ using FrameFormat = std::variant<ImageDesc, YuvDesc>;
 [[nodiscard]] TensorShape tensor_shape_of(const FrameFormat& format) noexcept;
 // The same layout, sample type and colour at another size (the network's output).
 [[nodiscard]] FrameFormat with_size(const FrameFormat& format, int width, int height) noexcept;
-// "1920x1080 rgb u8", "1920x1080 yuv420 10-bit bt709 limited", for messages.
+// "1920x1080 rgb u8", "1920x1080 rgb f32 planar", "1920x1080 rgb u16 10-bit planar",
+// "1920x1080 yuv420 10-bit bt709 limited", for messages.
 [[nodiscard]] std::string to_string(const FrameFormat& format);
 
 }  // namespace pyn

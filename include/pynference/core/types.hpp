@@ -1,10 +1,14 @@
 #pragma once
 // Pixel and tensor vocabulary shared by every layer (no CUDA here).
 //
-// An interleaved frame (HWC) is height rows of width pixels of 3 channels, 8 or 16 bit; packed, its
-// rows have no padding (core/view.hpp describes frames with a pitch). A tensor is planar (NCHW,
-// C = 3, RGB order) in fp32, fp16 or bf16 with values in [0, 1]: a TensorView has a shape and
-// strides in elements, contiguous NCHW unless it says otherwise, and slice(n) is one of its N.
+// An interleaved frame (HWC) is height rows of width pixels of 3 channels, 8 or 16 bit; a planar
+// one (ImageLayout::planar, as VapourSynth keeps RGB) is three planes of width x height samples,
+// one per channel in the frame's channel order, of 8 or 16-bit integers (u16 planes may hold
+// fewer significant bits: ImageDesc::bits) or 16 or 32-bit floats. Packed, rows have no padding
+// and a planar frame's planes follow each other (core/view.hpp describes frames with a pitch).
+// A tensor is planar (NCHW, C = 3, RGB order) in fp32, fp16 or bf16 with values in [0, 1]: a
+// TensorView has a shape and strides in elements, contiguous NCHW unless it says otherwise, and
+// slice(n) is one of its N.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,17 +16,24 @@
 
 namespace pyn {
 
-enum class PixelType : std::uint8_t { u8, u16 };
+// Integer samples are codes of [0, 1] (x / 255, x / 65535); float samples (planar frames only)
+// are the values themselves.
+enum class PixelType : std::uint8_t { u8, u16, f16, f32 };
 enum class ChannelOrder : std::uint8_t { rgb, bgr };
+enum class ImageLayout : std::uint8_t { interleaved, planar };
 enum class DType : std::uint8_t { f32, f16, bf16 };
 
 [[nodiscard]] constexpr std::size_t bytes_of(PixelType t) noexcept {
-  return t == PixelType::u8 ? 1 : 2;
+  return t == PixelType::u8 ? 1 : t == PixelType::f32 ? 4 : 2;
+}
+[[nodiscard]] constexpr bool is_float(PixelType t) noexcept {
+  return t == PixelType::f16 || t == PixelType::f32;
 }
 [[nodiscard]] constexpr std::size_t bytes_of(DType t) noexcept { return t == DType::f32 ? 4 : 2; }
 
 [[nodiscard]] std::string_view to_string(PixelType t) noexcept;
 [[nodiscard]] std::string_view to_string(ChannelOrder o) noexcept;
+[[nodiscard]] std::string_view to_string(ImageLayout l) noexcept;
 [[nodiscard]] std::string_view to_string(DType t) noexcept;
 // Throw UsageError on unknown names.
 [[nodiscard]] DType parse_dtype(std::string_view name);
@@ -33,11 +44,17 @@ struct ImageDesc {
   int height = 0;
   PixelType pixel = PixelType::u8;
   ChannelOrder order = ChannelOrder::rgb;
+  ImageLayout layout = ImageLayout::interleaved;
+  // The significant low bits of a planar frame's u16 samples, 9 to 15 (RGB30 has 10); 0: all of
+  // the sample type's. Codes are of (2^bits - 1), and bits above them are ignored on the way in.
+  int bits = 0;
 
   static constexpr int channels = 3;
   [[nodiscard]] constexpr std::size_t pixels() const noexcept {
     return static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
   }
+  [[nodiscard]] constexpr bool planar() const noexcept { return layout == ImageLayout::planar; }
+  // One row of all three channels: of a planar frame, a row of each plane together.
   [[nodiscard]] constexpr std::size_t row_bytes() const noexcept {
     return static_cast<std::size_t>(width) * channels * bytes_of(pixel);
   }

@@ -4,7 +4,9 @@
 // own its samples and does not say whether they may be written: the kernels that take one read or
 // write it as their contracts say.
 //
-// Planes: interleaved RGB/BGR (ImageDesc) uses planes[0], one row of width * 3 samples; planar YUV
+// Planes: interleaved RGB/BGR (ImageDesc) uses planes[0], one row of width * 3 samples; planar RGB
+// (ImageDesc::planar()) uses planes[0..2], one per channel in the frame's order (R, G, B for rgb),
+// width x height samples each; planar YUV
 // uses planes[0..2] = Y, U (Cb), V (Cr), the chroma planes chroma_width() x chroma_height() of a
 // YuvDesc. A packed view is laid out as bytes_of(format) says: rows and planes back to back.
 
@@ -42,7 +44,7 @@ struct FrameView {
   Memory memory = Memory::host;
 };
 
-// 1 for interleaved formats, 3 for planar YUV.
+// 1 for interleaved formats, 3 for planar RGB and YUV.
 [[nodiscard]] int plane_count(const FrameFormat& format) noexcept;
 // Rows of plane p (0 past the last plane).
 [[nodiscard]] int plane_rows(const FrameFormat& format, int p) noexcept;

@@ -3,7 +3,8 @@
 //
 // FrameToTensor reads a region of interest of a frame into slice n of an NCHW tensor (the roi's
 // width x height is the tensor's W x H); TensorToFrame writes a crop of slice n into a frame with
-// its top-left at (x, y). Interleaved RGB/BGR frames go through pre/post (kernels/prepost.hpp),
+// its top-left at (x, y). RGB/BGR frames, interleaved or planar, go through pre/post
+// (kernels/prepost.hpp),
 // planar YUV through the YUV kernels (kernels/yuv.hpp), with their arithmetic: a region gives the
 // bytes the packed whole-frame kernels give for a frame cut out at that region, on either backend.
 // For 4:2:0, a region's chroma are the frame's samples at half its offsets, and a written chroma
