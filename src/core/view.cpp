@@ -8,7 +8,10 @@
 namespace pyn {
 
 int plane_count(const FrameFormat& format) noexcept {
-  return std::holds_alternative<ImageDesc>(format) ? 1 : 3;
+  if (const auto* yuv = std::get_if<YuvDesc>(&format)) {
+    return yuv->interleaved_chroma ? 2 : 3;
+  }
+  return 1;
 }
 
 int plane_rows(const FrameFormat& format, int p) noexcept {
@@ -29,7 +32,8 @@ std::size_t plane_row_bytes(const FrameFormat& format, int p) noexcept {
     return image->row_bytes();
   }
   const auto& yuv = std::get<YuvDesc>(format);
-  const std::size_t samples = p == 0 ? static_cast<std::size_t>(yuv.width) : yuv.chroma_width();
+  const std::size_t chroma = yuv.chroma_width() * (yuv.interleaved_chroma ? 2 : 1);
+  const std::size_t samples = p == 0 ? static_cast<std::size_t>(yuv.width) : chroma;
   return samples * yuv.sample_bytes();
 }
 
