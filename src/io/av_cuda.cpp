@@ -41,21 +41,38 @@ const Driver& driver() {
   return loaded;
 }
 
-}  // namespace
-
-std::string nvdec_refusal(const AVCodec& codec, const AVCodecParameters& par) {
-  bool has_cuda = false;
+bool has_cuda_hwaccel(const AVCodec& codec) {
   for (int i = 0;; ++i) {
     const AVCodecHWConfig* config = avcodec_get_hw_config(&codec, i);
     if (config == nullptr) {
-      break;
+      return false;
     }
     if (config->device_type == AV_HWDEVICE_TYPE_CUDA &&
         (config->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) != 0) {
-      has_cuda = true;
+      return true;
     }
   }
-  if (!has_cuda) {
+}
+
+}  // namespace
+
+const AVCodec* nvdec_decoder(const AVCodec* found) {
+  if (found == nullptr || has_cuda_hwaccel(*found)) {
+    return found;
+  }
+  void* at = nullptr;
+  while (const AVCodec* c = av_codec_iterate(&at)) {
+    // The native decoders' hwaccel, not the cuvid wrappers (h264_cuvid) or other libraries.
+    if (c->id == found->id && av_codec_is_decoder(c) != 0 && c->wrapper_name == nullptr &&
+        has_cuda_hwaccel(*c)) {
+      return c;
+    }
+  }
+  return found;
+}
+
+std::string nvdec_refusal(const AVCodec& codec, const AVCodecParameters& par) {
+  if (!has_cuda_hwaccel(codec)) {
     return std::string("this FFmpeg's ") + codec.name + " decoder has no NVDEC (CUDA) hwaccel";
   }
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(par.format));

@@ -21,6 +21,11 @@ struct BufferDeleter {
 };
 using Buffer = std::unique_ptr<AVBufferRef, BufferDeleter>;
 
+// The decoder to use with NVDEC for `found`'s codec: `found` where it has the CUDA hwaccel, else
+// FFmpeg's own decoder of that codec that has it (FFmpeg picks libdav1d for AV1, whose native
+// decoder is the one with the hwaccel), else `found`.
+[[nodiscard]] const AVCodec* nvdec_decoder(const AVCodec* found);
+
 // Why NVDEC cannot decode this stream, one phrase ("4:2:2 is not decoded by NVDEC"); empty where it
 // can as far as the stream's parameters tell.
 [[nodiscard]] std::string nvdec_refusal(const AVCodec& codec, const AVCodecParameters& par);

@@ -425,6 +425,9 @@ void VideoReader::open(const VideoInputOptions& options, bool hardware) {
     throw UsageError(s.input.name + ": this FFmpeg has no decoder for its " + name + " video");
   }
   s.stream = context.streams[best];
+  if (hardware) {
+    codec = av::nvdec_decoder(codec);
+  }
   for (unsigned i = 0; i < context.nb_streams; ++i) {
     if (static_cast<int>(i) != best) {
       context.streams[i]->discard = AVDISCARD_ALL;
