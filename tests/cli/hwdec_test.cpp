@@ -1,5 +1,5 @@
 // `run --hwdec` as a user runs it, on a machine without a GPU: the flag in --help, its names, the
-// one-line errors and their exit codes, and auto decoding on the CPU (one line saying why) with
+// one-line errors and their exit codes, --encoder *_nvenc without an encoder, and auto decoding on the CPU (one line saying why) with
 // output bytes identical to --hwdec none. The GPU half is tests/io/nvdec_gpu_test.cpp.
 
 #include <gtest/gtest.h>
@@ -81,6 +81,29 @@ TEST(Hwdec, AutoWithoutAGpuDecodesOnTheCpuWithTheSameBytes) {
       << "said twice: " << automatic.output;
   EXPECT_EQ(read(dir / "none.y4m"), read(dir / "auto.y4m"));
   EXPECT_FALSE(read(dir / "none.y4m").empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Hwdec, NvencWithoutAnEncoderIsOneLine) {
+  const auto dir = scratch("nvenc");
+  for (const char* encoder : {"h264_nvenc", "hevc_nvenc"}) {
+    const Result r = run(std::string("run -i synthetic:64x48:3 -m synthetic:x1 --quiet --encoder ") +
+                         encoder + " -o " + (dir / "out.mkv").string());
+    if (r.code == 0) {
+      GTEST_SKIP() << "this machine has an NVENC encoder";
+    }
+    if (r.output.find("unknown encoder") != std::string::npos) {
+      continue;  // an FFmpeg built without it
+    }
+    EXPECT_EQ(r.code, 2) << r.output;
+    const std::string last = r.output.substr(r.output.rfind("pynference:"));
+    EXPECT_EQ(lines_of(last), 1) << r.output;
+    EXPECT_NE(last.find(std::string("cannot open encoder ") + encoder +
+                        ": this GPU has no video encoder (NVENC), or the driver refused the session"),
+              std::string::npos)
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir / "out.mkv"));
+  }
   std::filesystem::remove_all(dir);
 }
 
