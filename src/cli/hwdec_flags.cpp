@@ -45,10 +45,11 @@ HwDecodeFlags hwdec_flags(const std::string& name, const std::string& device_fla
     return flags;
   }
   flags.cuda_device = device.info().index;
-  // Every slot of the pipeline may hold a lent frame; past 16 the decoder's surfaces (32 at most,
-  // the stream's references among them) would not all fit.
+  // Every slot of the pipeline may hold a lent frame. The reader asks FFmpeg for as many extra
+  // frames, which nvdec adds to its decode surfaces (at most 32, the stream's references among
+  // them), so the count stays small; more slots than this wait for a frame to come back.
   const int slots = options.slots > 0 ? options.slots : default_slots(options);
-  flags.device_frames = std::clamp(slots * std::max(1, options.batch), 2, 16);
+  flags.device_frames = std::clamp(slots * std::max(1, options.batch), 2, 8);
   return flags;
 }
 

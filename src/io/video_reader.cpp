@@ -389,9 +389,14 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   try {
     open(options, true);
   } catch (const HwRefused& refused) {
+    // NVDEC failed after the input was read from (opening the decoder, or its first frame).
     const std::string name = state_->input.name;
     if (options.hwdec == HwDecode::cuda) {
       throw UsageError(name + ": cannot decode on NVDEC: " + refused.why);
+    }
+    if (options.path == "-") {
+      throw UsageError(name + ": cannot decode on NVDEC (" + refused.why +
+                       "), and standard input cannot be read again for the CPU decoder");
     }
     state_ = std::make_unique<State>();
     info_ = VideoInfo{};
@@ -425,8 +430,27 @@ void VideoReader::open(const VideoInputOptions& options, bool hardware) {
     throw UsageError(s.input.name + ": this FFmpeg has no decoder for its " + name + " video");
   }
   s.stream = context.streams[best];
+  // What stops NVDEC before the decoder opens: cuda refuses, automatic goes on on the CPU.
+  std::string fallback;
   if (hardware) {
-    codec = av::nvdec_decoder(codec);
+    const AVCodec* nvdec = av::nvdec_decoder(codec);
+    std::string why = av::nvdec_refusal(*nvdec, *s.stream->codecpar);
+    if (why.empty()) {
+      try {
+        s.hw_device = av::make_cuda_device(options.cuda_device);
+      } catch (const Error& e) {
+        why = e.what();
+      }
+    }
+    if (!why.empty() && options.hwdec == VideoInputOptions::HwDecode::cuda) {
+      throw HwRefused{why};
+    }
+    if (why.empty()) {
+      codec = nvdec;
+    } else {
+      fallback = why;
+      hardware = false;
+    }
   }
   for (unsigned i = 0; i < context.nb_streams; ++i) {
     if (static_cast<int>(i) != best) {
@@ -460,20 +484,14 @@ void VideoReader::open(const VideoInputOptions& options, bool hardware) {
     s.damage = std::make_unique<av::DamageLog>();
   }
   if (hardware) {
-    if (std::string why = av::nvdec_refusal(*codec, *s.stream->codecpar); !why.empty()) {
-      throw HwRefused{why};
-    }
-    try {
-      s.hw_device = av::make_cuda_device(options.cuda_device);
-    } catch (const Error& e) {
-      throw HwRefused{e.what()};
-    }
     dec.hw_device_ctx = av_buffer_ref(s.hw_device.get());
     if (dec.hw_device_ctx == nullptr) {
       throw std::bad_alloc();
     }
     dec.get_format = pick_cuda;
-    dec.extra_hw_frames = std::max(1, options.device_frames);
+    // nvdec adds these to its decode surfaces (32 at most, the stream's references among them);
+    // the frames lent come from the CUDA frame pool, which grows as needed.
+    dec.extra_hw_frames = std::clamp(options.device_frames, 1, 8);
   }
   const int opened = avcodec_open2(&dec, codec, nullptr);
   if (opened < 0 && hardware) {
@@ -595,6 +613,10 @@ void VideoReader::open(const VideoInputOptions& options, bool hardware) {
   info_.description = std::string(codec->name) + " " + av::name_of(s.decoded) + " " +
                       std::to_string(width) + "x" + std::to_string(height) + " " +
                       fps_text(info_.frame_rate);
+  if (!fallback.empty()) {
+    info_.hwdec_fallback = fallback;
+    std::cerr << "note: " << s.input.name << ": decoding on the CPU: " << fallback << "\n";
+  }
 }
 
 VideoReader::~VideoReader() = default;
