@@ -15,6 +15,7 @@ extern "C" {
 }
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -177,6 +178,16 @@ TEST_F(NvdecGpu, FramesEqualTheCpuDecodersByHash) {
                                     std::to_string(c.width) + ".mkv");
     write_clip(path, c);
     SCOPED_TRACE(path);
+    if (c.encoder == "libaom-av1") {  // where the card (and this FFmpeg) decodes it
+      VideoInputOptions probe = input_of(path);
+      probe.hwdec = HwDecode::cuda;
+      try {
+        const VideoReader reader(probe);
+      } catch (const UsageError& e) {
+        std::printf("AV1 %d-bit not compared: %s\n", c.bits, e.what());
+        continue;
+      }
+    }
     compare(path, VideoInputOptions{}, c.bits);
   }
 }
