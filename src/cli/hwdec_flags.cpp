@@ -45,11 +45,12 @@ HwDecodeFlags hwdec_flags(const std::string& name, const std::string& device_fla
     return flags;
   }
   flags.cuda_device = device.info().index;
-  // Every slot of the pipeline may hold a lent frame. The reader asks FFmpeg for as many extra
-  // frames, which nvdec adds to its decode surfaces (at most 32, the stream's references among
-  // them), so the count stays small; more slots than this wait for a frame to come back.
+  // Every slot of the pipeline may hold a lent frame, and a batch needs all its frames lent before
+  // it runs (serial strategies give nothing back before then): the bound must not be below that.
+  // The frames come from the CUDA frame pool, which grows as needed; the reader asks nvdec for a
+  // few extra decode surfaces only (io/video.hpp).
   const int slots = options.slots > 0 ? options.slots : default_slots(options);
-  flags.device_frames = std::clamp(slots * std::max(1, options.batch), 2, 8);
+  flags.device_frames = std::clamp(slots * std::max(1, options.batch), 2, 256);
   return flags;
 }
 

@@ -100,8 +100,10 @@ struct VideoInputOptions {
   enum class HwDecode { none, automatic, cuda };
   HwDecode hwdec = HwDecode::none;
   int cuda_device = 0;
-  // Device frames lent at once (the pipeline's slots in flight); the decoder's frame pool gets as
-  // many extra (AVCodecContext::extra_hw_frames).
+  // Device frames lent at once (the pipeline's slots in flight, times its batch): VideoSource waits
+  // for one to come back past this. The decoder gets as many extra frames, up to 8
+  // (AVCodecContext::extra_hw_frames, which nvdec adds to its decode surfaces, 32 at most); the
+  // frames lent come from FFmpeg's CUDA frame pool, which grows as needed.
   int device_frames = 8;
 };
 
