@@ -241,6 +241,20 @@ TEST_F(NvdecGpu, RunGivesTheSameBytesAsCpuDecoding) {
     const std::string expected = read(none);
     EXPECT_FALSE(expected.empty());
     EXPECT_TRUE(read(cuda) == expected) << c.encoder << ": --hwdec cuda and none differ";
+    // Batches under every schedule: a group needs all its frames lent before any comes back
+    // (serial-pageable gives nothing back before), and a window seeks as on the CPU.
+    for (const char* extra : {"--strategy serial-pageable --batch 4", "--strategy multi-compute --batch 3",
+                              "--slots 2", "-ss 0.2 -t 0.4"}) {
+      const std::string a_out = dir / (c.encoder + "-none-x.y4m");
+      const std::string b_out = dir / (c.encoder + "-cuda-x.y4m");
+      const Result x = run("run -y -i " + clip + " -m synthetic:x1 --hwdec none --quiet " + extra +
+                           " -o " + a_out);
+      ASSERT_EQ(x.code, 0) << extra << ": " << x.output;
+      const Result y = run("run -y -i " + clip + " -m synthetic:x1 --hwdec cuda --quiet " + extra +
+                           " -o " + b_out);
+      ASSERT_EQ(y.code, 0) << extra << ": " << y.output;
+      EXPECT_TRUE(read(a_out) == read(b_out)) << c.encoder << " " << extra << ": they differ";
+    }
   }
 }
 
