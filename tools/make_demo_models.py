@@ -12,6 +12,9 @@
                           asked (--only esrgan-x4: 67 MB of weights).
   exact-x2                2x nearest upscale written as fixed weights (a one-hot 1x1 conv and a
                           pixel shuffle): its output is known exactly, in fp32, fp16 and bf16.
+  superultracompact-x1    the "superultracompact" shape at scale 1 (8 convs of 24 channels with PReLU
+                          between the first and the last, plus the input): a light network for the
+                          decode figures (scripts/gpu-nvdec-bench.sh); made only when asked.
   classifier              not an image-to-image network (10 class scores): the engine must refuse it.
 
 TorchScript files (.pt) are made anywhere. AOTInductor packages (.pt2) are compiled for this machine:
@@ -190,6 +193,16 @@ def compact_x2_textured() -> nn.Module:
     return net.eval()
 
 
+def superultracompact_x1() -> nn.Module:
+    """Real-ESRGAN's "superultracompact" shape at scale 1: 8 convolutions of 24 channels between the
+    first and the last, a light network for runs where decoding and encoding are the cost."""
+    torch.manual_seed(1241)
+    net = SRVGGNetCompact(1, num_feat=24, num_conv=8)
+    with torch.no_grad():
+        net.body[-1].bias.zero_()
+    return net.eval()
+
+
 def exact_x2() -> nn.Module:
     return NearestX2().eval()
 
@@ -205,11 +218,12 @@ MODELS = {
     "exact-x2": exact_x2,
     "classifier": classifier,
     "esrgan-x4": esrgan_x4,
+    "superultracompact-x1": superultracompact_x1,
 }
 
 
 # Made only when named with --only.
-ON_REQUEST = {"esrgan-x4"}
+ON_REQUEST = {"esrgan-x4", "superultracompact-x1"}
 
 
 def pt2_devices(choices: list[str]) -> list[str]:

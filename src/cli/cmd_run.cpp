@@ -56,6 +56,11 @@ const std::vector<OptionSpec>& run_options() {
        "serial-pageable, serial-pinned, worker-streams, split-streams or multi-compute",
        "split-streams"},
       {"device", "D", "auto, cpu, cuda or cuda:N", "auto"},
+      {"hwdec", "MODE",
+       "where the input video is decoded: none (FFmpeg on the CPU), cuda (NVDEC on --device's GPU, "
+       "frames stay on the GPU: no CPU decode, no upload; an error where it cannot) or auto (NVDEC "
+       "where codec, pixel format and size allow, else the CPU, with one line saying why)",
+       "none"},
       {"ss", "T", "-ss: start at this input time (seconds or [HH:]MM:SS[.frac])", ""},
       {"t", "T", "-t: take this much of the input", ""},
       {"to", "T", "-to: stop at this input time", ""},
@@ -325,13 +330,18 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
   options.batch = batch_flag(args);
   options.measure = args.flag("measure");
   const TileFlags tiles = read_tile_flags(args);
+  const HwDecodeFlags hwdec =
+      hwdec_flags(args.str("hwdec"), args.str("device"), device, options, quiet);
   std::unique_ptr<Input> input =
       open_input(in_spec, window, parse_on_error(args.str("on-error")),
                  args.has("input-format") ? args.str("input-format") : "",
                  args.has("start-number")
                      ? std::optional<std::int64_t>(args.integer("start-number", 0, 1000000000))
                      : std::nullopt,
-                 args.has("input-rate") ? args.str("input-rate") : "");
+                 args.has("input-rate") ? args.str("input-rate") : "", hwdec);
+  if (options.cuda_graph && input->source().lends() == Memory::device) {
+    throw UsageError("--cuda-graph does not take NVDEC's frames: give --hwdec none with it");
+  }
   const FrameFormat in_format = input->source().format();
   if (!output.pix_fmt.empty()) {
     options.output_format = pixel_format(output.pix_fmt, in_format);
@@ -369,7 +379,8 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
   ProgressLine progress(counting, input->source().frame_count(),
                         !quiet && isatty(STDERR_FILENO) == 1);
   std::optional<StoppableSource> stoppable;
-  if (input_may_stall(in_spec) && stop != nullptr) {
+  // Lent frames (NVDEC) are not read, so a stalled pipe cannot be read around.
+  if (input_may_stall(in_spec) && stop != nullptr && !input->source().lends()) {
     stoppable.emplace(input->source(), *stop);
   }
   // A read abandoned at a stop may still be running in its thread: the input then lives on.

@@ -152,7 +152,13 @@ class VideoInput final : public Input {
   explicit VideoInput(VideoInputOptions options)
       : options_(std::move(options)), source_(options_) {}
   Source& source() override { return source_; }
-  [[nodiscard]] std::string description() const override { return source_.info().description; }
+  // With --hwdec auto or cuda, where it decodes: "..., decode: hevc on nvdec (cuda:0)".
+  [[nodiscard]] std::string description() const override {
+    if (options_.hwdec == VideoInputOptions::HwDecode::none) {
+      return source_.info().description;
+    }
+    return source_.info().description + ", decode: " + source_.info().decoder;
+  }
   [[nodiscard]] Rational frame_rate() const override { return source_.info().frame_rate; }
   [[nodiscard]] Rational aspect() const override { return source_.info().sample_aspect; }
   [[nodiscard]] std::int64_t frames_damaged() const override { return source_.frames_damaged(); }
@@ -435,7 +441,7 @@ std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& win
                                   VideoInputOptions::OnError on_error,
                                   const std::string& input_format,
                                   std::optional<std::int64_t> start_number,
-                                  const std::string& input_rate) {
+                                  const std::string& input_rate, const HwDecodeFlags& hwdec) {
   const bool y4m_format = input_format == "yuv4mpegpipe" || input_format == "y4m";
   if (!input_format.empty() && (spec.starts_with("synthetic:") || spec.starts_with("raw:"))) {
     throw UsageError("--input-format names FFmpeg's demuxer: it does not apply to " + spec);
@@ -477,6 +483,9 @@ std::unique_ptr<Input> open_input(const std::string& spec, const TimeWindow& win
   options.format = input_format;
   options.start_number = start_number;
   options.frame_rate = input_rate;
+  options.hwdec = hwdec.mode;
+  options.cuda_device = hwdec.cuda_device;
+  options.device_frames = hwdec.device_frames;
   return std::make_unique<VideoInput>(std::move(options));
 }
 

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "hwdec_flags.hpp"
 #include "pynference/io/video.hpp"
 #include "pynference/io/y4m.hpp"
 #include "pynference/pipeline/source.hpp"
@@ -119,7 +120,7 @@ class StoppableSource final : public Source {
     const std::string& spec, const TimeWindow& window,
     VideoInputOptions::OnError on_error = VideoInputOptions::OnError::stop,
     const std::string& input_format = "", std::optional<std::int64_t> start_number = {},
-    const std::string& input_rate = "");
+    const std::string& input_rate = "", const HwDecodeFlags& hwdec = {});
 [[nodiscard]] std::unique_ptr<Sink> open_output(const OutputOptions& options, Input& input);
 
 }  // namespace pyn::cli

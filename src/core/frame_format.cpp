@@ -30,6 +30,13 @@ FrameFormat with_size(const FrameFormat& format, int width, int height) noexcept
       format);
 }
 
+FrameFormat planar_of(const FrameFormat& format) noexcept {
+  if (const auto* yuv = std::get_if<YuvDesc>(&format)) {
+    return planar_of(*yuv);
+  }
+  return format;
+}
+
 std::string to_string(const FrameFormat& format) {
   if (const auto* image = std::get_if<ImageDesc>(&format)) {
     std::string text = std::to_string(image->width) + "x" + std::to_string(image->height) + " ";

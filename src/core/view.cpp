@@ -8,6 +8,9 @@
 namespace pyn {
 
 int plane_count(const FrameFormat& format) noexcept {
+  if (const auto* yuv = std::get_if<YuvDesc>(&format)) {
+    return yuv->interleaved_chroma ? 2 : 3;
+  }
   const auto* image = std::get_if<ImageDesc>(&format);
   return image != nullptr && !image->planar() ? 1 : 3;
 }
@@ -31,7 +34,8 @@ std::size_t plane_row_bytes(const FrameFormat& format, int p) noexcept {
                            : image->row_bytes();
   }
   const auto& yuv = std::get<YuvDesc>(format);
-  const std::size_t samples = p == 0 ? static_cast<std::size_t>(yuv.width) : yuv.chroma_width();
+  const std::size_t chroma = yuv.chroma_width() * (yuv.interleaved_chroma ? 2 : 1);
+  const std::size_t samples = p == 0 ? static_cast<std::size_t>(yuv.width) : chroma;
   return samples * yuv.sample_bytes();
 }
 

@@ -69,7 +69,9 @@ ColorRange parse_color_range(std::string_view name) {
 std::string to_string(const YuvDesc& desc) {
   return std::to_string(desc.width) + "x" + std::to_string(desc.height) + " " +
          std::string(to_string(desc.chroma)) + " " + std::to_string(desc.bits) + "-bit " +
-         std::string(to_string(desc.matrix)) + " " + std::string(to_string(desc.range));
+         std::string(to_string(desc.matrix)) + " " + std::string(to_string(desc.range)) +
+         (desc.interleaved_chroma ? " interleaved-chroma" : "") +
+         (desc.msb_aligned ? " msb-aligned" : "");
 }
 
 }  // namespace pyn

@@ -25,6 +25,9 @@ const std::string& VideoReader::error_kept() const noexcept {
   return none;
 }
 bool VideoReader::read_frame(std::span<std::byte> /*dst*/, FrameTime* /*time*/) { no_ffmpeg(); }
+std::optional<FramePlanes> VideoReader::lend_frame(FrameTime* /*time*/) { no_ffmpeg(); }
+void VideoReader::give_back(std::int64_t /*index*/) {}
+void VideoReader::open(const VideoInputOptions& /*options*/, bool /*hardware*/) { no_ffmpeg(); }
 
 VideoWriter::VideoWriter(const VideoOutputOptions& /*options*/, const FrameFormat& /*format*/,
                          const VideoInfo& /*input*/) {

@@ -2,10 +2,13 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <utility>
 
 #include "av.hpp"
+#include "av_cuda.hpp"
 #include "pynference/device/error.hpp"
 
 namespace pyn {
@@ -46,6 +49,11 @@ struct VideoReader::State {
   VideoInputOptions::OnError on_error = VideoInputOptions::OnError::stop;
   std::int64_t damaged = 0;
   std::string error_kept;
+  // NVDEC: the CUDA device context, the frames' layout in its pool, the frames lent (by index).
+  av::Buffer hw_device;
+  AVPixelFormat hw_sw_format = AV_PIX_FMT_NONE;
+  std::mutex lent_mutex;
+  std::map<std::int64_t, av::Frame> lent;
 };
 
 namespace {
@@ -347,11 +355,58 @@ const std::int32_t* display_matrix_of(const AVStream& stream, const AVFrame* fir
   return std::equal(identity.begin(), identity.end(), m) ? nullptr : m;
 }
 
+// What stops NVDEC for this stream: under automatic, a reason to decode on the CPU.
+struct HwRefused {
+  std::string why;
+};
+
+AVPixelFormat pick_cuda(AVCodecContext* context, const AVPixelFormat* formats) {
+  for (const AVPixelFormat* f = formats; *f != AV_PIX_FMT_NONE; ++f) {
+    if (*f == AV_PIX_FMT_CUDA) {
+      return *f;
+    }
+  }
+  return avcodec_default_get_format(context, formats);
+}
+
+AVPixelFormat sw_format_of(const AVFrame& f) {
+  if (f.format != AV_PIX_FMT_CUDA || f.hw_frames_ctx == nullptr) {
+    return AV_PIX_FMT_NONE;
+  }
+  return reinterpret_cast<const AVHWFramesContext*>(f.hw_frames_ctx->data)->sw_format;
+}
+
 }  // namespace
 
 bool ffmpeg_available() noexcept { return true; }
 
 VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_unique<State>()) {
+  using HwDecode = VideoInputOptions::HwDecode;
+  if (options.hwdec == HwDecode::none) {
+    open(options, false);
+    return;
+  }
+  try {
+    open(options, true);
+  } catch (const HwRefused& refused) {
+    // NVDEC failed after the input was read from (opening the decoder, or its first frame).
+    const std::string name = state_->input.name;
+    if (options.hwdec == HwDecode::cuda) {
+      throw UsageError(name + ": cannot decode on NVDEC: " + refused.why);
+    }
+    if (options.path == "-") {
+      throw UsageError(name + ": cannot decode on NVDEC (" + refused.why +
+                       "), and standard input cannot be read again for the CPU decoder");
+    }
+    state_ = std::make_unique<State>();
+    info_ = VideoInfo{};
+    open(options, false);
+    info_.hwdec_fallback = refused.why;
+    std::cerr << "note: " << name << ": decoding on the CPU: " << refused.why << "\n";
+  }
+}
+
+void VideoReader::open(const VideoInputOptions& options, bool hardware) {
   State& s = *state_;
   s.window = av::window_of(options);
   s.on_error = options.on_error;
@@ -375,6 +430,28 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
     throw UsageError(s.input.name + ": this FFmpeg has no decoder for its " + name + " video");
   }
   s.stream = context.streams[best];
+  // What stops NVDEC before the decoder opens: cuda refuses, automatic goes on on the CPU.
+  std::string fallback;
+  if (hardware) {
+    const AVCodec* nvdec = av::nvdec_decoder(codec);
+    std::string why = av::nvdec_refusal(*nvdec, *s.stream->codecpar);
+    if (why.empty()) {
+      try {
+        s.hw_device = av::make_cuda_device(options.cuda_device);
+      } catch (const Error& e) {
+        why = e.what();
+      }
+    }
+    if (!why.empty() && options.hwdec == VideoInputOptions::HwDecode::cuda) {
+      throw HwRefused{why};
+    }
+    if (why.empty()) {
+      codec = nvdec;
+    } else {
+      fallback = why;
+      hardware = false;
+    }
+  }
   for (unsigned i = 0; i < context.nb_streams; ++i) {
     if (static_cast<int>(i) != best) {
       context.streams[i]->discard = AVDISCARD_ALL;
@@ -406,7 +483,21 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
       (described->props & (AV_CODEC_PROP_INTRA_ONLY | AV_CODEC_PROP_LOSSLESS)) != 0) {
     s.damage = std::make_unique<av::DamageLog>();
   }
+  if (hardware) {
+    dec.hw_device_ctx = av_buffer_ref(s.hw_device.get());
+    if (dec.hw_device_ctx == nullptr) {
+      throw std::bad_alloc();
+    }
+    dec.get_format = pick_cuda;
+    // nvdec adds these to its decode surfaces (32 at most, the stream's references among them);
+    // the frames lent come from the CUDA frame pool, which grows as needed.
+    dec.extra_hw_frames = std::clamp(options.device_frames, 1, 8);
+  }
   const int opened = avcodec_open2(&dec, codec, nullptr);
+  if (opened < 0 && hardware) {
+    throw HwRefused{std::string("cannot open the ") + codec->name +
+                    " decoder with NVDEC: " + av::error_text(opened)};
+  }
   if (opened < 0) {
     throw UsageError(s.input.name + ": cannot open the " + codec->name +
                      " decoder: " + av::error_text(opened));
@@ -427,14 +518,28 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   if (s.window.start > 0 && s.input.seekable) {
     av::seek_to(context, s.window.start);  // else decode from the start and drop
   }
-  s.pending = next_or_keep(s, 0);
+  if (hardware) {
+    // NVDEC's decoder is made at the first frame: its failure there is a refusal, not damage.
+    try {
+      s.pending = next_in_window(s, 0);
+    } catch (const Error& e) {
+      throw HwRefused{std::string("FFmpeg's nvdec hwaccel failed on the first frame: ") + e.what()};
+    }
+    if (s.pending && sw_format_of(*s.frame) == AV_PIX_FMT_NONE) {
+      throw HwRefused{std::string("FFmpeg's nvdec hwaccel did not take the stream (the ") +
+                      codec->name + " decoder gave " + av::name_of(static_cast<AVPixelFormat>(s.frame->format)) +
+                      " frames)"};
+    }
+  } else {
+    s.pending = next_or_keep(s, 0);
+  }
 
   const AVCodecParameters& par = *s.stream->codecpar;
   const AVFrame* first = s.pending ? s.frame.get() : nullptr;
   const int width = first != nullptr ? first->width : par.width;
   const int height = first != nullptr ? first->height : par.height;
-  s.decoded = first != nullptr ? static_cast<AVPixelFormat>(first->format)
-                               : static_cast<AVPixelFormat>(par.format);
+  s.decoded = first != nullptr && !hardware ? static_cast<AVPixelFormat>(first->format)
+                                            : static_cast<AVPixelFormat>(par.format);
   if (width <= 0 || height <= 0 || s.decoded == AV_PIX_FMT_NONE) {
     throw UsageError(s.input.name + ": cannot tell the size or pixel format of its video");
   }
@@ -463,8 +568,28 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   const ColorMatrix matrix =
       av::matrix_of(info_.color.matrix, width, height, info_.color.primaries);
   info_.format = format_of(s.target, width, height, matrix, full);
+  info_.decoder = std::string(codec->name) + " on the cpu";
+  if (hardware) {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(s.decoded);
+    const int bits = d != nullptr ? d->comp[0].depth : 8;
+    const bool y444 = d != nullptr && d->log2_chroma_w == 0;
+    s.hw_sw_format = first != nullptr ? sw_format_of(*first)
+                     : y444           ? (bits > 8 ? AV_PIX_FMT_YUV444P16 : AV_PIX_FMT_YUV444P)
+                                      : (bits > 8 ? AV_PIX_FMT_P010 : AV_PIX_FMT_NV12);
+    const std::optional<YuvDesc> device =
+        av::device_format_of(s.hw_sw_format, width, height, bits, matrix, full);
+    if (!device) {
+      throw HwRefused{std::string("NVDEC gives ") + av::name_of(s.hw_sw_format) +
+                      " frames, which the pipeline does not read"};
+    }
+    info_.format = *device;
+    info_.on_device = true;
+    info_.decoder = std::string(codec->name) + " on nvdec (cuda:" +
+                    std::to_string(options.cuda_device) + ")";
+    info_.conversions.clear();
+  }
   s.direct = same_layout(s.decoded, s.target);
-  if (!s.direct) {
+  if (!s.direct && !hardware) {
     // Grey is full range unless tagged otherwise; RGB and palettes have no range.
     const bool from_full =
         av::is_rgb(s.decoded) || (s.target == AV_PIX_FMT_RGB24 || s.target == AV_PIX_FMT_RGB48
@@ -488,6 +613,10 @@ VideoReader::VideoReader(const VideoInputOptions& options) : state_(std::make_un
   info_.description = std::string(codec->name) + " " + av::name_of(s.decoded) + " " +
                       std::to_string(width) + "x" + std::to_string(height) + " " +
                       fps_text(info_.frame_rate);
+  if (!fallback.empty()) {
+    info_.hwdec_fallback = fallback;
+    std::cerr << "note: " << s.input.name << ": decoding on the CPU: " << fallback << "\n";
+  }
 }
 
 VideoReader::~VideoReader() = default;
@@ -498,8 +627,70 @@ std::int64_t VideoReader::frames_damaged() const noexcept { return state_->damag
 
 const std::string& VideoReader::error_kept() const noexcept { return state_->error_kept; }
 
+std::optional<FramePlanes> VideoReader::lend_frame(FrameTime* time) {
+  State& s = *state_;
+  if (!info_.on_device) {
+    throw UsageError(s.input.name + ": frames decoded on the CPU are read, not lent");
+  }
+  if (!std::exchange(s.pending, false) && !next_or_keep(s, frames_read_)) {
+    if (s.dropped > 0 && !std::exchange(s.dropped_told, true)) {
+      std::cerr << "warning: " << s.input.name << ": dropped " << s.dropped << " frame"
+                << (s.dropped == 1 ? "" : "s")
+                << " whose time was not after the frame before it, as ffmpeg drops them\n";
+    }
+    return std::nullopt;
+  }
+  const AVFrame& f = *s.frame;
+  const int width = width_of(info_.format);
+  const int height = height_of(info_.format);
+  if (f.width != width || f.height != height) {
+    throw Error(s.input.name + ": frame " + std::to_string(frames_read_) + " is " +
+                std::to_string(f.width) + "x" + std::to_string(f.height) + ", not " +
+                std::to_string(width) + "x" + std::to_string(height) +
+                " as the frames before it (size changes are not supported)");
+  }
+  if (const AVPixelFormat sw = sw_format_of(f); sw != s.hw_sw_format) {
+    throw Error(s.input.name + ": frame " + std::to_string(frames_read_) + " came from NVDEC as " +
+                av::name_of(sw == AV_PIX_FMT_NONE ? static_cast<AVPixelFormat>(f.format) : sw) +
+                ", not " + av::name_of(s.hw_sw_format) +
+                " as the frames before it (format changes are not supported)");
+  }
+  av::synchronize(s.hw_device.get());
+  FramePlanes planes{};
+  for (int p = 0; p < plane_count(info_.format); ++p) {
+    planes[static_cast<std::size_t>(p)] = {reinterpret_cast<std::byte*>(f.data[p]),
+                                           static_cast<std::size_t>(f.linesize[p])};
+  }
+  av::Frame held = av::make_frame();
+  av_frame_move_ref(held.get(), s.frame.get());
+  {
+    const std::lock_guard lock(s.lent_mutex);
+    s.lent.insert_or_assign(frames_read_, std::move(held));
+  }
+  if (time != nullptr) {
+    *time = s.time;
+  }
+  ++frames_read_;
+  return planes;
+}
+
+void VideoReader::give_back(std::int64_t index) {
+  State& s = *state_;
+  av::Frame frame;
+  {
+    const std::lock_guard lock(s.lent_mutex);
+    if (const auto it = s.lent.find(index); it != s.lent.end()) {
+      frame = std::move(it->second);
+      s.lent.erase(it);
+    }
+  }
+}
+
 bool VideoReader::read_frame(std::span<std::byte> dst, FrameTime* time) {
   State& s = *state_;
+  if (info_.on_device) {
+    throw UsageError(s.input.name + ": frames decoded on NVDEC are lent, not read");
+  }
   const std::size_t bytes = bytes_of(info_.format);
   if (dst.size() != bytes) {
     throw UsageError(s.input.name + ": a frame needs a buffer of " + std::to_string(bytes) +

@@ -1,5 +1,6 @@
 #include "pynference/io/video_stream.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "pynference/device/error.hpp"
@@ -33,7 +34,59 @@ int matrix_tag(ColorMatrix matrix) {
 
 }  // namespace
 
-VideoSource::VideoSource(const VideoInputOptions& options) : reader_(options) {}
+VideoSource::VideoSource(const VideoInputOptions& options)
+    : reader_(options), lend_limit_(std::max(1, options.device_frames)) {}
+
+std::optional<Memory> VideoSource::lends() const {
+  if (reader_.info().on_device) {
+    return Memory::device;
+  }
+  return std::nullopt;
+}
+
+std::optional<FramePlanes> VideoSource::lend(FrameInfo& info) {
+  {
+    std::unique_lock lock(lend_mutex_);
+    returned_.wait(lock, [&] { return stopped_ || out_ < lend_limit_; });
+    if (stopped_) {
+      return std::nullopt;
+    }
+    ++out_;
+  }
+  FrameTime time;
+  std::optional<FramePlanes> planes;
+  try {
+    planes = reader_.lend_frame(&time);
+  } catch (...) {
+    const std::lock_guard lock(lend_mutex_);
+    --out_;
+    throw;
+  }
+  if (!planes) {
+    const std::lock_guard lock(lend_mutex_);
+    --out_;
+    return std::nullopt;
+  }
+  info.time = time;
+  return planes;
+}
+
+void VideoSource::give_back(std::int64_t index) {
+  reader_.give_back(index);
+  {
+    const std::lock_guard lock(lend_mutex_);
+    --out_;
+  }
+  returned_.notify_one();
+}
+
+void VideoSource::stop_lending() noexcept {
+  {
+    const std::lock_guard lock(lend_mutex_);
+    stopped_ = true;
+  }
+  returned_.notify_all();
+}
 
 bool VideoSource::read(std::span<std::byte> slot, FrameInfo& info) {
   FrameTime time;

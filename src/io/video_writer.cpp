@@ -984,6 +984,13 @@ VideoWriter::VideoWriter(const VideoOutputOptions& options, const FrameFormat& f
     if (odd_for(pix_fmt, width, height)) {
       throw odd_error();
     }
+    if (std::string_view(codec->name).ends_with("_nvenc")) {
+      // FFmpeg's own account is several log lines (off unless --verbose); this is the one that
+      // matters: no NVENC on this GPU (the H200 has none), no GPU, or the driver's session limit.
+      throw UsageError(s.name + ": cannot open encoder " + codec->name +
+                       ": this GPU has no video encoder (NVENC), or the driver refused the "
+                       "session (" + av::error_text(opened) + "); use libx264, libx265 or ffv1");
+    }
     throw UsageError(s.name + ": cannot open encoder " + what + " for " + size +
                      " frames: " + av::error_text(opened));
   }

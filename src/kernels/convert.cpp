@@ -154,6 +154,14 @@ void PreparedConversion::fill_job(detail::ConvertJob& job, const FramePlanes& pl
     job.plane[i] = planes[i].data + row * planes[i].pitch + column;
     job.pitch[i] = planes[i].pitch;
   }
+  if (const auto* yuv = std::get_if<YuvDesc>(&format_); yuv != nullptr && yuv->interleaved_chroma) {
+    const std::size_t chroma_x = yuv->chroma == ChromaLayout::yuv420 ? x / 2 : x;
+    const std::size_t chroma_y = yuv->chroma == ChromaLayout::yuv420 ? y / 2 : y;
+    job.plane[1] = planes[1].data + chroma_y * planes[1].pitch + chroma_x * 2 * sample;
+    job.plane[2] = job.plane[1] + sample;
+    job.pitch[2] = job.pitch[1];
+    job.chroma_step = 2;
+  }
   const std::int64_t offset = static_cast<std::int64_t>(n) * strides_.n +
                               static_cast<std::int64_t>(tensor_y) * strides_.h +
                               static_cast<std::int64_t>(tensor_x) * strides_.w;
@@ -162,7 +170,9 @@ void PreparedConversion::fill_job(detail::ConvertJob& job, const FramePlanes& pl
   job.c_stride = strides_.c;
   job.h_stride = strides_.h;
   job.w_stride = strides_.w;
-  job.packed = whole_ && is_packed(format_, planes);
+  // The vectorised kernels read planar frames only.
+  const auto* yuv = std::get_if<YuvDesc>(&format_);
+  job.packed = whole_ && is_packed(format_, planes) && (yuv == nullptr || yuv->planar());
 }
 
 FrameToTensor::FrameToTensor(Backend backend, const FrameFormat& format, Rect roi,
@@ -225,6 +235,10 @@ TensorToFrame::TensorToFrame(Backend backend, const TensorView& layout, Rect cro
                   " frame");
   }
   check_even(op_, format, region_, "destination");
+  if (const auto* yuv = std::get_if<YuvDesc>(&format); yuv != nullptr && !yuv->planar()) {
+    fail(op_, "frames of " + to_string(*yuv) + " are read, not written: write " +
+                  to_string(planar_of(*yuv)));
+  }
   whole_ = region_ == Rect{0, 0, width, height} && crop_ == Rect{0, 0, shape_.w, shape_.h} &&
            TensorView{nullptr, shape_, dtype_, strides_}.slice(0).contiguous();
   if (const auto* image = std::get_if<ImageDesc>(&format)) {

@@ -23,6 +23,9 @@ struct ConvertJob {
   // even row and column, so its chroma starts at half its offsets.
   std::array<std::byte*, 3> plane{};
   std::array<std::size_t, 3> pitch{};
+  // Samples from one chroma value of a row to the next: 2 for interleaved U,V (plane[2] then points
+  // at the first V, one sample after plane[1]'s U), else 1.
+  int chroma_step = 1;
   // The slice's element at the region's top-left, and the strides in elements.
   std::byte* tensor = nullptr;
   std::int64_t c_stride = 0;

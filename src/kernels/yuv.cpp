@@ -62,6 +62,9 @@ void check_yuv_format(const char* op, const YuvDesc& desc, DType dtype) {
   if (desc.range != ColorRange::limited && desc.range != ColorRange::full) {
     fail("unknown colour range " + std::to_string(static_cast<int>(desc.range)));
   }
+  if (desc.msb_aligned && desc.bits == 8) {
+    fail("msb-aligned samples need more than 8 bits, the format has 8");
+  }
   if (dtype != DType::f32 && dtype != DType::f16 && dtype != DType::bf16) {
     fail("unknown dtype " + std::to_string(static_cast<int>(dtype)));
   }
@@ -89,6 +92,13 @@ void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType 
   }
 }
 
+void check_planar(const char* op, const YuvDesc& desc) {
+  if (!desc.planar()) {
+    throw UsageError(std::string(op) + ": the packed-frame entry points take planar frames, not " +
+                     to_string(desc) + " (FrameToTensor reads it)");
+  }
+}
+
 }  // namespace detail
 
 void yuv_to_tensor(Stream& stream, const YuvDesc& desc, const void* yuv, const TensorView& out) {
@@ -97,6 +107,7 @@ void yuv_to_tensor(Stream& stream, const YuvDesc& desc, const void* yuv, const T
 }
 
 void tensor_to_yuv(Stream& stream, const TensorView& in, const YuvDesc& desc, void* yuv) {
+  detail::check_planar("tensor_to_yuv", desc);
   check_tensor("tensor_to_yuv", stream, desc, yuv, in);
   TensorToFrame(stream.backend(), in, Rect{}, desc, 0, 0)(stream, in.data, 0,
                                                           packed_planes(desc, yuv));

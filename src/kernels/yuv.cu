@@ -101,7 +101,8 @@ struct Geometry {
   int width;
   int height;
   int chroma_width;
-  int tile_rows;  // = chroma rows
+  int tile_rows;       // = chroma rows
+  unsigned shift = 0;  // msb-aligned samples: bits to shift down before the mask
 };
 
 // Where a tile's rows start. PackedRows: the planes back to back with no padding and a contiguous
@@ -131,6 +132,7 @@ struct PackedRows {
     return luma(plane, g, y, x);
   }
   __device__ __forceinline__ std::int64_t w_stride() const { return 1; }
+  __device__ __forceinline__ std::int64_t chroma_step() const { return 1; }
 };
 
 struct PitchedRows {
@@ -139,6 +141,7 @@ struct PitchedRows {
   std::size_t v_pitch;
   std::int64_t h_stride;
   std::int64_t w;
+  std::int64_t step = 1;  // 2 for interleaved U,V: read-only (TensorToFrame writes planar frames)
 
   template <class T>
   __device__ __forceinline__ T* luma(T* plane, const Geometry&, int y, int x) const {
@@ -146,13 +149,15 @@ struct PitchedRows {
   }
   template <class T>
   __device__ __forceinline__ T* chroma(T* plane, const Geometry&, int row, int x, int which) const {
-    return bytes_on(plane, static_cast<std::size_t>(row) * (which == 1 ? u_pitch : v_pitch)) + x;
+    return bytes_on(plane, static_cast<std::size_t>(row) * (which == 1 ? u_pitch : v_pitch)) +
+           x * step;
   }
   template <class T>
   __device__ __forceinline__ T* tensor(T* plane, const Geometry&, int y, int x) const {
     return plane + y * h_stride + x * w;
   }
   __device__ __forceinline__ std::int64_t w_stride() const { return w; }
+  __device__ __forceinline__ std::int64_t chroma_step() const { return step; }
 };
 
 // Luma columns (and rows) per chroma sample. A tile is `Columns` luma columns of one chroma row:
@@ -210,8 +215,9 @@ __device__ __forceinline__ void store_row(T* p, int count, const T (&in)[N],
 }
 
 template <class Sample>
-__device__ __forceinline__ float centred(Sample s, int offset) {
-  return static_cast<float>(static_cast<int>(s & kSampleMask<Sample>) - offset);
+__device__ __forceinline__ float centred(Sample s, int offset, unsigned shift) {
+  return static_cast<float>(
+      static_cast<int>((static_cast<unsigned>(s) >> shift) & kSampleMask<Sample>) - offset);
 }
 
 // post()'s clamp: NaN becomes 1. The explicit test keeps that from being folded into a saturating
@@ -243,16 +249,16 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
     Sample u[chroma_columns];
     Sample v[chroma_columns];
     load_row<Vectors>(rows.chroma(in.plane[1], g, tile_row, chroma_x0, 1),
-                      g.chroma_width - chroma_x0, u);
+                      g.chroma_width - chroma_x0, u, rows.chroma_step());
     load_row<Vectors>(rows.chroma(in.plane[2], g, tile_row, chroma_x0, 2),
-                      g.chroma_width - chroma_x0, v);
+                      g.chroma_width - chroma_x0, v, rows.chroma_step());
     float red[chroma_columns];
     float green[chroma_columns];
     float blue[chroma_columns];
 #pragma unroll
     for (int j = 0; j < chroma_columns; ++j) {
-      const float cu = centred(u[j], k.c_offset);
-      const float cv = centred(v[j], k.c_offset);
+      const float cu = centred(u[j], k.c_offset, g.shift);
+      const float cv = centred(v[j], k.c_offset, g.shift);
       red[j] = __fmul_rn(k.r_v, cv);
       green[j] = __fadd_rn(__fmul_rn(k.g_u, cu), __fmul_rn(k.g_v, cv));
       blue[j] = __fmul_rn(k.b_u, cu);
@@ -268,7 +274,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
       Storage values[3][Columns];
 #pragma unroll
       for (int i = 0; i < Columns; ++i) {
-        const float l = __fmul_rn(k.y_scale, centred(luma[i], k.y_offset));
+        const float l = __fmul_rn(k.y_scale, centred(luma[i], k.y_offset, g.shift));
         values[0][i] = Element<D>::encode(__saturatef(__fadd_rn(l, red[i / sub])));
         values[1][i] = Element<D>::encode(__saturatef(__fadd_rn(l, green[i / sub])));
         values[2][i] = Element<D>::encode(__saturatef(__fadd_rn(l, blue[i / sub])));
@@ -379,7 +385,8 @@ bool vectorisable(const YuvDesc& desc, const void* yuv, const void* nchw) {
 
 Geometry geometry_of(const YuvDesc& desc) {
   return {desc.width, desc.height, static_cast<int>(desc.chroma_width()),
-          static_cast<int>(desc.chroma_height())};
+          static_cast<int>(desc.chroma_height()),
+          desc.msb_aligned ? static_cast<unsigned>(16 - desc.bits) : 0U};
 }
 
 dim3 grid_for(const Geometry& g, int columns) {
@@ -438,7 +445,7 @@ void launch_to_yuv(const void* nchw, const YuvDesc& desc, void* yuv, cudaStream_
 }
 
 PitchedRows pitched_rows(const detail::ConvertJob& job) {
-  return {job.pitch[0], job.pitch[1], job.pitch[2], job.h_stride, job.w_stride};
+  return {job.pitch[0], job.pitch[1], job.pitch[2], job.h_stride, job.w_stride, job.chroma_step};
 }
 
 template <class T>
@@ -493,6 +500,7 @@ PixelType sample_type(const YuvDesc& desc) {
 
 void yuv_to_tensor_cuda(const YuvDesc& desc, const void* yuv, DType dtype, void* nchw,
                         cudaStream_t stream) {
+  detail::check_planar("yuv_to_tensor", desc);
   detail::check_yuv_args("yuv_to_tensor", desc, yuv, dtype, nchw);
   detail::visit_prepost_types(sample_type(desc), dtype, [&]<class Sample, DType D>() {
     if (desc.chroma == ChromaLayout::yuv420) {
@@ -505,6 +513,7 @@ void yuv_to_tensor_cuda(const YuvDesc& desc, const void* yuv, DType dtype, void*
 
 void tensor_to_yuv_cuda(DType dtype, const void* nchw, const YuvDesc& desc, void* yuv,
                         cudaStream_t stream) {
+  detail::check_planar("tensor_to_yuv", desc);
   detail::check_yuv_args("tensor_to_yuv", desc, yuv, dtype, nchw);
   detail::visit_prepost_types(sample_type(desc), dtype, [&]<class Sample, DType D>() {
     if (desc.chroma == ChromaLayout::yuv420) {

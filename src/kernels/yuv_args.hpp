@@ -11,4 +11,7 @@ void check_yuv_format(const char* op, const YuvDesc& desc, DType dtype);
 void check_yuv_args(const char* op, const YuvDesc& desc, const void* yuv, DType dtype,
                     const void* nchw);
 
+// The packed-frame entry points (yuv_to_tensor_cpu ...) take planar frames only.
+void check_planar(const char* op, const YuvDesc& desc);
+
 }  // namespace pyn::detail

@@ -21,6 +21,16 @@ using detail::Element;
 template <class Sample>
 constexpr unsigned sample_mask = sizeof(Sample) == 1 ? 0xFFU : 0x3FFU;
 
+// A sample's code: msb-aligned samples (P010) shifted down first.
+template <class Sample>
+int code_of(Sample s, unsigned shift) {
+  return static_cast<int>((static_cast<unsigned>(s) >> shift) & sample_mask<Sample>);
+}
+
+unsigned shift_of(const YuvDesc& desc) {
+  return desc.msb_aligned ? static_cast<unsigned>(16 - desc.bits) : 0U;
+}
+
 // Row y of plane p; Sample is const for a frame that is read.
 template <class Sample>
 Sample* row_of(const detail::ConvertJob& job, std::size_t p, std::size_t y) {
@@ -50,17 +60,17 @@ void to_tensor_typed(const detail::ConvertJob& job) {
   const auto width = static_cast<std::size_t>(desc.width);
   const auto height = static_cast<std::size_t>(desc.height);
   const auto sub = static_cast<std::size_t>(desc.subsampling());
+  const unsigned shift = shift_of(desc);
+  const auto step = static_cast<std::size_t>(job.chroma_step);
   for (std::size_t y = 0; y < height; ++y) {
     const Sample* luma_row = row_of<const Sample>(job, 0, y);
     const Sample* u_row = row_of<const Sample>(job, 1, y / sub);
     const Sample* v_row = row_of<const Sample>(job, 2, y / sub);
     for (std::size_t x = 0; x < width; ++x) {
-      const std::size_t c = x / sub;
-      const auto luma_code = static_cast<int>(luma_row[x] & sample_mask<Sample>);
-      const auto u =
-          static_cast<float>(static_cast<int>(u_row[c] & sample_mask<Sample>) - k.c_offset);
-      const auto v =
-          static_cast<float>(static_cast<int>(v_row[c] & sample_mask<Sample>) - k.c_offset);
+      const std::size_t c = x / sub * step;
+      const int luma_code = code_of(luma_row[x], shift);
+      const auto u = static_cast<float>(code_of(u_row[c], shift) - k.c_offset);
+      const auto v = static_cast<float>(code_of(v_row[c], shift) - k.c_offset);
       const float red_term = k.r_v * v;
       const float green_u = k.g_u * u;
       const float green_v = k.g_v * v;
@@ -158,11 +168,13 @@ CpuRun resolve_tensor_to_yuv_cpu(const YuvDesc& desc, DType dtype) {
 }  // namespace detail
 
 void yuv_to_tensor_cpu(const YuvDesc& desc, const void* yuv, DType dtype, void* nchw) {
+  detail::check_planar("yuv_to_tensor", desc);
   detail::check_yuv_args("yuv_to_tensor", desc, yuv, dtype, nchw);
   detail::resolve_yuv_to_tensor_cpu(desc, dtype)(detail::packed_job(desc, yuv, nchw));
 }
 
 void tensor_to_yuv_cpu(DType dtype, const void* nchw, const YuvDesc& desc, void* yuv) {
+  detail::check_planar("tensor_to_yuv", desc);
   detail::check_yuv_args("tensor_to_yuv", desc, yuv, dtype, nchw);
   detail::resolve_tensor_to_yuv_cpu(desc, dtype)(detail::packed_job(desc, yuv, nchw));
 }

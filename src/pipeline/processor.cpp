@@ -82,7 +82,7 @@ Processor::Processor(const Device& device, Engine& engine, const FrameFormat& in
                          (in_shape_.n == 1 ? " 3-channel image" : " 3-channel images"));
   }
   const bool whole = plan_.output_width == 0;
-  out_format_ = with_size(options_.output_format.value_or(in_format_),
+  out_format_ = with_size(planar_of(options_.output_format.value_or(in_format_)),
                           whole ? out_shape_.w : plan_.output_width,
                           whole ? out_shape_.h : plan_.output_height);
   in_bytes_ = bytes_of(in_format_);

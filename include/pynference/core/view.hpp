@@ -8,7 +8,8 @@
 // (ImageDesc::planar()) uses planes[0..2], one per channel in the frame's order (R, G, B for rgb),
 // width x height samples each; planar YUV
 // uses planes[0..2] = Y, U (Cb), V (Cr), the chroma planes chroma_width() x chroma_height() of a
-// YuvDesc. A packed view is laid out as bytes_of(format) says: rows and planes back to back.
+// YuvDesc; semi-planar YUV uses planes[0..1] = Y and the interleaved U,V plane, whose rows hold
+// 2 * chroma_width() samples. A packed view is laid out as bytes_of(format) says: rows and planes back to back.
 
 #include <array>
 #include <cstddef>
@@ -44,7 +45,7 @@ struct FrameView {
   Memory memory = Memory::host;
 };
 
-// 1 for interleaved formats, 3 for planar RGB and YUV.
+// 1 for interleaved formats, 3 for planar RGB and YUV, 2 for semi-planar YUV.
 [[nodiscard]] int plane_count(const FrameFormat& format) noexcept;
 // Rows of plane p (0 past the last plane).
 [[nodiscard]] int plane_rows(const FrameFormat& format, int p) noexcept;

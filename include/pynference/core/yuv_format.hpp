@@ -1,6 +1,9 @@
 #pragma once
-// Planar YUV frames as decoders give them: layout, bit depth, colour matrix and range (no CUDA
-// here; the conversions are in kernels/yuv.hpp, which documents the arithmetic).
+// YUV frames as decoders give them: layout, bit depth, colour matrix and range (no CUDA here; the
+// conversions are in kernels/yuv.hpp, which documents the arithmetic). Planar by default (Y, U, V
+// planes; samples of more than 8 bits in the low bits of 16, yuv420p10le); hardware decoders give
+// semi-planar frames (NV12, P010: Y, then one plane of U and V interleaved) and 16-bit samples with
+// their value in the high bits (P010, NVDEC's yuv444p16). Sinks take planar frames: planar_of().
 
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +35,11 @@ struct YuvDesc {
   int bits = 8;  // 8 or 10
   ColorMatrix matrix = ColorMatrix::bt709;
   ColorRange range = ColorRange::limited;
+  // Semi-planar: planes[1] holds U and V interleaved (U first), chroma_width() pairs a row;
+  // planes[2] is not used.
+  bool interleaved_chroma = false;
+  // Samples of more than 8 bits in the high bits of 16: the value is sample >> (16 - bits).
+  bool msb_aligned = false;
 
   [[nodiscard]] constexpr std::size_t sample_bytes() const noexcept { return bits > 8 ? 2 : 1; }
   [[nodiscard]] constexpr int subsampling() const noexcept {
@@ -51,9 +59,14 @@ struct YuvDesc {
   [[nodiscard]] constexpr std::size_t chroma_bytes() const noexcept {
     return chroma_width() * chroma_height() * sample_bytes();
   }
+  // Packed layout: Y, U, V (semi-planar: Y, then the interleaved plane, whose V starts one sample
+  // after its U).
   [[nodiscard]] constexpr std::size_t u_offset() const noexcept { return y_bytes(); }
   [[nodiscard]] constexpr std::size_t v_offset() const noexcept {
-    return y_bytes() + chroma_bytes();
+    return interleaved_chroma ? y_bytes() + sample_bytes() : y_bytes() + chroma_bytes();
+  }
+  [[nodiscard]] constexpr bool planar() const noexcept {
+    return !interleaved_chroma && !msb_aligned;
   }
   [[nodiscard]] constexpr std::size_t bytes() const noexcept {
     return y_bytes() + 2 * chroma_bytes();
@@ -61,8 +74,17 @@ struct YuvDesc {
   friend constexpr bool operator==(const YuvDesc&, const YuvDesc&) = default;
 };
 
-// "1920x1080 yuv420 10-bit bt709 limited", for messages.
+// "1920x1080 yuv420 10-bit bt709 limited", for messages; semi-planar and high-bit formats add
+// "interleaved-chroma" and "msb-aligned".
 [[nodiscard]] std::string to_string(const YuvDesc& desc);
+
+// The planar format of the same samples and colour (yuv420p for NV12, yuv420p10le for P010): what
+// a sink takes for a frame decoded in `desc`.
+[[nodiscard]] constexpr YuvDesc planar_of(YuvDesc desc) noexcept {
+  desc.interleaved_chroma = false;
+  desc.msb_aligned = false;
+  return desc;
+}
 
 [[nodiscard]] constexpr TensorShape tensor_shape_of(const YuvDesc& desc) noexcept {
   return TensorShape{1, 3, desc.height, desc.width};

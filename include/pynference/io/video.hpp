@@ -57,6 +57,7 @@
 
 #include "pynference/core/frame.hpp"
 #include "pynference/core/frame_format.hpp"
+#include "pynference/core/view.hpp"
 #include "pynference/io/rational.hpp"
 
 namespace pyn {
@@ -90,6 +91,20 @@ struct VideoInputOptions {
   // Either given for an input that is not a sequence: UsageError.
   std::optional<std::int64_t> start_number;
   std::string frame_rate;
+  // --hwdec: where the video is decoded. none: FFmpeg's CPU decoder into host frames (read_frame).
+  // cuda: NVDEC through FFmpeg's CUDA hwaccel on the primary context of CUDA device cuda_device
+  // (the CUDA runtime's, the pipeline's), frames left on the device as NV12, P010, yuv444p or
+  // yuv444p16 (lend_frame); where it cannot, the constructor throws UsageError, one line saying
+  // why. automatic: NVDEC where the codec, pixel format and size allow it and the device opens,
+  // else the CPU decoder, with one line on stderr saying why (VideoInfo::hwdec_fallback).
+  enum class HwDecode { none, automatic, cuda };
+  HwDecode hwdec = HwDecode::none;
+  int cuda_device = 0;
+  // Device frames lent at once (the pipeline's slots in flight, times its batch): VideoSource waits
+  // for one to come back past this. The decoder gets as many extra frames, up to 8
+  // (AVCodecContext::extra_hw_frames, which nvdec adds to its decode surfaces, 32 at most); the
+  // frames lent come from FFmpeg's CUDA frame pool, which grows as needed.
+  int device_frames = 8;
 };
 
 // FFmpeg's enum values (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace,
@@ -118,6 +133,13 @@ struct VideoInfo {
   // Conversions the reader makes that change what the frames hold (4:2:2 to 4:4:4, 12 to 10 bit,
   // alpha dropped, grey to RGB, ...), one phrase each, for a warning.
   std::vector<std::string> conversions;
+  // "hevc on nvdec (cuda:0)" or "hevc on the cpu", for the run summary. on_device: frames are
+  // decoded into device memory and lent (VideoReader::lend_frame), format is the decoder's
+  // (semi-planar NV12/P010, core/yuv_format.hpp), a sink takes planar_of(format).
+  std::string decoder;
+  bool on_device = false;
+  // HwDecode::automatic: why the CPU decodes (said on stderr too); empty otherwise.
+  std::string hwdec_fallback;
 };
 
 // Reads the video stream of a container (the default one where there are several). Open errors
@@ -137,6 +159,14 @@ class VideoReader {
   // Fills `dst` (exactly bytes_of(info().format) long) with the next frame of the window; false at
   // its end. Throws Error where a later frame changes size.
   bool read_frame(std::span<std::byte> dst, FrameTime* time = nullptr);
+  // For info().on_device: the next frame of the window as device planes (data[i], linesize[i] of
+  // FFmpeg's CUDA frame, laid out as info().format says, the decoder's copy into them complete),
+  // valid until give_back(its index: frames_read() before the call); nullopt at its end. The
+  // reader holds every lent frame; at most VideoInputOptions::device_frames should be out at once
+  // (VideoSource waits for that). Throws UsageError for a reader that decodes on the CPU.
+  std::optional<FramePlanes> lend_frame(FrameTime* time = nullptr);
+  // From any thread, in any order; an index not lent is ignored.
+  void give_back(std::int64_t index);
   [[nodiscard]] std::int64_t frames_read() const noexcept { return frames_read_; }
   // Frames left out because their time was not after the frame before them (two Matroska frames
   // in one millisecond, say), as ffmpeg leaves them out; read_frame() warns of them at the end.
@@ -149,6 +179,8 @@ class VideoReader {
   struct State;
 
  private:
+  void open(const VideoInputOptions& options, bool hardware);
+
   std::unique_ptr<State> state_;
   VideoInfo info_;
   std::int64_t frames_read_ = 0;

@@ -3,8 +3,10 @@
 // the pipeline's host slots; the sink encodes from them. Each frame's time goes from the source to
 // the sink with the frame (FrameInfo), whatever thread each runs on.
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "pynference/core/source.hpp"
@@ -21,6 +23,13 @@ class VideoSource final : public Source {
     return reader_.info().frame_count;
   }
   bool read(std::span<std::byte> slot, FrameInfo& info) override;
+  // NVDEC (info().on_device): device frames lent, at most VideoInputOptions::device_frames at
+  // once; lend() waits for one to come back, and stop_lending() ends that wait (nothing more is
+  // lent).
+  [[nodiscard]] std::optional<Memory> lends() const override;
+  std::optional<FramePlanes> lend(FrameInfo& info) override;
+  void give_back(std::int64_t index) override;
+  void stop_lending() noexcept override;
 
   [[nodiscard]] const VideoInfo& info() const noexcept { return reader_.info(); }
   [[nodiscard]] std::int64_t frames_damaged() const noexcept { return reader_.frames_damaged(); }
@@ -28,6 +37,11 @@ class VideoSource final : public Source {
 
  private:
   VideoReader reader_;
+  int lend_limit_;
+  std::mutex lend_mutex_;
+  std::condition_variable returned_;
+  int out_ = 0;  // frames lent and not given back
+  bool stopped_ = false;
 };
 
 // The writer is made by open(), when the frames' format is known. `input` gives the rate, time

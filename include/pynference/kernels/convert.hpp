@@ -9,6 +9,9 @@
 // bytes the packed whole-frame kernels give for a frame cut out at that region, on either backend.
 // For 4:2:0, a region's chroma are the frame's samples at half its offsets, and a written chroma
 // sample is the mean of its block's pixels inside the written region.
+// Semi-planar and msb-aligned YUV (NV12, P010, yuv444p16 as NVDEC gives them: core/yuv_format.hpp)
+// are read by FrameToTensor with the planar frames' arithmetic on their codes (a P010 code is its
+// sample >> 6), through the general path; TensorToFrame refuses them (write planar_of(format)).
 //
 // Construction checks everything that does not depend on pointers and resolves the kernel for
 // (format, dtype, backend); it throws UsageError, one line naming the field and its value:
