@@ -63,6 +63,9 @@ commit="$(head -n 1 COMMIT 2>/dev/null)" || commit=""
 card="$(nvidia-smi -L 2>/dev/null | head -n 1)"
 [[ -n "$card" ]] || card="none seen by nvidia-smi (device $device)"
 tests_line="not run"
+# PYN_NVDEC_BUILD_DIR: the build tree (default build/gpu-nvdec); with PYN_NVDEC_NO_BUILD=1 one that
+# an earlier step built, with pynference, pyn_nvdec_gpu_tests and pyn_kernels_gpu_tests in it.
+build_dir="${PYN_NVDEC_BUILD_DIR:-build/gpu-nvdec}"
 
 if [[ "$device" == cpu ]]; then
   bin="${PYN_NVDEC_BIN:-build/release/src/cli/pynference}"
@@ -92,16 +95,20 @@ else
   [[ -f "$gtest_dir/GTestConfig.cmake" ]] && configure+=(-DGTest_DIR="$gtest_dir")
   generator=()
   command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
-  say "building pynference and the NVDEC tests into build/gpu-nvdec"
-  cmake -S . -B build/gpu-nvdec "${generator[@]}" "${configure[@]}" >>"$log" 2>&1 &&
-    cmake --build build/gpu-nvdec -j"$(nproc)" --target pynference pyn_nvdec_gpu_tests \
-      pyn_kernels_gpu_tests >>"$log" 2>&1 ||
-    { say "build failed: tail of $log:"; tail -n 30 "$log"; exit 1; }
-  bin=build/gpu-nvdec/src/cli/pynference
+  if [[ "${PYN_NVDEC_NO_BUILD:-0}" == 1 ]]; then
+    say "PYN_NVDEC_NO_BUILD=1: $build_dir as it is"
+  else
+    say "building pynference and the NVDEC tests into $build_dir"
+    cmake -S . -B "$build_dir" "${generator[@]}" "${configure[@]}" >>"$log" 2>&1 &&
+      cmake --build "$build_dir" -j"$(nproc)" --target pynference pyn_nvdec_gpu_tests \
+        pyn_kernels_gpu_tests >>"$log" 2>&1 ||
+      { say "build failed: tail of $log:"; tail -n 30 "$log"; exit 1; }
+  fi
+  bin=$build_dir/src/cli/pynference
   say "GPU tests: pyn_nvdec_gpu_tests, pyn_kernels_gpu_tests --gtest_filter=SemiPlanar*"
   tests_ok=1
-  build/gpu-nvdec/tests/io/pyn_nvdec_gpu_tests >"$out_dir/nvdec-tests.log" 2>&1 || tests_ok=0
-  build/gpu-nvdec/tests/kernels/pyn_kernels_gpu_tests --gtest_filter='SemiPlanar*' \
+  $build_dir/tests/io/pyn_nvdec_gpu_tests >"$out_dir/nvdec-tests.log" 2>&1 || tests_ok=0
+  $build_dir/tests/kernels/pyn_kernels_gpu_tests --gtest_filter='SemiPlanar*' \
     >>"$out_dir/nvdec-tests.log" 2>&1 || tests_ok=0
   passed="$(grep -c '^\[       OK \]' "$out_dir/nvdec-tests.log")"
   # Each test's own line ends in its time; gtest's closing list repeats the names without it.
