@@ -203,6 +203,30 @@ bool next_or_keep(State& s, std::int64_t index) {
   }
 }
 
+// The next frame of the stream into s.frame (the one read ahead at open first), checked to be of
+// the stream's size; false at the end, with the warning of dropped frames once. Both faces, read
+// and lend, take their frames from here.
+bool next_frame(State& s, std::int64_t index, const FrameFormat& format) {
+  if (!std::exchange(s.pending, false) && !next_or_keep(s, index)) {
+    if (s.dropped > 0 && !std::exchange(s.dropped_told, true)) {
+      std::cerr << "warning: " << s.input.name << ": dropped " << s.dropped << " frame"
+                << (s.dropped == 1 ? "" : "s")
+                << " whose time was not after the frame before it, as ffmpeg drops them\n";
+    }
+    return false;
+  }
+  const AVFrame& f = *s.frame;
+  const int width = width_of(format);
+  const int height = height_of(format);
+  if (f.width != width || f.height != height) {
+    throw Error(s.input.name + ": frame " + std::to_string(index) + " is " +
+                std::to_string(f.width) + "x" + std::to_string(f.height) + ", not " +
+                std::to_string(width) + "x" + std::to_string(height) +
+                " as the frames before it (size changes are not supported)");
+  }
+  return true;
+}
+
 // The pipeline's layout nearest to a decoded format.
 AVPixelFormat target_of(AVPixelFormat decoded) {
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(decoded);
@@ -632,23 +656,10 @@ std::optional<FramePlanes> VideoReader::lend_frame(FrameTime* time) {
   if (!info_.on_device) {
     throw UsageError(s.input.name + ": frames decoded on the CPU are read, not lent");
   }
-  if (!std::exchange(s.pending, false) && !next_or_keep(s, frames_read_)) {
-    if (s.dropped > 0 && !std::exchange(s.dropped_told, true)) {
-      std::cerr << "warning: " << s.input.name << ": dropped " << s.dropped << " frame"
-                << (s.dropped == 1 ? "" : "s")
-                << " whose time was not after the frame before it, as ffmpeg drops them\n";
-    }
+  if (!next_frame(s, frames_read_, info_.format)) {
     return std::nullopt;
   }
   const AVFrame& f = *s.frame;
-  const int width = width_of(info_.format);
-  const int height = height_of(info_.format);
-  if (f.width != width || f.height != height) {
-    throw Error(s.input.name + ": frame " + std::to_string(frames_read_) + " is " +
-                std::to_string(f.width) + "x" + std::to_string(f.height) + ", not " +
-                std::to_string(width) + "x" + std::to_string(height) +
-                " as the frames before it (size changes are not supported)");
-  }
   if (const AVPixelFormat sw = sw_format_of(f); sw != s.hw_sw_format) {
     throw Error(s.input.name + ": frame " + std::to_string(frames_read_) + " came from NVDEC as " +
                 av::name_of(sw == AV_PIX_FMT_NONE ? static_cast<AVPixelFormat>(f.format) : sw) +
@@ -696,23 +707,12 @@ bool VideoReader::read_frame(std::span<std::byte> dst, FrameTime* time) {
     throw UsageError(s.input.name + ": a frame needs a buffer of " + std::to_string(bytes) +
                      " bytes, not " + std::to_string(dst.size()));
   }
-  if (!std::exchange(s.pending, false) && !next_or_keep(s, frames_read_)) {
-    if (s.dropped > 0 && !std::exchange(s.dropped_told, true)) {
-      std::cerr << "warning: " << s.input.name << ": dropped " << s.dropped << " frame"
-                << (s.dropped == 1 ? "" : "s")
-                << " whose time was not after the frame before it, as ffmpeg drops them\n";
-    }
+  if (!next_frame(s, frames_read_, info_.format)) {
     return false;
   }
   const AVFrame& f = *s.frame;
-  const int width = width_of(info_.format);
-  const int height = height_of(info_.format);
-  if (f.width != width || f.height != height) {
-    throw Error(s.input.name + ": frame " + std::to_string(frames_read_) + " is " +
-                std::to_string(f.width) + "x" + std::to_string(f.height) + ", not " +
-                std::to_string(width) + "x" + std::to_string(height) +
-                " as the frames before it (size changes are not supported)");
-  }
+  const int width = f.width;
+  const int height = f.height;
   const auto format = static_cast<AVPixelFormat>(f.format);
   if (format != s.decoded) {
     s.decoded = format;
