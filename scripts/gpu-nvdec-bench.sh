@@ -81,8 +81,10 @@ else
     [[ -e "$f" ]] && { dpkg -x "$f" "$deps_root" || say "unpacking $f failed"; }
   done
   # shellcheck source=scripts/gpu-ffmpeg.sh
-  source scripts/gpu-ffmpeg.sh && use_carried_ffmpeg "$deps_root/ffmpeg" | tee -a "$log" ||
-    { say "the carried FFmpeg did not unpack"; exit 1; }
+  # Not through a pipe: its exports (the loader's path among them) must reach this shell.
+  source scripts/gpu-ffmpeg.sh && use_carried_ffmpeg "$deps_root/ffmpeg" >"$work/ffmpeg.txt" ||
+    { cat "$work/ffmpeg.txt"; say "the carried FFmpeg did not unpack"; exit 1; }
+  tee -a "$log" <"$work/ffmpeg.txt"
   prefix_path="$deps_root/usr"
   if torch_prefix="$(python3 -W ignore -c 'import torch;print(torch.utils.cmake_prefix_path)' 2>/dev/null)"; then
     prefix_path="$prefix_path;$torch_prefix"

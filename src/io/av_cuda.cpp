@@ -13,15 +13,23 @@ extern "C" {
 namespace pyn::av {
 namespace {
 
-// The three driver calls synchronize() needs, from the libcuda FFmpeg loaded (dlopen finds the
-// same library already in the process).
+// The driver calls synchronize() and make_cuda_device() need, from the libcuda FFmpeg loaded
+// (dlopen finds the same library already in the process).
 struct Driver {
   using Push = CUresult (*)(CUcontext);
   using Pop = CUresult (*)(CUcontext*);
   using Sync = CUresult (*)(CUstream);
+  using Init = CUresult (*)(unsigned int);
+  using DeviceGet = CUresult (*)(CUdevice*, int);
+  using GetState = CUresult (*)(CUdevice, unsigned int*, int*);
+  using SetFlags = CUresult (*)(CUdevice, unsigned int);
   Push push = nullptr;
   Pop pop = nullptr;
   Sync sync = nullptr;
+  Init init = nullptr;
+  DeviceGet device_get = nullptr;
+  GetState get_state = nullptr;
+  SetFlags set_flags = nullptr;
 };
 
 const Driver& driver() {
@@ -35,6 +43,11 @@ const Driver& driver() {
       d.push = reinterpret_cast<Driver::Push>(dlsym(lib, "cuCtxPushCurrent_v2"));
       d.pop = reinterpret_cast<Driver::Pop>(dlsym(lib, "cuCtxPopCurrent_v2"));
       d.sync = reinterpret_cast<Driver::Sync>(dlsym(lib, "cuStreamSynchronize"));
+      d.init = reinterpret_cast<Driver::Init>(dlsym(lib, "cuInit"));
+      d.device_get = reinterpret_cast<Driver::DeviceGet>(dlsym(lib, "cuDeviceGet"));
+      d.get_state = reinterpret_cast<Driver::GetState>(dlsym(lib, "cuDevicePrimaryCtxGetState"));
+      d.set_flags =
+          reinterpret_cast<Driver::SetFlags>(dlsym(lib, "cuDevicePrimaryCtxSetFlags_v2"));
     }
     return d;
   }();
@@ -51,6 +64,30 @@ bool has_cuda_hwaccel(const AVCodec& codec) {
         (config->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) != 0) {
       return true;
     }
+  }
+}
+
+// FFmpeg takes the primary context only with the scheduling flags it creates it with (blocking
+// sync) and refuses one already active with others ("Primary context already active with
+// incompatible flags", ENOTSUP), which is what the CUDA runtime makes: the pipeline's device is
+// open before the reader. The driver changes an active primary context's flags (CUDA 11 and
+// later), so they are set to FFmpeg's first. Its waits then sleep instead of spinning, as the
+// pipeline's own events already do. Where this cannot be done, FFmpeg's error says why.
+void align_primary_context_flags(int index) {
+  const Driver& d = driver();
+  if (d.init == nullptr || d.device_get == nullptr || d.get_state == nullptr ||
+      d.set_flags == nullptr || d.init(0) != CUDA_SUCCESS) {
+    return;
+  }
+  CUdevice device = 0;
+  unsigned int flags = 0;
+  int active = 0;
+  if (d.device_get(&device, index) != CUDA_SUCCESS ||
+      d.get_state(device, &flags, &active) != CUDA_SUCCESS) {
+    return;
+  }
+  if (flags != CU_CTX_SCHED_BLOCKING_SYNC) {
+    (void)d.set_flags(device, CU_CTX_SCHED_BLOCKING_SYNC);
   }
 }
 
@@ -105,6 +142,7 @@ Buffer make_cuda_device(int index) {
   av_dict_set(&options, "primary_ctx", "1", 0);
   AVBufferRef* device = nullptr;
   const std::string name = std::to_string(index);
+  align_primary_context_flags(index);
   const int made =
       av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, name.c_str(), options, 0);
   av_dict_free(&options);

@@ -130,6 +130,10 @@ class NvdecGpu : public ::testing::Test {
     if (!has_cuda()) {
       GTEST_SKIP() << "no CUDA device";
     }
+    // As in a run, where the pipeline's device is open before the reader: the runtime makes the
+    // primary context with its own scheduling flags, which FFmpeg refused until the reader set its
+    // own (av_cuda.cpp).
+    ASSERT_EQ(cudaFree(nullptr), cudaSuccess);
   }
 
   // NVDEC's frames and times against the CPU decoder's, frame by frame by hash.
