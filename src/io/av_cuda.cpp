@@ -126,6 +126,11 @@ std::string nvdec_refusal(const AVCodec& codec, const AVCodecParameters& par) {
   if (d->log2_chroma_w != d->log2_chroma_h || d->log2_chroma_w > 1) {
     return name + " is not YUV 4:2:0 or 4:4:4";
   }
+  // NVDEC's H.264 is 8-bit 4:2:0 (High profile) on every NVIDIA GPU: High 10 and 4:4:4 are not
+  // in its hardware, and FFmpeg's hwaccel would only say so at the first frame.
+  if (par.codec_id == AV_CODEC_ID_H264 && (d->comp[0].depth != 8 || d->log2_chroma_w != 1)) {
+    return "NVDEC decodes H.264 only as 8-bit 4:2:0, not " + name;
+  }
   if (d->comp[0].depth != 8 && d->comp[0].depth != 10) {
     return std::to_string(d->comp[0].depth) + "-bit samples (" + name +
            ") are not read from the device (8 or 10 bits)";

@@ -169,8 +169,8 @@ class NvdecGpu : public ::testing::Test {
 TEST_F(NvdecGpu, FramesEqualTheCpuDecodersByHash) {
   ScratchDir dir;
   std::vector<Clip> clips = {
-      {"libx264", 8, 1280, 720, 30},  {"libx264", 10, 1280, 720, 30},
-      {"libx265", 8, 1280, 720, 30},  {"libx265", 10, 1280, 720, 30},
+      {"libx264", 8, 1280, 720, 30},  {"libx265", 8, 1280, 720, 30},
+      {"libx265", 10, 1280, 720, 30},
       {"libx264", 8, 3840, 2160, 12}, {"libx265", 10, 3840, 2160, 12},
   };
   if (avcodec_find_encoder_by_name("libaom-av1") != nullptr) {
@@ -193,6 +193,23 @@ TEST_F(NvdecGpu, FramesEqualTheCpuDecodersByHash) {
       }
     }
     compare(path, VideoInputOptions{}, c.bits);
+  }
+}
+
+// High 10 H.264 is not in NVDEC's hardware: refused before the decoder opens, in one line.
+TEST_F(NvdecGpu, TenBitH264IsRefused) {
+  ScratchDir dir;
+  const std::string path = dir / "x264-10.mkv";
+  write_clip(path, {"libx264", 10, 1280, 720, 4});
+  VideoInputOptions options = input_of(path);
+  options.hwdec = HwDecode::cuda;
+  try {
+    const VideoReader reader(options);
+    ADD_FAILURE() << "opened on NVDEC";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ": cannot decode on NVDEC: NVDEC decodes H.264 only as 8-bit 4:2:0, not "
+                     "yuv420p10le");
   }
 }
 

@@ -80,6 +80,23 @@ TEST(NvdecReader, Yuv422DecodesOnTheCpu) {
   expect_refusal(spec.path, why);
 }
 
+// High 10 H.264 is not in NVDEC's hardware (found on a GPU machine, where FFmpeg's hwaccel gave
+// CPU frames at the first frame): said before the decoder opens.
+TEST(NvdecReader, TenBitH264DecodesOnTheCpu) {
+  ScratchDir dir;
+  ClipSpec spec;
+  spec.path = dir / "in.mkv";
+  spec.video_encoder = "libx264";
+  spec.pix_fmt = AV_PIX_FMT_YUV420P10LE;
+  make_clip(spec);
+  const std::string why = expect_fallback(spec.path);
+  if (why.find("hwaccel") != std::string::npos) {
+    GTEST_SKIP() << "this FFmpeg has no NVDEC for h264: " << why;
+  }
+  EXPECT_EQ(why, "NVDEC decodes H.264 only as 8-bit 4:2:0, not yuv420p10le");
+  expect_refusal(spec.path, why);
+}
+
 TEST(NvdecReader, NoCudaDeviceDecodesOnTheCpu) {
   ScratchDir dir;
   ClipSpec spec;
