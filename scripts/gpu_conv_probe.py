@@ -4,7 +4,7 @@
 The probe for issue 15's native engine (docs/engine.md): can cuDNN's fused operation graph
 (conv_fprop 3x3 + bias + PReLU, NHWC, fp32 accumulate) run that layer much faster than PyTorch?
 
-    python3 scripts/gpu_conv_probe.py [--size 960x540] [--dtype fp16|bf16] [--layers 34]
+    python3 scripts/gpu_conv_probe.py [--size 960x540] [--dtype fp16|bf16] [--layers 18]
                                       [--plans 3] [--forms maxmin,mix,select] [--out DIR]
 
 One 64->64 3x3 layer at N=1, timed as median ms of single launches between CUDA events, after
@@ -21,7 +21,7 @@ warm-up:
 TFLOP/s counts 2*H*W*Cin*Cout*9 per convolution. Every output is checked against fp32 PyTorch
 (TF32 off) of the same layer: max abs diff and PSNR, with the reference's range as the peak.
 
---layers 34 adds the whole chain of compact-x4 at that size (3->64 + PReLU, 32 x 64->64 + PReLU,
+--layers 18 adds the whole chain of compact-x4 at that size (3->64 + PReLU, 16 x 64->64 + PReLU,
 64->48; pixel shuffle and the upsampled skip are left out): one cuDNN graph per distinct shape,
 executed layer after layer, against PyTorch eager channels_last of the same chain, both also
 replayed from a CUDA graph. A path that fails is one line naming it; the other paths still run.
@@ -635,7 +635,7 @@ def parse_args(argv=None):
     parser.add_argument("--size", type=parse_size, default=(960, 540), help="WIDTHxHEIGHT (default 960x540)")
     parser.add_argument("--dtype", choices=("fp16", "bf16"), default="fp16")
     parser.add_argument("--layers", type=int, default=0,
-                        help="also time a chain of this many convolutions (34: compact-x4); 0: none")
+                        help="also time a chain of this many convolutions (18: compact-x4, tools/make_demo_models.py's 16 body convolutions; 0: none)")
     parser.add_argument("--plans", type=int, default=3, help="cuDNN plans of the ranked list built and timed (default 3)")
     parser.add_argument("--forms", type=parse_forms, default=list(FORMS),
                         help=f"PReLU forms for the cuDNN graph (default {','.join(FORMS)})")
