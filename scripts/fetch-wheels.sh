@@ -13,6 +13,10 @@
 #     tree without ray's Java jars, RLlib, Serve and the dashboard's web client (none of which a
 #     task needs), and without filelock and typing_extensions, which torch brings there. xz takes
 #     a few minutes here.
+#   - with the argument `cudnn`: the nvidia-cudnn-frontend wheel (CPython 3.12, x86_64, about
+#     12 MB), for scripts/gpu_conv_probe.py: its python module `cudnn`, unzipped there into a folder
+#     on PYTHONPATH (docs/engine.md). Its dependencies are not fetched: the probe's graphs use the
+#     cuDNN that torch brings, and none of the optional kernels that want more.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -20,6 +24,7 @@ readonly spandrel_version="0.4.2"
 readonly nanobind_version="3.1.0"
 readonly vapoursynth_version="81"
 readonly ray_version="2.60.0"
+readonly cudnn_frontend_version="1.32.0"
 python="${PYN_PYTHON:-.venv/bin/python}"
 [[ -x "$python" ]] || python=python3
 mkdir -p .whl
@@ -38,5 +43,9 @@ if [[ "${1:-}" == ray ]]; then
     "$site"/filelock-*.dist-info
   find "$site" -name '*.js.map' -delete
   tar -cJf .whl/ray-site.tar.xz -C "$site" .
+fi
+if [[ "${1:-}" == cudnn ]]; then
+  "$python" -m pip download -q --no-deps --only-binary=:all: -d .whl --python-version 3.12 \
+    --implementation cp --platform manylinux_2_28_x86_64 "nvidia-cudnn-frontend==$cudnn_frontend_version"
 fi
 ls -sh1 .whl
