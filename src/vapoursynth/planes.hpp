@@ -4,8 +4,9 @@
 // or 16/32-bit float samples), YUV as Y, U, V (a YuvDesc). A slot holds the same planes with no
 // row padding, one after the other (core/view.hpp's packed layout), so a copy is a memcpy per row
 // and nothing is interleaved or converted: the kernels read the planes as they are. A plane whose
-// stride is its row (VapourSynth pads rows to 64 bytes, so most HD and 4K planes) is one memcpy,
-// which for planes of megabytes stores past the caches instead of reading each line in first.
+// stride is its row (VapourSynth pads rows to a multiple of 32 bytes or more, which most HD and 4K
+// rows already are) is one memcpy; on an H200 machine that measured the same as a memcpy per row
+// (docs/python.md).
 //
 // These copies run on the VapourSynth thread that asked for the frame. They exist only for the
 // stride and for the slot's pinned memory, which the upload is fastest from.
