@@ -120,7 +120,8 @@ TEST_F(ViewGpu, RegionsOfPitchedFramesMatchTheReference) {
 // The whole frame, packed, into and out of slice n of a contiguous tensor takes the vectorised
 // kernels; pitched, the general path: both give the reference's bytes. The large size is 960x544
 // (many blocks, rows a multiple of the vector width): at 1920x1080 the test took 94 s of ctest's
-// 120 on a GPU machine, nearly all of it on the CPU (random frames and the reference, every format).
+// 120 on a GPU machine, nearly all of it on the CPU (random frames and the reference, every
+// format).
 TEST_F(ViewGpu, WholeFramesPackedAndPitchedMatchTheReference) {
   Rng rng;
   SCOPED_TRACE(rng.trace());
