@@ -25,18 +25,12 @@ log="$out_dir/gpu-build.log"
 say() { printf 'gpu-build: %s\n' "$*"; }
 command -v nvcc >/dev/null 2>&1 || export PATH="/usr/local/cuda/bin:$PATH"
 
-deps=/opt/deps
-if ! mkdir -p "$deps" 2>/dev/null || [[ ! -w "$deps" ]]; then
-  deps="$repo_root/build/deps"
-  mkdir -p "$deps"
-fi
-for f in .deps/*.deb; do
-  [[ -e "$f" ]] && { dpkg -x "$f" "$deps" || say "unpacking $f failed"; }
-done
+# shellcheck source=scripts/gpu-deps.sh
+source scripts/gpu-deps.sh && unpack_carried_debs
 mkdir -p build/gpu
 # shellcheck source=scripts/gpu-ffmpeg.sh
-source scripts/gpu-ffmpeg.sh && use_carried_ffmpeg "$deps/ffmpeg" || { say "the carried FFmpeg did not unpack"; exit 1; }
-[[ -d "$deps/ffmpeg" ]] && ln -sfn "$deps/ffmpeg" build/gpu/ffmpeg
+source scripts/gpu-ffmpeg.sh && use_carried_ffmpeg "$deps_root/ffmpeg" || { say "the carried FFmpeg did not unpack"; exit 1; }
+[[ -d "$deps_root/ffmpeg" ]] && ln -sfn "$deps_root/ffmpeg" build/gpu/ffmpeg
 site="$repo_root/build/gpu/site"
 mkdir -p "$site"
 for wheel in .whl/nanobind-*.whl .whl/vapoursynth-*.whl; do
@@ -58,8 +52,8 @@ python="$(command -v python3)"
 targets=(${PYN_GPU_TARGETS:-pynference _core pyn_vapoursynth pyn_nvdec_gpu_tests pyn_kernels_gpu_tests})
 start=$SECONDS
 if cmake --preset gpu -DPYN_WERROR=OFF -DCMAKE_CUDA_ARCHITECTURES=native -DPYN_WITH_FFMPEG=ON \
-  -DPYN_WITH_TORCH=ON -DCMAKE_PREFIX_PATH="$deps/usr;$torch_prefix" \
-  -DGTest_DIR="$deps/usr/lib/x86_64-linux-gnu/cmake/GTest" -DPYN_BUILD_PYTHON=ON \
+  -DPYN_WITH_TORCH=ON -DCMAKE_PREFIX_PATH="$deps_root/usr;$torch_prefix" \
+  -DGTest_DIR="$deps_root/usr/lib/x86_64-linux-gnu/cmake/GTest" -DPYN_BUILD_PYTHON=ON \
   -DPython_EXECUTABLE="$python" -DPYN_BUILD_VAPOURSYNTH=ON -DPYN_VAPOURSYNTH_PYTHON="$python" \
   -DPYN_COMMIT="$commit" -DPYN_BUILD_BENCH=OFF >"$log" 2>&1 &&
   cmake --build build/gpu -j"$(nproc)" --target "${targets[@]}" >>"$log" 2>&1; then

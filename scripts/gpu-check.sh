@@ -28,16 +28,10 @@ fail() {
 }
 
 unpack_deps() {
-  deps_root="/opt/deps"
-  if ! mkdir -p "$deps_root" 2>/dev/null || [[ ! -w "$deps_root" ]]; then
-    deps_root="$repo_root/build/deps"
-  fi
-  local debs=(.deps/*.deb) f
+  local debs=(.deps/*.deb)
   [[ -e "${debs[0]}" ]] || say "no .deps/*.deb here: googletest must come from the system"
-  for f in "${debs[@]}"; do
-    [[ -e "$f" ]] || continue
-    dpkg -x "$f" "$deps_root" || fail "unpacking $f"
-  done
+  # shellcheck source=scripts/gpu-deps.sh
+  source scripts/gpu-deps.sh && unpack_carried_debs || fail "unpacking .deps"
 }
 
 main() {

@@ -72,14 +72,8 @@ if [[ "$device" == cpu ]]; then
   [[ -x "$bin" ]] || { say "no $bin: build the release preset first"; exit 1; }
 else
   command -v nvcc >/dev/null 2>&1 || export PATH="/usr/local/cuda/bin:$PATH"
-  deps_root=/opt/deps
-  if ! mkdir -p "$deps_root" 2>/dev/null || [[ ! -w "$deps_root" ]]; then
-    deps_root="$repo_root/build/deps"
-    mkdir -p "$deps_root"
-  fi
-  for f in .deps/*.deb; do
-    [[ -e "$f" ]] && { dpkg -x "$f" "$deps_root" || say "unpacking $f failed"; }
-  done
+  # shellcheck source=scripts/gpu-deps.sh
+  source scripts/gpu-deps.sh && unpack_carried_debs
   # shellcheck source=scripts/gpu-ffmpeg.sh
   # Not through a pipe: its exports (the loader's path among them) must reach this shell.
   source scripts/gpu-ffmpeg.sh && use_carried_ffmpeg "$deps_root/ffmpeg" >"$work/ffmpeg.txt" ||

@@ -26,15 +26,13 @@ fail() {
 }
 
 main() {
-  local deps_root="$repo_root/build/deps" f gtest_dir commit
+  local deps_root gtest_dir commit
   commit="$(head -n 1 COMMIT 2>/dev/null)" || commit=""
   [[ -n "$commit" ]] || commit="$(git rev-parse --short=12 HEAD 2>/dev/null)" || commit="unknown"
   say "commit $commit; $(nvidia-smi -L 2>/dev/null | head -n 1 || echo "no nvidia-smi")"
   command -v nvcc >/dev/null 2>&1 || export PATH="/usr/local/cuda/bin:$PATH"
-  mkdir -p "$deps_root"
-  for f in .deps/*.deb; do
-    [[ -e "$f" ]] && { dpkg -x "$f" "$deps_root" || fail "unpacking $f"; }
-  done
+  # shellcheck source=scripts/gpu-deps.sh
+  source scripts/gpu-deps.sh && unpack_carried_debs || fail "unpacking .deps"
   local args=(-B "$build" -DPYN_WITH_TORCH=OFF -DPYN_COMMIT="$commit")
   gtest_dir="$deps_root/usr/lib/x86_64-linux-gnu/cmake/GTest"
   [[ -f "$gtest_dir/GTestConfig.cmake" ]] && args+=(-DGTest_DIR="$gtest_dir")

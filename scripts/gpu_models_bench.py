@@ -271,15 +271,13 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float, compi
         said = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
         last = (said.strip().splitlines() or ["nothing"])[-1]
         row["pyn_error"] = f"bench did not end within the cap ({time.monotonic() - began:.0f} s; its last line: {last})"
-        r = None
-    if r is not None and r.returncode == 0 and bench_json.is_file():
+        return row  # the cap has passed: the steps below would time out too
+    if r.returncode == 0 and bench_json.is_file():
         fps = json.loads(bench_json.read_text())["results"][0]["fps"]
         row["pyn_fps"] = round(fps, 1)
         row["pyn_ms"] = round(1000 / fps, 2) if fps > 0 else None
-    elif r is not None:
+    else:
         row["pyn_error"] = (r.stderr.strip().splitlines() or ["bench failed"])[-1]
-    if r is None:
-        return row
 
     # 4. PSNR of pynference's output against fp32 eager (both through the same YUV conversion)
     y4m_in, y4m_out = work / f"{name}.in.y4m", work / f"{name}.out.y4m"

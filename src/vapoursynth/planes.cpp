@@ -28,13 +28,7 @@ void pack(const FrameFormat& format, const std::array<ConstPlane, 3>& planes,
   for (int p = 0; p < 3; ++p) {
     const ConstPlane& plane = planes[static_cast<std::size_t>(p)];
     const std::size_t row = plane_row_bytes(format, p);
-    const int rows = plane_rows(format, p);
-    if (plane.stride == static_cast<std::ptrdiff_t>(row)) {
-      std::memcpy(out, plane.data, row * static_cast<std::size_t>(rows));
-      out += row * static_cast<std::size_t>(rows);
-      continue;
-    }
-    for (int y = 0; y < rows; ++y) {
+    for (int y = 0; y < plane_rows(format, p); ++y) {
       std::memcpy(out, plane.data + static_cast<std::ptrdiff_t>(y) * plane.stride, row);
       out += row;
     }
@@ -48,13 +42,7 @@ void unpack(const FrameFormat& format, std::span<const std::byte> packed,
   for (int p = 0; p < 3; ++p) {
     const Plane& plane = planes[static_cast<std::size_t>(p)];
     const std::size_t row = plane_row_bytes(format, p);
-    const int rows = plane_rows(format, p);
-    if (plane.stride == static_cast<std::ptrdiff_t>(row)) {
-      std::memcpy(plane.data, in, row * static_cast<std::size_t>(rows));
-      in += row * static_cast<std::size_t>(rows);
-      continue;
-    }
-    for (int y = 0; y < rows; ++y) {
+    for (int y = 0; y < plane_rows(format, p); ++y) {
       std::memcpy(plane.data + static_cast<std::ptrdiff_t>(y) * plane.stride, in, row);
       in += row;
     }

@@ -3,10 +3,8 @@
 // planar with a stride per plane: RGB as planes R, G, B (a planar ImageDesc, of 8/16-bit integer
 // or 16/32-bit float samples), YUV as Y, U, V (a YuvDesc). A slot holds the same planes with no
 // row padding, one after the other (core/view.hpp's packed layout), so a copy is a memcpy per row
-// and nothing is interleaved or converted: the kernels read the planes as they are. A plane whose
-// stride is its row (VapourSynth pads rows to a multiple of 32 bytes or more, which most HD and 4K
-// rows already are) is one memcpy; on an H200 machine that measured the same as a memcpy per row
-// (docs/python.md).
+// and nothing is interleaved or converted: the kernels read the planes as they are. (One memcpy
+// for a plane whose stride is its row measured the same on an H200 machine: docs/python.md.)
 //
 // These copies run on the VapourSynth thread that asked for the frame. They exist only for the
 // stride and for the slot's pinned memory, which the upload is fastest from.

@@ -65,36 +65,32 @@ TEST(NvdecReader, CodecWithoutTheHwaccelDecodesOnTheCpu) {
   expect_refusal(spec.path, why);
 }
 
-TEST(NvdecReader, Yuv422DecodesOnTheCpu) {
+// An H.264 clip in `pix_fmt` decodes on the CPU under automatic, and cuda refuses it, both saying
+// `want`; skipped where this FFmpeg's h264 decoder has no NVDEC at all.
+void expect_h264_on_the_cpu(AVPixelFormat pix_fmt, const std::string& want) {
   ScratchDir dir;
   ClipSpec spec;
   spec.path = dir / "in.mkv";
   spec.video_encoder = "libx264";
-  spec.pix_fmt = AV_PIX_FMT_YUV422P;
+  spec.pix_fmt = pix_fmt;
   make_clip(spec);
   const std::string why = expect_fallback(spec.path);
   if (why.find("hwaccel") != std::string::npos) {
     GTEST_SKIP() << "this FFmpeg has no NVDEC for h264: " << why;
   }
-  EXPECT_EQ(why, "4:2:2 (yuv422p) is not decoded by NVDEC");
+  EXPECT_EQ(why, want);
   expect_refusal(spec.path, why);
+}
+
+TEST(NvdecReader, Yuv422DecodesOnTheCpu) {
+  expect_h264_on_the_cpu(AV_PIX_FMT_YUV422P, "4:2:2 (yuv422p) is not decoded by NVDEC");
 }
 
 // High 10 H.264 is not in NVDEC's hardware (found on a GPU machine, where FFmpeg's hwaccel gave
 // CPU frames at the first frame): said before the decoder opens.
 TEST(NvdecReader, TenBitH264DecodesOnTheCpu) {
-  ScratchDir dir;
-  ClipSpec spec;
-  spec.path = dir / "in.mkv";
-  spec.video_encoder = "libx264";
-  spec.pix_fmt = AV_PIX_FMT_YUV420P10LE;
-  make_clip(spec);
-  const std::string why = expect_fallback(spec.path);
-  if (why.find("hwaccel") != std::string::npos) {
-    GTEST_SKIP() << "this FFmpeg has no NVDEC for h264: " << why;
-  }
-  EXPECT_EQ(why, "NVDEC decodes H.264 only as 8-bit 4:2:0, not yuv420p10le");
-  expect_refusal(spec.path, why);
+  expect_h264_on_the_cpu(AV_PIX_FMT_YUV420P10LE,
+                         "NVDEC decodes H.264 only as 8-bit 4:2:0, not yuv420p10le");
 }
 
 TEST(NvdecReader, NoCudaDeviceDecodesOnTheCpu) {
