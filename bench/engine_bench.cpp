@@ -13,10 +13,16 @@
 //    none on the default stream or a stream of torch's own — and no call made inside run() may
 //    wait for the GPU (stream, event or context synchronize, or a blocking allocation, free or
 //    copy). The recorded work is written as a timeline (Chrome trace, SVG).
+// With --cold C, before all that and before any prepare(): where a run's first frame goes. The
+//    load's wall time, then C inferences in a row on the loading thread (a new stream), then C on a
+//    new thread and a new stream, then C more on a second new thread: each one's host wall time,
+//    waited for. The slow ones say what is cold the first time: the package's model instances
+//    (slow for the first instances on any thread) or per-thread state (slow again on a new thread).
 //
 // Exit status: 0, 3 where any work left its stream or any call waited, 1 on an error, 2 on bad use.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +36,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -59,6 +66,7 @@ struct Options {
   int streams = 2;
   int trace_frames = 24;
   int in_flight = 6;  // split-streams' slots
+  int cold = 0;       // --cold C: first inferences per thread, timed one by one
   std::string json;
   std::string chrome;
   std::string svg;
@@ -66,7 +74,7 @@ struct Options {
 
 constexpr const char* kUsage =
     "usage: pyn_engine_bench -m MODEL [--size WxH] [--fp16|--bf16|--fp32] [--frames N] [--streams K]\n"
-    "                        [--trace-frames M] [--in-flight F] [--json FILE] [--chrome FILE] [--svg FILE]\n";
+    "                        [--trace-frames M] [--in-flight F] [--cold C] [--json FILE] [--chrome FILE] [--svg FILE]\n";
 
 int positive(const std::string& text, const char* what) {
   char* end = nullptr;
@@ -111,6 +119,8 @@ Options parse(int argc, char** argv) {
       o.trace_frames = positive(value(), "--trace-frames");
     } else if (arg == "--in-flight") {
       o.in_flight = positive(value(), "--in-flight");
+    } else if (arg == "--cold") {
+      o.cold = positive(value(), "--cold");
     } else if (arg == "--json") {
       o.json = value();
     } else if (arg == "--chrome") {
@@ -392,7 +402,57 @@ std::string json_text(const std::string& text) {
   return out + "\"";
 }
 
+// --cold: the load, then each of the first inferences on the loading thread and on two new threads
+// (each with a stream of its own), host wall time from the call to the end of its work.
+void cold_starts(const Options& o) {
+  using clock = std::chrono::steady_clock;
+  const auto ms_since = [](clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+  };
+  const pyn::Device device = pyn::Device::open(pyn::DeviceSpec::parse("cuda:0"));
+  device.bind_thread();
+  const clock::time_point load_begin = clock::now();
+  const std::unique_ptr<pyn::Engine> engine = pyn::open_torch_engine(device, o.model, {o.dtype, true});
+  const double load_ms = ms_since(load_begin);
+  const pyn::TensorShape in_shape{1, 3, o.height, o.width};
+  const pyn::TensorShape out_shape = engine->output_shape(in_shape);
+  const std::size_t element = pyn::bytes_of(o.dtype);
+  const pyn::DeviceBuffer in = device.alloc(in_shape.elements() * element);
+  std::vector<pyn::DeviceBuffer> outs;  // one output per thread: the threads run one after another
+  for (int t = 0; t < 3; ++t) {
+    outs.push_back(device.alloc(out_shape.elements() * element));
+  }
+  {
+    pyn::Stream stream = device.make_stream();
+    fill_random(stream, in, in_shape.elements(), o.dtype, 99U);
+    stream.synchronize();
+  }
+  std::printf("cold start: %s loaded in %.1f ms; first %d inferences at %dx%d, host wall each (ms):\n",
+              engine->name().c_str(), load_ms, o.cold, o.width, o.height);
+  const auto runs = [&](const char* where, const pyn::DeviceBuffer& out) {
+    device.bind_thread();
+    pyn::Stream stream = device.make_stream();
+    std::string line;
+    for (int i = 0; i < o.cold; ++i) {
+      const clock::time_point t0 = clock::now();
+      engine->run(stream, pyn::TensorView{in.data(), in_shape, o.dtype},
+                  pyn::TensorView{out.data(), out_shape, o.dtype});
+      stream.synchronize();
+      char figure[32];
+      std::snprintf(figure, sizeof figure, " %.2f", ms_since(t0));
+      line += figure;
+    }
+    std::printf("  %-28s%s\n", where, line.c_str());
+  };
+  runs("loading thread, new stream:", outs[0]);
+  std::thread([&] { runs("new thread, new stream:", outs[1]); }).join();
+  std::thread([&] { runs("second new thread:", outs[2]); }).join();
+}
+
 int run(const Options& o) {
+  if (o.cold > 0) {
+    cold_starts(o);
+  }
   const pyn::Device device = pyn::Device::open(pyn::DeviceSpec::parse("cuda:0"));
   device.bind_thread();
   const std::unique_ptr<pyn::Engine> engine = pyn::open_torch_engine(device, o.model, {o.dtype, true});
