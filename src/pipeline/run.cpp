@@ -75,8 +75,15 @@ void Run::prepare_lane(Lane& lane) {
   } catch (...) {
     // The failure is the run's before start() can look, so no frame is read after it.
     fail(std::current_exception());
-    lanes_ready_.count_down();
+    lane_ready();
     throw;
+  }
+  lane_ready();
+}
+
+void Run::lane_ready() {
+  if (!any_lane_ready_.exchange(true)) {
+    first_lane_ready_.count_down();
   }
   lanes_ready_.count_down();
 }
@@ -88,15 +95,16 @@ void Run::make_host_buffers(Slot& slot) {
 }
 
 bool Run::start() {
-  // Pinning the slots' host buffers takes milliseconds each: done here while the lanes warm up,
-  // and what is left by fill() as each slot is first used.
-  for (Slot& slot : slots()) {
-    if (lanes_ready_.try_wait() || failed()) {
-      break;
-    }
-    make_host_buffers(slot);
+  // Unmeasured, frames start once one lane is warm; the others take frames as each is ready, its
+  // warm-up done on its own thread before its first frame. A measured run waits for every lane,
+  // so that no warm-up runs beside the frames it times. The slots' host buffers are pinned by
+  // fill() as each slot is first used, not here while the lanes warm up: pinning beside the
+  // warm-up held up the lane's own CUDA calls (docs/benchmarks.md, the first frame).
+  if (measuring()) {
+    lanes_ready_.wait();
+  } else {
+    first_lane_ready_.wait();
   }
-  lanes_ready_.wait();
   if (failed()) {
     return false;
   }

@@ -4,6 +4,7 @@
 // from, each the Processor's step with the driver's measurement and fault hooks around it. A
 // strategy only decides which thread runs which step on which stream.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -48,9 +49,9 @@ class Run {
   // runs the lane, since engines keep per-thread state (LibTorch's autotune caches) that a warm-up
   // on another thread would not fill.
   void prepare_lane(Lane& lane);
-  // Called once by the thread that fills slots, before the first fill: makes slots' host buffers
-  // while it waits until every lane is prepared, then (measured runs) times each stage alone and
-  // starts the clocks. False where a lane failed to prepare.
+  // Called once by the thread that fills slots, before the first fill: waits until a lane is
+  // prepared (every lane, and then times each stage alone, in a measured run) and starts the
+  // clocks. False where a lane failed to prepare.
   bool start();
 
   // --- stage steps -----------------------------------------------------------------------------
@@ -109,6 +110,8 @@ class Run {
   };
 
   void fail(std::exception_ptr error);
+  // A lane's prepare() is over, done or failed: counts the latches start() waits on.
+  void lane_ready();
   // The slots of the group `first` leads that hold frames.
   [[nodiscard]] std::span<Slot* const> members(const Slot& first) const;
   bool fill_one(Slot& slot);
@@ -149,7 +152,9 @@ class Run {
   double warmup_ms_ = 0;
   std::int64_t next_frame_ = 0;
   std::optional<Memory> lends_;  // where the source's frames lie, if it lends them
-  std::latch lanes_ready_;
+  std::latch lanes_ready_;        // every lane prepared (or failed)
+  std::latch first_lane_ready_{1};  // some lane prepared (or failed)
+  std::atomic<bool> any_lane_ready_{false};
   std::vector<FrameRecord> records_;  // measured runs only
   // Every run: what frames, wall time and fps need, without a record per frame.
   std::int64_t delivered_ = 0;
