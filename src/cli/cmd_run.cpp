@@ -59,8 +59,9 @@ const std::vector<OptionSpec>& run_options() {
       {"hwdec", "MODE",
        "where the input video is decoded: none (FFmpeg on the CPU), cuda (NVDEC on --device's GPU, "
        "frames stay on the GPU: no CPU decode, no upload; an error where it cannot) or auto (NVDEC "
-       "where codec, pixel format and size allow, else the CPU, with one line saying why)",
-       "none"},
+       "where codec, pixel format and size allow, else the CPU, with one line saying why; by "
+       "default auto on a GPU, none on the CPU and with --cuda-graph)",
+       "auto"},
       {"ss", "T", "-ss: start at this input time (seconds or [HH:]MM:SS[.frac])", ""},
       {"t", "T", "-t: take this much of the input", ""},
       {"to", "T", "-to: stop at this input time", ""},
@@ -331,7 +332,8 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
   options.measure = args.flag("measure");
   const TileFlags tiles = read_tile_flags(args);
   const HwDecodeFlags hwdec =
-      hwdec_flags(args.str("hwdec"), args.str("device"), device, options, quiet);
+      hwdec_flags(args.has("hwdec") ? args.str("hwdec") : default_hwdec(device, options),
+                  args.str("device"), device, options, quiet);
   std::unique_ptr<Input> input =
       open_input(in_spec, window, parse_on_error(args.str("on-error")),
                  args.has("input-format") ? args.str("input-format") : "",

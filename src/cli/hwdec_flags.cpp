@@ -21,6 +21,10 @@ VideoInputOptions::HwDecode parse_hwdec(const std::string& name) {
   throw UsageError("--hwdec takes auto, cuda or none, not '" + name + "'");
 }
 
+std::string default_hwdec(const Device& device, const PipelineOptions& options) {
+  return device.backend() == Backend::cuda && !options.cuda_graph ? "auto" : "none";
+}
+
 HwDecodeFlags hwdec_flags(const std::string& name, const std::string& device_flag,
                           const Device& device, const PipelineOptions& options, bool quiet) {
   HwDecodeFlags flags;

@@ -19,6 +19,11 @@ struct HwDecodeFlags {
 // --hwdec NAME: auto, cuda or none; UsageError for other names.
 [[nodiscard]] VideoInputOptions::HwDecode parse_hwdec(const std::string& name);
 
+// What a run without --hwdec decodes with: auto on a CUDA device, where NVDEC's frames can go
+// straight into the pipeline; none on the CPU backend (nothing to say there) and with --cuda-graph
+// (graphs are captured over the slots' own buffers, which lent frames bypass).
+[[nodiscard]] std::string default_hwdec(const Device& device, const PipelineOptions& options);
+
 // The reader's options for a run on `device` (`device_flag`: --device as given). cuda on the CPU
 // backend: UsageError where --device cpu was asked for, DeviceUnavailable where the machine has no
 // CUDA device; auto there decodes on the CPU, with one line saying why (unless `quiet`).

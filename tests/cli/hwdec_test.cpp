@@ -30,7 +30,7 @@ TEST(Hwdec, HelpNamesTheFlagAndItsDefault) {
   const std::string line = r.output.substr(at, r.output.find('\n', at) - at);
   EXPECT_NE(line.find("auto"), std::string::npos) << line;
   EXPECT_NE(line.find("cuda"), std::string::npos) << line;
-  EXPECT_NE(line.find("(default: none)"), std::string::npos) << line;
+  EXPECT_NE(line.find("(default: auto)"), std::string::npos) << line;
 }
 
 TEST(Hwdec, UnknownNameIsOneLineOfUsage) {
@@ -81,6 +81,12 @@ TEST(Hwdec, AutoWithoutAGpuDecodesOnTheCpuWithTheSameBytes) {
       << "said twice: " << automatic.output;
   EXPECT_EQ(read(dir / "none.y4m"), read(dir / "auto.y4m"));
   EXPECT_FALSE(read(dir / "none.y4m").empty());
+  // Without --hwdec (auto by default), a run on the CPU says nothing of decoding.
+  const Result unsaid = run("run -i " + clip + " -m synthetic:x1 -o " + (dir / "default.y4m").string());
+  ASSERT_EQ(unsaid.code, 0) << unsaid.output;
+  EXPECT_EQ(unsaid.output.find("decoding on the CPU"), std::string::npos) << unsaid.output;
+  EXPECT_EQ(unsaid.output.find("--hwdec"), std::string::npos) << unsaid.output;
+  EXPECT_EQ(read(dir / "none.y4m"), read(dir / "default.y4m"));
   std::filesystem::remove_all(dir);
 }
 
