@@ -97,12 +97,16 @@ void Run::make_host_buffers(Slot& slot) {
 bool Run::start() {
   // Unmeasured, frames start once one lane is warm; the others take frames as each is ready, its
   // warm-up done on its own thread before its first frame. A measured run waits for every lane,
-  // so that no warm-up runs beside the frames it times. The slots' host buffers are pinned by
-  // fill() as each slot is first used, not here while the lanes warm up: pinning beside the
-  // warm-up held up the lane's own CUDA calls (docs/benchmarks.md, the first frame).
+  // so that no warm-up runs beside the frames it times. Only the first group's host buffers are
+  // pinned here while the lane warms up; fill() pins the others as each slot is first used.
+  // Pinning every slot beside the warm-up held up the lane's own CUDA calls, and pinning none
+  // left it all on the first frame's way (docs/benchmarks.md, the first frame).
   if (measuring()) {
     lanes_ready_.wait();
   } else {
+    for (std::size_t k = 0; k < static_cast<std::size_t>(batch_); ++k) {
+      make_host_buffers(*by_index_[k]);
+    }
     first_lane_ready_.wait();
   }
   if (failed()) {

@@ -79,8 +79,8 @@ struct RunReport {
   double first_frame_ms = 0;
   // Of that: the device buffers allocated and the sink opened (setup), then until the first lane's
   // engine was warmed up (warm-up; every lane's in a measured run, where the other lanes do not warm
-  // up beside the frames). What is left is the first frame's own way through, its slot's host
-  // buffers pinned on the way (and the measuring pass, where asked).
+  // up beside the frames). The first group's host buffers are pinned meanwhile. What is left is
+  // the first frame's own way through (and the measuring pass, where asked).
   double setup_ms = 0;
   double warmup_ms = 0;
   // Frames copied host to device and back: fewer than frames where the source lends device frames
