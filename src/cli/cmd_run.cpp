@@ -461,9 +461,14 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
       std::fprintf(
           stderr,
           "pynference: first frame after %.1f ms: %.1f ms device buffers and output, %.1f ms "
-          "warm-up, %.1f ms the frame\n",
+          "warm-up, %.1f ms the frame%s\n",
           report.first_frame_ms, report.setup_ms, report.warmup_ms,
-          report.first_frame_ms - report.setup_ms - report.warmup_ms);
+          report.first_frame_ms - report.setup_ms - report.warmup_ms,
+          report.stand_in_slots > 0
+              ? ("; " + std::to_string(report.stand_in_slots) + " of " +
+                 std::to_string(report.slots) + " slots began in pageable memory, pinned after")
+                    .c_str()
+              : "");
       if (report.bound_fps > 0) {  // --measure: what bounds the run, and what the run made of it
         std::fprintf(
             stderr,

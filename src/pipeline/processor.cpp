@@ -179,9 +179,18 @@ bool Processor::make_host_buffers(Slot& slot) {
   if (slot.in_host.data() != nullptr) {
     return false;
   }
+  return make_host_buffers(slot, options_.host_memory);
+}
+
+bool Processor::make_host_buffers(Slot& slot, HostMemory kind) {
+  if (slot.in_host.data() != nullptr && slot.in_host.kind() == kind) {
+    return false;
+  }
+  slot.in_host.reset();  // the old ones go first: never both a slot's worth at once
+  slot.out_host.reset();
   try {
-    slot.in_host = device_.alloc_host(in_bytes_, options_.host_memory);
-    slot.out_host = device_.alloc_host(out_bytes_, options_.host_memory);
+    slot.in_host = device_.alloc_host(in_bytes_, kind);
+    slot.out_host = device_.alloc_host(out_bytes_, kind);
   } catch (const std::bad_alloc&) {
     slot.in_host.reset();
     throw Error("out of host memory while allocating the buffers of slot " +

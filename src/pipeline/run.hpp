@@ -116,8 +116,14 @@ class Run {
   [[nodiscard]] std::span<Slot* const> members(const Slot& first) const;
   bool fill_one(Slot& slot);
   void deliver_one(Slot& slot);
-  // The Processor's make_host_buffers(), and the source's prime() of a new one.
+  // The Processor's make_host_buffers() in the kind host_memory() says, and the source's prime()
+  // of new ones.
   void make_host_buffers(Slot& slot);
+  // What a slot's host buffers are to be now. Until the first frame reaches the sink, an
+  // unmeasured run's slots take pageable stand-ins: pinning one frame's buffers costs tens of
+  // milliseconds on a GPU machine, more than a pageable copy of them (docs/benchmarks.md, the
+  // first frame). A slot trades its stand-ins for pinned buffers at its first use after that.
+  [[nodiscard]] HostMemory host_memory() const noexcept;
   [[nodiscard]] double host_ms() const;
   // host_ms() when tracing, else 0: the clock is read only when someone will look.
   [[nodiscard]] double trace_ms() const { return options_.trace ? host_ms() : 0.0; }
@@ -151,13 +157,16 @@ class Run {
   double setup_ms_ = 0;
   double warmup_ms_ = 0;
   std::int64_t next_frame_ = 0;
-  std::optional<Memory> lends_;  // where the source's frames lie, if it lends them
-  std::latch lanes_ready_;        // every lane prepared (or failed)
+  std::optional<Memory> lends_;     // where the source's frames lie, if it lends them
+  std::latch lanes_ready_;          // every lane prepared (or failed)
   std::latch first_lane_ready_{1};  // some lane prepared (or failed)
   std::atomic<bool> any_lane_ready_{false};
   std::vector<FrameRecord> records_;  // measured runs only
   // Every run: what frames, wall time and fps need, without a record per frame.
   std::int64_t delivered_ = 0;
+  std::atomic<bool> first_delivered_{false};  // set by the sink's thread, read by the source's
+  HostMemory host_memory_;
+  std::int64_t stand_ins_ = 0;  // slots that took pageable stand-ins (RunReport::stand_in_slots)
   double first_source_begin_ = 0;
   double last_sink_end_ = 0;
   bool interrupted_ = false;

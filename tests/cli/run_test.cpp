@@ -98,6 +98,9 @@ TEST_F(RunCommand, VerboseTellsTheFirstFramesPartsAndMeasureTheStages) {
   EXPECT_EQ(verbose.code, 0) << verbose.output;
   EXPECT_NE(verbose.output.find("ms device buffers and output, "), std::string::npos)
       << verbose.output;
+  // The first frame's slot, at least, began on a pageable stand-in (tests/pipeline: stand_in).
+  EXPECT_NE(verbose.output.find(" slots began in pageable memory, pinned after"), std::string::npos)
+      << verbose.output;
   EXPECT_EQ(verbose.output.find("each stage alone"), std::string::npos) << verbose.output;
   const Result measured =
       run("run -i synthetic:16x8:4 -o null -m synthetic:x2 --device cpu --verbose --measure");

@@ -27,7 +27,8 @@ class Source {
   [[nodiscard]] virtual FrameFormat format() const = 0;
   // Frames to come, where known.
   [[nodiscard]] virtual std::optional<std::int64_t> frame_count() const { return std::nullopt; }
-  // Called once for each host slot before the run: a source may lay down what all frames share.
+  // Called for each new host slot before its first frame (a run may give a slot new buffers once,
+  // after its first frames): a source may lay down what all frames share.
   virtual void prime(std::span<std::byte> /*slot*/) {}
   // Fill `slot` (bytes_of(format()) long) with frame `frame.index`, and set what else the source
   // knows of it (its time); false at the end of the stream. Called from one thread at a time, with

@@ -151,6 +151,9 @@ class Processor {
   // acquire() makes them, a schedule's source thread calls this, measure_alone() makes all. From
   // the thread that holds the slot. Throws Error, naming the slot and sizes, out of host memory.
   bool make_host_buffers(Slot& slot);
+  // The same in memory of `kind`: a slot whose buffers are of another kind gets new ones (true;
+  // their content is lost), as a run does for the stand-ins its first frames go through.
+  bool make_host_buffers(Slot& slot, HostMemory kind);
 
   // --- per frame ---------------------------------------------------------------------------------
   // A free slot (with its host buffers), or null where every slot is in flight.

@@ -78,11 +78,15 @@ struct RunReport {
   // to the sink: buffers, the engine's warm-up on its threads, the measuring pass where asked.
   double first_frame_ms = 0;
   // Of that: the device buffers allocated and the sink opened (setup), then until the first lane's
-  // engine was warmed up (warm-up; every lane's in a measured run, where the other lanes do not warm
-  // up beside the frames). The first group's host buffers are pinned meanwhile. What is left is
+  // engine was warmed up (warm-up; every lane's in a measured run, where the other lanes do not
+  // warm up beside the frames). The first group's host buffers are made meanwhile. What is left is
   // the first frame's own way through (and the measuring pass, where asked).
   double setup_ms = 0;
   double warmup_ms = 0;
+  // Slots whose first frames went through pageable stand-ins for their pinned host buffers: those
+  // an unmeasured run filled before its first frame reached the sink (each is pinned at its next
+  // use). 0 in a measured run, with cuda_graph, and where the schedule copies from pageable memory.
+  std::int64_t stand_in_slots = 0;
   // Frames copied host to device and back: fewer than frames where the source lends device frames
   // or the sink takes them.
   std::int64_t uploads = 0;
