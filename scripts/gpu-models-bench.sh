@@ -12,6 +12,7 @@
 # (while pynference builds, where it has to) before timing each alone; PYN_MODELS_CACHE=DIR keeps the
 # compiled models and their compile times there, so a second call on the same machine compiles
 # nothing again (PYN_MODELS_COMPILE_BUDGET, half the cap by default, holds that phase).
+# PYN_MODELS_NO_TORCH_COMPILE="HAT DAT" leaves out torch.compile's row where it failed before.
 set -uo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root" || exit 1
@@ -33,7 +34,10 @@ cache_args=()
 [[ -n "${PYN_MODELS_CACHE:-}" ]] && cache_args=(--cache "$PYN_MODELS_CACHE")
 # shellcheck disable=SC2206 # PYN_MODELS is a list of words
 only=(${PYN_MODELS:+--only $PYN_MODELS})
-bench=(python3 -W ignore scripts/gpu_models_bench.py --out "$out_dir" --jobs "$jobs" "${cache_args[@]}" "${only[@]}")
+# shellcheck disable=SC2206 # PYN_MODELS_NO_TORCH_COMPILE is a list of words
+no_compile=(${PYN_MODELS_NO_TORCH_COMPILE:+--no-torch-compile $PYN_MODELS_NO_TORCH_COMPILE})
+bench=(python3 -W ignore scripts/gpu_models_bench.py --out "$out_dir" --jobs "$jobs" "${cache_args[@]}" "${only[@]}"
+  "${no_compile[@]}")
 
 bin=build/gpu/src/cli/pynference
 if [[ ! -x "$bin" ]]; then

@@ -303,6 +303,11 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float, compi
             row["eager_psnr_db"] = round(psnr(rgb_to_yuv(eager_out, kr, kb), want), 1)
         except Exception as e:  # noqa: BLE001
             row["eager_error"] = first_line(e)
+    if name in args.no_torch_compile:
+        row["compile_skipped"] = "not tried (--no-torch-compile)"
+        del descriptor
+        torch.cuda.empty_cache() if args.device.startswith("cuda") else None
+        return row
     try:
         compiled = torch.compile(descriptor.model)
         call = descriptor._call_fn  # noqa: SLF001
@@ -332,7 +337,8 @@ def table(rows: list[dict]) -> str:
             continue
         how = r.get("format", "")
         how = {"pt2": "AOTInductor", "pt": "trace"}.get(how, how) + (" (AOTI failed)" if r.get("fallback") else "")
-        compiled = r.get("compile_ms") if "compile_ms" in r else f"fails: {r.get('compile_error', '')[:60]}"
+        compiled = r.get("compile_ms") if "compile_ms" in r else r.get(
+            "compile_skipped", f"fails: {r.get('compile_error', '')[:60]}")
         lines.append(
             f"| {r['arch']} | {r['size']} | {r.get('dtype', '')} | {how or r.get('error', '')[:80]} | "
             f"{r.get('compile_s', '')}{f' ({a} at once)' if (a := r.get('compiled_alongside')) else ''} | "
@@ -355,6 +361,9 @@ def main() -> int:
                              "time among the others)")
     parser.add_argument("--compile-only", action="store_true",
                         help="compile only, keeping each one's time in CACHE/compiled.json for a later run")
+    parser.add_argument("--no-torch-compile", nargs="+", default=[], metavar="NAME",
+                        help="architectures whose torch.compile row is not tried (one that failed in an earlier "
+                             "call, where the best Python loop is eager: it saves its minutes of C++ compile)")
     parser.add_argument("--cache", type=Path, help="the compile cache (default: a temporary folder); a second call "
                                                    "with the same folder compiles nothing again")
     args = parser.parse_args()

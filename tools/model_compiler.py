@@ -108,8 +108,19 @@ def load_source(path: Path, noise_level: float | None):
                               "(scripts/install-deps.sh installs it)") from e
         if noise_level is not None:
             raise ExportError(f"{path.name} (ONNX) takes no --noise-level")
+        import onnx  # noqa: PLC0415 — onnx2torch's own dependency
+
         try:
-            module = onnx2torch.convert(str(path))
+            proto = onnx.load(str(path))
+        except Exception as e:  # noqa: BLE001 — protobuf's decode errors, and any other
+            raise ExportError(f"{path.name} is not an ONNX model: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+        weights = {t.name for t in proto.graph.initializer}
+        inputs = [i.name for i in proto.graph.input if i.name not in weights]
+        if len(inputs) != 1 or len(proto.graph.output) != 1:
+            raise ExportError(f"{path.name}: an image-to-image network takes one input and gives one output; this "
+                              f"ONNX graph takes {len(inputs)} and gives {len(proto.graph.output)}")
+        try:
+            module = onnx2torch.convert(proto)
         except Exception as e:  # noqa: BLE001 — onnx2torch raises many kinds
             text = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ExportError(f"onnx2torch cannot convert {path.name}: {text}") from e

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -159,11 +160,17 @@ def main() -> int:
                           "--device", "cpu", "--quiet", "--noise-level", "20"], env)
     checks.check(r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "noise level" in r.stderr,
                  f"--noise-level on SPAN: exit {r.returncode}, stderr {r.stderr.strip().splitlines()}")
-    # A file spandrel cannot read, and an .onnx that is no ONNX: one line, exit 2.
+    # A file spandrel cannot read, an .onnx that is no ONNX, and an ONNX graph that takes no image:
+    # one line, exit 2. The bytes are fixed: random ones decode as an ONNX model now and then.
     garbage = args.work / "garbage"
     garbage.mkdir()
-    (garbage / "broken.pth").write_bytes(b"\x80\x02" + os.urandom(200))
-    (garbage / "broken.onnx").write_bytes(os.urandom(200))
+    noise = random.Random(7).randbytes(200)
+    (garbage / "broken.pth").write_bytes(b"\x80\x02" + noise)
+    (garbage / "broken.onnx").write_bytes(b"\xff" * 8 + noise)
+    import onnx  # noqa: PLC0415
+
+    (garbage / "no-input.onnx").write_bytes(
+        onnx.helper.make_model(onnx.helper.make_graph([], "empty", [], [])).SerializeToString())
     for path in sorted(garbage.iterdir()):
         r = run(args.binary, ["run", "-i", odd_in, "-o", str(args.work / "refused" / "%03d.png"), "-m", str(path),
                               "--device", "cpu", "--quiet"], env)
