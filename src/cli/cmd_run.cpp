@@ -465,9 +465,7 @@ RunOutcome run_command(const Args& args, const RunHooks& hooks) {
           report.first_frame_ms, report.setup_ms, report.warmup_ms,
           report.first_frame_ms - report.setup_ms - report.warmup_ms,
           report.stand_in_slots > 0
-              ? ("; " + std::to_string(report.stand_in_slots) + " of " +
-                 std::to_string(report.slots) + " slots began in pageable memory, pinned after")
-                    .c_str()
+              ? "; its host buffers pageable stand-ins, pinned from that slot's next frame"
               : "");
       if (report.bound_fps > 0) {  // --measure: what bounds the run, and what the run made of it
         std::fprintf(

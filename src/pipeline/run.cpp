@@ -91,20 +91,33 @@ void Run::lane_ready() {
   lanes_ready_.count_down();
 }
 
-HostMemory Run::host_memory() const noexcept {
-  const bool stand_in = host_memory_ != HostMemory::pageable && !measuring() &&
-                        !options_.cuda_graph && !first_delivered_.load(std::memory_order_acquire);
-  return stand_in ? HostMemory::pageable : host_memory_;
+bool Run::stands_in() const noexcept {
+  return host_memory_ != HostMemory::pageable && !measuring() && !options_.cuda_graph &&
+         !first_out_.load(std::memory_order_acquire);
 }
 
 void Run::make_host_buffers(Slot& slot) {
-  const HostMemory kind = host_memory();
+  HostMemory kind = host_memory_;
+  if (stands_in()) {
+    if (slot.index < batch_) {
+      kind = HostMemory::pageable;
+    } else {
+      // Pinning now would hold up the first frame's CUDA calls, and a stand-in costs each of its
+      // frames a pageable copy: wait for the first frame (or the run's failure) instead.
+      first_out_.wait(false, std::memory_order_acquire);
+    }
+  }
   if (processor_->make_host_buffers(slot, kind)) {
     if (kind != host_memory_) {
       ++stand_ins_;
     }
     guard(Stage::source, -1, [&] { source_.prime(slot.in_host.bytes()); });
   }
+}
+
+void Run::first_frame_out() noexcept {
+  first_out_.store(true, std::memory_order_release);
+  first_out_.notify_all();
 }
 
 namespace {
@@ -123,7 +136,7 @@ bool Run::start() {
   // Unmeasured, frames start once one lane is warm; the others take frames as each is ready, its
   // warm-up done on its own thread before its first frame. A measured run waits for every lane,
   // so that no warm-up runs beside the frames it times. Meanwhile the first group's host buffers
-  // are made (the stand-ins host_memory() gives) and their pages touched, which takes no CUDA
+  // are made (pageable stand-ins: make_host_buffers()) and their pages touched, which takes no CUDA
   // call: pinning beside the warm-up held up the lane's own calls, and pinning on the first
   // frame's way cost more than the frame (docs/benchmarks.md, the first frame).
   if (measuring()) {
@@ -299,7 +312,7 @@ void Run::deliver_one(Slot& slot) {
   if (delivered_++ == 0) {
     first_source_begin_ = s.source_begin;
     first_frame_ms_ = since_created_ms();
-    first_delivered_.store(true, std::memory_order_release);
+    first_frame_out();
   }
   last_sink_end_ = record.sink_end;
   if (!measuring()) {
@@ -368,6 +381,7 @@ void Run::fail(std::exception_ptr error) {
   for (const auto& queue : queues_) {
     queue->cancel();
   }
+  first_frame_out();  // a source thread waiting for the first frame
   if (lends_) {
     source_.stop_lending();  // a lend() waiting for frames the failed run will not give back
   }

@@ -116,14 +116,16 @@ class Run {
   [[nodiscard]] std::span<Slot* const> members(const Slot& first) const;
   bool fill_one(Slot& slot);
   void deliver_one(Slot& slot);
-  // The Processor's make_host_buffers() in the kind host_memory() says, and the source's prime()
-  // of new ones.
+  // The Processor's make_host_buffers(), and the source's prime() of new ones. Until the first
+  // frame reaches the sink, an unmeasured run gives the first group pageable stand-ins, and a
+  // slot after it waits for that frame before it is pinned: pinning one frame's buffers costs tens
+  // of milliseconds on a GPU machine, more than the frame, and holds up the CUDA calls made beside
+  // it (docs/benchmarks.md, the first frame). The stand-ins are traded for pinned buffers at the
+  // first group's next use.
   void make_host_buffers(Slot& slot);
-  // What a slot's host buffers are to be now. Until the first frame reaches the sink, an
-  // unmeasured run's slots take pageable stand-ins: pinning one frame's buffers costs tens of
-  // milliseconds on a GPU machine, more than a pageable copy of them (docs/benchmarks.md, the
-  // first frame). A slot trades its stand-ins for pinned buffers at its first use after that.
-  [[nodiscard]] HostMemory host_memory() const noexcept;
+  [[nodiscard]] bool stands_in() const noexcept;
+  // The first frame reached the sink, or the run failed: wakes make_host_buffers().
+  void first_frame_out() noexcept;
   [[nodiscard]] double host_ms() const;
   // host_ms() when tracing, else 0: the clock is read only when someone will look.
   [[nodiscard]] double trace_ms() const { return options_.trace ? host_ms() : 0.0; }
@@ -164,7 +166,7 @@ class Run {
   std::vector<FrameRecord> records_;  // measured runs only
   // Every run: what frames, wall time and fps need, without a record per frame.
   std::int64_t delivered_ = 0;
-  std::atomic<bool> first_delivered_{false};  // set by the sink's thread, read by the source's
+  std::atomic<bool> first_out_{false};  // first_frame_out(): set by the sink's thread, or a failure
   HostMemory host_memory_;
   std::int64_t stand_ins_ = 0;  // slots that took pageable stand-ins (RunReport::stand_in_slots)
   double first_source_begin_ = 0;

@@ -1,6 +1,6 @@
-// An unmeasured run's first frames go through pageable stand-ins for the slots' pinned host
-// buffers, so that pinning is not on the first frame's way; each slot takes its pinned buffers at
-// its first use after the first frame reached the sink. The frames are the same either way.
+// An unmeasured run's first frame goes through pageable stand-ins for its slot's pinned host
+// buffers, so that pinning is not on its way, and no other slot is pinned before it reaches the
+// sink; the first slot takes pinned buffers at its next use. The frames are the same either way.
 
 #include <gtest/gtest.h>
 
@@ -41,7 +41,7 @@ class PrimeCountingSource final : public Source {
 };
 
 // Hashes every frame, and holds the first one for a while: until it is written, no slot comes
-// back, so the source fills every slot the schedule has free before the first frame arrives.
+// back, and a source that did not wait for it would fill every free slot meanwhile.
 class SlowFirstFrameSink final : public Sink {
  public:
   void open(const FrameFormat& format) override { inner.open(format); }
@@ -60,13 +60,14 @@ struct Outcome {
   int primed = 0;
 };
 
-Outcome run(Strategy strategy, bool measure, std::int64_t frames) {
+Outcome run(Strategy strategy, bool measure, std::int64_t frames, int batch = 1) {
   const Device device = Device::open(DeviceSpec::parse("cpu"));
   SyntheticEngine engine(device, {0.0, 2, DType::f16});
   PrimeCountingSource source(frames);
   SlowFirstFrameSink sink;
   PipelineOptions options = options_for(strategy);
   options.measure = measure;
+  options.batch = batch;
   Outcome out;
   out.report = within(60s, [&] { return run_pipeline(device, engine, source, sink, options); });
   out.hashes = sink.inner.hashes();
@@ -74,10 +75,10 @@ Outcome run(Strategy strategy, bool measure, std::int64_t frames) {
   return out;
 }
 
-TEST(StandIns, SlotsFilledBeforeTheFirstFrameTradeThemForPinnedBuffersAtTheirNextUse) {
+TEST(StandIns, OnlyTheFirstFramesSlotStandsInAndTradesItAtItsNextUse) {
   for (Strategy strategy : kAllStrategies) {
     const std::string what(to_string(strategy));
-    // Three uses of every slot: the first through the stand-ins, the others through pinned buffers.
+    // Three uses of every slot.
     const std::int64_t frames = 3 * static_cast<std::int64_t>(run(strategy, true, 1).report.slots);
     const Outcome reference_run = run(Strategy::serial_pageable, false, frames);
     const Outcome measured = run(strategy, true, frames);
@@ -93,16 +94,26 @@ TEST(StandIns, SlotsFilledBeforeTheFirstFrameTradeThemForPinnedBuffersAtTheirNex
       // Its buffers are pageable throughout: nothing to stand in for.
       EXPECT_EQ(plain.report.stand_in_slots, 0) << what;
       EXPECT_EQ(plain.primed, slots) << what;
-    } else if (strategy == Strategy::serial_pinned) {
-      // One thread fills and delivers: only the first slot is filled before the first frame.
+    } else {
+      // The first slot stood in and was made anew (and primed again) at its next use; every other
+      // slot waited for the first frame and was pinned at once.
       EXPECT_EQ(plain.report.stand_in_slots, 1) << what;
       EXPECT_EQ(plain.primed, slots + 1) << what;
-    } else {
-      // Every slot was filled while the first frame was held at the sink, and each is made anew
-      // (and primed again) at its next use.
-      EXPECT_EQ(plain.report.stand_in_slots, slots) << what;
-      EXPECT_EQ(plain.primed, 2 * slots) << what;
     }
+  }
+}
+
+// With batches, the first group stands in: every slot of the first inference.
+TEST(StandIns, TheFirstGroupStandsInWithBatches) {
+  for (Strategy strategy : {Strategy::split_streams, Strategy::multi_compute}) {
+    const std::int64_t frames =
+        3 * static_cast<std::int64_t>(run(strategy, true, 4, 4).report.slots);
+    const Outcome reference = run(Strategy::serial_pageable, false, frames);
+    const Outcome plain = run(strategy, false, frames, 4);
+    ASSERT_EQ(plain.hashes.size(), static_cast<std::size_t>(frames)) << to_string(strategy);
+    EXPECT_EQ(plain.hashes, reference.hashes) << to_string(strategy);
+    EXPECT_EQ(plain.report.stand_in_slots, 4) << to_string(strategy);
+    EXPECT_EQ(plain.primed, plain.report.slots + 4) << to_string(strategy);
   }
 }
 

@@ -83,9 +83,10 @@ struct RunReport {
   // the first frame's own way through (and the measuring pass, where asked).
   double setup_ms = 0;
   double warmup_ms = 0;
-  // Slots whose first frames went through pageable stand-ins for their pinned host buffers: those
-  // an unmeasured run filled before its first frame reached the sink (each is pinned at its next
-  // use). 0 in a measured run, with cuda_graph, and where the schedule copies from pageable memory.
+  // Slots whose first frames went through pageable stand-ins for their pinned host buffers: the
+  // first group of an unmeasured run (batch slots), pinned at its next use, while the other slots
+  // wait for the first frame before they are pinned. 0 in a measured run, with cuda_graph, and
+  // where the schedule copies from pageable memory.
   std::int64_t stand_in_slots = 0;
   // Frames copied host to device and back: fewer than frames where the source lends device frames
   // or the sink takes them.
