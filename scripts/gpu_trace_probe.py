@@ -8,7 +8,7 @@ chooses), median ms of one call on a GPU:
     NCHW and channels-last;
   - its trace (what pynference runs where AOTInductor fails), NCHW and channels-last (weights and
     input, as the torch engine lays them out by default), each with the TensorExpr fuser on (the
-    default) and off.
+    default) and off, and with the fuser on, saved and loaded again (as pynference loads it).
 
     python3 scripts/gpu_trace_probe.py [--only DAT HAT] [--budget S]
 
@@ -90,6 +90,13 @@ def main() -> int:
                             t.data = t.detach().contiguous(memory_format=cl)
                     tensor = x.contiguous(memory_format=cl)
                 timed(f"trace, {layout}, TensorExpr fuser {'on' if fuser_on else 'off'}", traced, tensor)
+                if fuser_on:
+                    # Saved and loaded, as pynference loads the compiler's model.pt.
+                    saved = folder / f"{name}.{layout}.pt"
+                    torch.jit.save(traced, str(saved))
+                    loaded = torch.jit.load(str(saved), map_location=device)
+                    timed(f"trace saved and loaded, {layout}", loaded, tensor)
+                    del loaded
                 del traced
                 if cuda:
                     torch.cuda.empty_cache()
