@@ -96,6 +96,17 @@ def main() -> int:
                     torch.jit.save(traced, str(saved))
                     loaded = torch.jit.load(str(saved), map_location=device)
                     timed(f"trace saved and loaded, {layout}", loaded, tensor)
+                    if cuda:
+                        # As a lane runs it: another thread, a stream of its own.
+                        import threading  # noqa: PLC0415
+
+                        def lane(loaded=loaded, tensor=tensor, layout=layout) -> None:
+                            with torch.cuda.stream(torch.cuda.Stream()):
+                                timed(f"  the same, on a new thread and stream, {layout}", loaded, tensor)
+
+                        worker = threading.Thread(target=lane)
+                        worker.start()
+                        worker.join()
                     del loaded
                 del traced
                 if cuda:
