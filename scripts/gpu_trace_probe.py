@@ -8,7 +8,8 @@ chooses), median ms of one call on a GPU:
     NCHW and channels-last;
   - its trace (what pynference runs where AOTInductor fails), NCHW and channels-last (weights and
     input, as the torch engine lays them out by default), each with the TensorExpr fuser on (the
-    default) and off, and with the fuser on, saved and loaded again (as pynference loads it).
+    default) and off, and with the fuser on, saved and loaded again (as pynference loads it), frozen
+    first (torch.jit.freeze), and on a new thread and stream.
 
     python3 scripts/gpu_trace_probe.py [--only DAT HAT] [--budget S]
 
@@ -39,6 +40,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", default=["DAT", "HAT"])
     parser.add_argument("--budget", type=float, default=3.0, help="seconds of timed calls per row")
     parser.add_argument("--size", help="WxH instead of each architecture's usual size (a CPU smoke test)")
+    parser.add_argument("--quick", action="store_true", help="the traces in NCHW with the fuser on only")
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu (a smoke test)")
     args = parser.parse_args()
     cuda = args.device == "cuda"
@@ -76,9 +78,9 @@ def main() -> int:
         timed("compiler's module, eager, NCHW", module, x)
         timed("compiler's module, eager, channels-last", module.to(memory_format=cl), x.to(memory_format=cl))
         module = module.to(memory_format=torch.contiguous_format)
-        for fuser_on in (True, False):
+        for fuser_on in (True,) if args.quick else (True, False):
             torch._C._jit_set_texpr_fuser_enabled(fuser_on)  # noqa: SLF001
-            for layout in ("NCHW", "channels-last"):
+            for layout in ("NCHW",) if args.quick else ("NCHW", "channels-last"):
                 with warnings.catch_warnings(), torch.no_grad():
                     warnings.simplefilter("ignore")
                     # A copy: a trace shares the module's parameters, which the layout changes.
@@ -96,6 +98,11 @@ def main() -> int:
                     torch.jit.save(traced, str(saved))
                     loaded = torch.jit.load(str(saved), map_location=device)
                     timed(f"trace saved and loaded, {layout}", loaded, tensor)
+                    frozen_path = folder / f"{name}.{layout}.frozen.pt"
+                    torch.jit.save(torch.jit.freeze(traced.eval()), str(frozen_path))
+                    frozen = torch.jit.load(str(frozen_path), map_location=device)
+                    timed(f"trace frozen (torch.jit.freeze), saved and loaded, {layout}", frozen, tensor)
+                    del frozen
                     if cuda:
                         # As a lane runs it: another thread, a stream of its own.
                         import threading  # noqa: PLC0415
