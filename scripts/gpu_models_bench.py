@@ -305,22 +305,20 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float, compi
             row["eager_error"] = first_line(e)
     if name in args.no_torch_compile:
         row["compile_skipped"] = "not tried (--no-torch-compile)"
-        del descriptor
-        torch.cuda.empty_cache() if args.device.startswith("cuda") else None
-        return row
-    try:
-        compiled = torch.compile(descriptor.model)
-        call = descriptor._call_fn  # noqa: SLF001
-        from spandrel.__helpers.size_req import pad_tensor  # noqa: PLC0415
+    else:
+        try:
+            compiled = torch.compile(descriptor.model)
+            call = descriptor._call_fn  # noqa: SLF001
+            from spandrel.__helpers.size_req import pad_tensor  # noqa: PLC0415
 
-        _, padded = pad_tensor(x, descriptor.size_requirements)
-        start = time.monotonic()
-        with torch.inference_mode():
-            call(compiled, padded)
-            row["torch_compile_s"] = round(time.monotonic() - start, 1)
-            row["compile_ms"] = round(time_calls(lambda t: call(compiled, t), padded, args.device, per_step), 2)
-    except Exception as e:  # noqa: BLE001 — torch.compile fails on some architectures: say how
-        row["compile_error"] = first_line(e)
+            _, padded = pad_tensor(x, descriptor.size_requirements)
+            start = time.monotonic()
+            with torch.inference_mode():
+                call(compiled, padded)
+                row["torch_compile_s"] = round(time.monotonic() - start, 1)
+                row["compile_ms"] = round(time_calls(lambda t: call(compiled, t), padded, args.device, per_step), 2)
+        except Exception as e:  # noqa: BLE001 — torch.compile fails on some architectures: say how
+            row["compile_error"] = first_line(e)
     del descriptor
     torch.cuda.empty_cache() if args.device.startswith("cuda") else None
     return row

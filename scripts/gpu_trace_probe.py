@@ -22,6 +22,7 @@ import argparse
 import copy
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -105,8 +106,6 @@ def main() -> int:
                     del frozen
                     if cuda:
                         # As a lane runs it: another thread, a stream of its own.
-                        import threading  # noqa: PLC0415
-
                         def lane(loaded=loaded, tensor=tensor, layout=layout) -> None:
                             with torch.cuda.stream(torch.cuda.Stream()):
                                 timed(f"  the same, on a new thread and stream, {layout}", loaded, tensor)

@@ -113,7 +113,7 @@ def load_source(path: Path, noise_level: float | None):
         try:
             proto = onnx.load(str(path))
         except Exception as e:  # noqa: BLE001 — protobuf's decode errors, and any other
-            raise ExportError(f"{path.name} is not an ONNX model: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+            raise ExportError(f"{path.name} is not an ONNX model: {first_line(e)}") from e
         weights = {t.name for t in proto.graph.initializer}
         inputs = [i.name for i in proto.graph.input if i.name not in weights]
         if len(inputs) != 1 or len(proto.graph.output) != 1:
