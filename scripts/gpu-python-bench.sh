@@ -15,7 +15,10 @@
 # are zip files) into build/gpu-python/site, which goes on PYTHONPATH; CMake is configured directly
 # with nanobind from there (no pip, no scikit-build-core). The module needs the headers of the
 # Python it is built for (Python.h); without them the call stops and says so. PYN_FRAMES (default
-# 300) frames a timed run, PYN_REPEAT (default 3) runs a row, PYN_DEVICE (default cuda). A second
+# 300) frames a timed run, PYN_REPEAT (default 3) runs a row, PYN_DEVICE (default cuda); PYN_DIAGNOSE=1
+# adds the GPU's timeline under Processor.map and the plugin, and the plugin's RGB rate with other
+# streams, slots and threads (gpu_python_bench.py --diagnose); PYN_BUILD_ONLY=1 stops after the build
+# and the .pt2 (so that other work can use the GPU before the figures). A second
 # call reuses the build and the .pt2 (build/gpu/bench-models, shared with gpu-processor-bench.sh).
 # To try the script without a GPU: PYN_DEVICE=cpu PYN_MODEL=synthetic:x4 PYN_BUILD_DIR=build/release
 # PYN_NO_BUILD=1 (a build of the release preset, which has the module and, where its headers were
@@ -96,11 +99,15 @@ main() {
     pt2="$(ls "$models"/compact-x4.fp16.*.960x540.pt2 2>/dev/null | head -n 1)"
   fi
   [[ -n "$pt2" ]] || return 1
+  if [[ "${PYN_BUILD_ONLY:-0}" == 1 ]]; then
+    say "PYN_BUILD_ONLY=1: built, and $pt2 made; nothing measured"
+    return "$status"
+  fi
 
   say "bench, Processor.map (numpy, torch), VapourSynth: $frames frames a run, $repeat runs a row"
   PYN_COMMIT="$commit" "$python" -W ignore scripts/gpu_python_bench.py --bin "$build/src/cli/pynference" \
     --model "$pt2" --size 960x540 --device "$device" --frames "$frames" --repeat "$repeat" \
-    ${plugin:+--plugin "$plugin"} --out "$out_dir" || status=1
+    ${plugin:+--plugin "$plugin"} ${PYN_DIAGNOSE:+--diagnose} --out "$out_dir" || status=1
   say "done"
   return "$status"
 }

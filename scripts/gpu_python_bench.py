@@ -108,6 +108,62 @@ def traced_copies(torch, proc, frames):
     return counts
 
 
+def timeline(torch, run, frames):
+    """Where the GPU's time goes while run() delivers `frames` frames, from a torch.profiler trace
+    (CUPTI: every stream of the process): the span from the first GPU event to the last, the time
+    some kernel ran (the union over streams) and what the copies took, a frame each, and the
+    kernels that took the most."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        run()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "trace.json"
+        prof.export_chrome_trace(str(path))
+        events = json.loads(path.read_text()).get("traceEvents", [])
+    gpu = [e for e in events if e.get("ph") == "X" and e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
+    if not gpu:
+        return {"frames": frames, "events": 0}
+    first = min(e["ts"] for e in gpu)
+    last = max(e["ts"] + e["dur"] for e in gpu)
+    busy = 0.0
+    end = first
+    for begin, finish in sorted((e["ts"], e["ts"] + e["dur"]) for e in gpu if e["cat"] == "kernel"):
+        if finish > end:
+            busy += finish - max(begin, end)
+            end = finish
+    by_name: dict[str, float] = {}
+    copies = {"HtoD": [0, 0.0], "DtoH": [0, 0.0], "DtoD": [0, 0.0]}
+    for e in gpu:
+        if e["cat"] == "kernel":
+            name = e["name"][:60]
+            by_name[name] = by_name.get(name, 0.0) + e["dur"]
+        else:
+            for kind, tally in copies.items():
+                if kind in e["name"]:
+                    tally[0] += 1
+                    tally[1] += e["dur"]
+    top = sorted(by_name.items(), key=lambda kv: -kv[1])[:6]
+    return {"frames": frames, "span_ms_per_frame": (last - first) / 1000 / frames,
+            "kernel_busy_ms_per_frame": busy / 1000 / frames,
+            "busy_fraction": busy / (last - first),
+            "copies": {k: {"count": n, "ms_each": (t / n / 1000 if n else 0.0)} for k, (n, t) in copies.items()},
+            "top_kernels_ms_per_frame": [(name, t / 1000 / frames) for name, t in top]}
+
+
+def print_timeline(label, t) -> None:
+    if not t or not t.get("events", 1):
+        print(f"timeline {label}: no GPU events")
+        return
+    copies = ", ".join(f"{k} {v['count']} x {v['ms_each']:.3f} ms" for k, v in t["copies"].items() if v["count"])
+    print(f"timeline {label}: {t['span_ms_per_frame']:.3f} ms a frame on the GPU's clock, kernels busy "
+          f"{t['kernel_busy_ms_per_frame']:.3f} ({t['busy_fraction']:.3f}); {copies}")
+    for name, ms in t["top_kernels_ms_per_frame"]:
+        print(f"    {ms:7.3f} ms/frame  {name}")
+
+
 def vapoursynth_rows(args, width, height, rng, reference):
     """fps of the plugin through clip.frames() for RGB24 and YUV420P8 clips, and a few frames of
     each against the CLI (YUV) or the Processor (RGB)."""
@@ -207,7 +263,41 @@ def vapoursynth_rows(args, width, height, rng, reference):
     for key, fmt in (("vs_rgb_4_slots", vs.RGB24), ("vs_yuv_4_slots", vs.YUV420P8)):
         fps, spread = fps_of(fmt, num_slots=4)
         rows[key] = {"fps": fps, "spread": spread}
+    if args.diagnose:
+        rows["vs_diagnosis"] = vapoursynth_diagnosis(args, core, vs, fps_of, width, height)
     return rows
+
+
+def vapoursynth_diagnosis(args, core, vs, fps_of, width, height):
+    """Where the plugin's frames lose to the bench: the GPU's timeline under clip.frames() for
+    both clips, and the RGB rate with other threads, streams and slots."""
+    found = {}
+    for label, fmt in (("rgb", vs.RGB24), ("yuv", vs.YUV420P8)) if args.device != "cpu" else ():
+        import torch
+
+        warm = 2 * core.num_threads
+        source = core.std.BlankClip(format=fmt, width=width, height=height, length=warm + 120)
+        model = core.pyn.Model(source, model=args.model, device=args.device)
+        for _ in model[:warm].frames():
+            pass
+
+        def frames(model=model, warm=warm):
+            for _ in model[warm:warm + 120].frames():
+                pass
+
+        found[f"timeline_{label}"] = timeline(torch, frames, 120)
+        print_timeline(f"VapourSynth {label}", found[f"timeline_{label}"])
+    threads = core.num_threads
+    for options in ({"num_streams": 1}, {"num_streams": 3}, {"num_slots": 8}, {"num_slots": 32},
+                    {"threads": 8}, {"threads": 32}):
+        options = dict(options)
+        core.num_threads = options.pop("threads", threads)
+        fps, _ = fps_of(vs.RGB24, **options)
+        key = ", ".join(f"{k}={v}" for k, v in options.items()) or f"threads={core.num_threads}"
+        found[f"rgb {key}"] = fps
+        print(f"VapourSynth RGB24, {key}: {fps:.1f} fps", flush=True)
+        core.num_threads = threads
+    return found
 
 
 def main() -> int:
@@ -222,6 +312,9 @@ def main() -> int:
     parser.add_argument("--plugin", help="libpynference_vs.so (no VapourSynth rows without it)")
     parser.add_argument("--out", required=True, help="folder for python-bench.json and the CLI's")
     parser.add_argument("--commit", default=os.environ.get("PYN_COMMIT", "unknown"))
+    parser.add_argument("--diagnose", action="store_true",
+                        help="also the GPU's timeline (numpy map, the plugin) and the plugin's RGB rate "
+                             "with other streams, slots and threads")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     rng = np.random.default_rng()
@@ -272,6 +365,12 @@ def main() -> int:
             if on_gpu:
                 results["trace_torch"] = attempt("trace torch", lambda: traced_copies(torch, proc, tensors * 3))
                 results["trace_numpy"] = attempt("trace numpy", lambda: traced_copies(torch, proc, frames * 3))
+            if on_gpu and args.diagnose:
+                def mapped():
+                    for _ in proc.map(frames * 15):
+                        pass
+                results["timeline_numpy"] = attempt("timeline numpy", lambda: timeline(torch, mapped, 120))
+                print_timeline("Processor.map numpy", results["timeline_numpy"])
 
     if args.plugin:
         reference = pynference.Processor(args.model, device=args.device)

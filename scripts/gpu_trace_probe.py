@@ -9,7 +9,8 @@ chooses), median ms of one call on a GPU:
   - its trace (what pynference runs where AOTInductor fails), NCHW and channels-last (weights and
     input, as the torch engine lays them out by default), each with the TensorExpr fuser on (the
     default) and off, and with the fuser on, saved and loaded again (as pynference loads it), frozen
-    first (torch.jit.freeze), and on a new thread and stream.
+    first (torch.jit.freeze), frozen or optimize_for_inference'd after the load, and on a new thread
+    and stream.
 
     python3 scripts/gpu_trace_probe.py [--only DAT HAT] [--budget S]
 
@@ -104,6 +105,13 @@ def main() -> int:
                     frozen = torch.jit.load(str(frozen_path), map_location=device)
                     timed(f"trace frozen (torch.jit.freeze), saved and loaded, {layout}", frozen, tensor)
                     del frozen
+                    # Frozen where it is loaded (what an engine could do to any TorchScript file).
+                    refrozen = torch.jit.freeze(torch.jit.load(str(saved), map_location=device).eval())
+                    timed(f"trace loaded, then frozen, {layout}", refrozen, tensor)
+                    del refrozen
+                    optimized = torch.jit.optimize_for_inference(torch.jit.load(str(saved), map_location=device).eval())
+                    timed(f"trace loaded, then optimize_for_inference, {layout}", optimized, tensor)
+                    del optimized
                     if cuda:
                         # As a lane runs it: another thread, a stream of its own.
                         def lane(loaded=loaded, tensor=tensor, layout=layout) -> None:
