@@ -110,25 +110,38 @@ def traced_copies(torch, proc, frames):
 
 def timeline(torch, run, frames):
     """Where the GPU's time goes while run() delivers `frames` frames, from a torch.profiler trace
-    (CUPTI: every stream of the process): the span from the first GPU event to the last, the time
-    some kernel ran (the union over streams) and what the copies took, a frame each, and the
-    kernels that took the most."""
-    from torch.profiler import ProfilerActivity, profile
+    (CUPTI: every stream of the process): the pass's wall time, the GPU's span from its first event
+    to its last, how long the GPU waited before the first and after the last, the time some kernel
+    ran (the union over streams), the idle gaps inside the span, what the copies took, a frame
+    each, and the kernels that took the most."""
+    from torch.profiler import ProfilerActivity, profile, record_function
 
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        run()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        with record_function("pyn_pass"):
+            run()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "trace.json"
         prof.export_chrome_trace(str(path))
         events = json.loads(path.read_text()).get("traceEvents", [])
+    passes = [e for e in events if e.get("ph") == "X" and e.get("name") == "pyn_pass"]
     gpu = [e for e in events if e.get("ph") == "X" and e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
-    if not gpu:
+    if not gpu or not passes:
         return {"frames": frames, "events": 0}
+    begin_pass = passes[0]["ts"]
+    end_pass = begin_pass + passes[0]["dur"]
     first = min(e["ts"] for e in gpu)
     last = max(e["ts"] + e["dur"] for e in gpu)
     busy = 0.0
+    idle = 0.0
+    gaps = 0
+    end = first
+    for begin, finish in sorted((e["ts"], e["ts"] + e["dur"]) for e in gpu):
+        if begin > end + 200:  # an idle gap over 0.2 ms: nothing at all on the GPU
+            idle += begin - end
+            gaps += 1
+        end = max(end, finish)
     end = first
     for begin, finish in sorted((e["ts"], e["ts"] + e["dur"]) for e in gpu if e["cat"] == "kernel"):
         if finish > end:
@@ -146,7 +159,10 @@ def timeline(torch, run, frames):
                     tally[0] += 1
                     tally[1] += e["dur"]
     top = sorted(by_name.items(), key=lambda kv: -kv[1])[:6]
-    return {"frames": frames, "span_ms_per_frame": (last - first) / 1000 / frames,
+    return {"frames": frames, "wall_ms_per_frame": (end_pass - begin_pass) / 1000 / frames,
+            "span_ms_per_frame": (last - first) / 1000 / frames,
+            "before_first_ms": (first - begin_pass) / 1000, "after_last_ms": (end_pass - last) / 1000,
+            "idle_gaps": gaps, "idle_gap_ms_per_frame": idle / 1000 / frames,
             "kernel_busy_ms_per_frame": busy / 1000 / frames,
             "busy_fraction": busy / (last - first),
             "copies": {k: {"count": n, "ms_each": (t / n / 1000 if n else 0.0)} for k, (n, t) in copies.items()},
@@ -158,8 +174,10 @@ def print_timeline(label, t) -> None:
         print(f"timeline {label}: no GPU events")
         return
     copies = ", ".join(f"{k} {v['count']} x {v['ms_each']:.3f} ms" for k, v in t["copies"].items() if v["count"])
-    print(f"timeline {label}: {t['span_ms_per_frame']:.3f} ms a frame on the GPU's clock, kernels busy "
-          f"{t['kernel_busy_ms_per_frame']:.3f} ({t['busy_fraction']:.3f}); {copies}")
+    print(f"timeline {label}: wall {t['wall_ms_per_frame']:.3f} ms a frame, GPU span {t['span_ms_per_frame']:.3f} "
+          f"(first GPU event {t['before_first_ms']:.1f} ms into the pass, last {t['after_last_ms']:.1f} ms before "
+          f"its end; {t['idle_gaps']} gaps over 0.2 ms, {t['idle_gap_ms_per_frame']:.3f} ms a frame), kernels busy "
+          f"{t['kernel_busy_ms_per_frame']:.3f} ({t['busy_fraction']:.3f} of the span); {copies}")
     for name, ms in t["top_kernels_ms_per_frame"]:
         print(f"    {ms:7.3f} ms/frame  {name}")
 
@@ -189,14 +207,18 @@ def vapoursynth_rows(args, width, height, rng, reference):
     def planes_of(frame):
         return [np.asarray(frame[p]).copy() for p in range(frame.format.num_planes)]
 
-    def fps_of(fmt, **options):
+    def fps_of(fmt, prefetch=None, make=None, **options):
         # Every timed pass asks for frames no pass asked for before: VapourSynth caches a node's
         # frames, and a pass over frames already asked for would be served partly from there.
+        # make(source) instead of the plugin: VapourSynth alone, for scale.
         warm = 2 * core.num_threads
         source = core.std.BlankClip(format=fmt, width=width, height=height,
                                     length=warm + args.repeat * args.frames,
                                     color=[90, 140, 200] if fmt == vs.RGB24 else [120, 100, 160])
-        model = core.pyn.Model(source, model=args.model, device=args.device, **options)
+        if make is not None:
+            model = make(source)
+        else:
+            model = core.pyn.Model(source, model=args.model, device=args.device, **options)
         for _ in model[:warm].frames():  # warm-up: each of VapourSynth's threads meets the engine
             pass
         passes = iter(range(args.repeat))
@@ -204,7 +226,7 @@ def vapoursynth_rows(args, width, height, rng, reference):
         def once():
             first = warm + next(passes) * args.frames
             start = time.perf_counter()
-            for _ in model[first:first + args.frames].frames():
+            for _ in model[first:first + args.frames].frames(prefetch=prefetch):
                 pass
             return args.frames, time.perf_counter() - start
 
@@ -287,8 +309,17 @@ def vapoursynth_diagnosis(args, core, vs, fps_of, width, height):
 
         found[f"timeline_{label}"] = timeline(torch, frames, 120)
         print_timeline(f"VapourSynth {label}", found[f"timeline_{label}"])
+    # VapourSynth alone making frames of the network's output size from the same source, with a
+    # CPU pass over each (a point resize: about what the plugin's copy out of the slot costs).
+    def point(source):
+        return core.resize.Point(source, width * 4, height * 4)
+
+    fps, _ = fps_of(vs.RGB24, make=point)
+    found["rgb resize.Point x4, no network"] = fps
+    print(f"VapourSynth RGB24 resize.Point to {width * 4}x{height * 4}, no network: {fps:.1f} fps", flush=True)
     threads = core.num_threads
-    for options in ({"num_streams": 1}, {"num_streams": 3}, {"num_slots": 8}, {"num_slots": 32},
+    for options in ({"prefetch": 2 * threads}, {"prefetch": 4 * threads, "num_slots": 2 * threads},
+                    {"num_streams": 1}, {"num_streams": 3}, {"num_slots": 8}, {"num_slots": 32},
                     {"threads": 8}, {"threads": 32}):
         options = dict(options)
         core.num_threads = options.pop("threads", threads)

@@ -9,8 +9,8 @@ chooses), median ms of one call on a GPU:
   - its trace (what pynference runs where AOTInductor fails), NCHW and channels-last (weights and
     input, as the torch engine lays them out by default), each with the TensorExpr fuser on (the
     default) and off, and with the fuser on, saved and loaded again (as pynference loads it), frozen
-    first (torch.jit.freeze), frozen or optimize_for_inference'd after the load, and on a new thread
-    and stream.
+    first (torch.jit.freeze without its numerics-changing folds), replayed as a CUDA graph (as
+    pynference's --cuda-graph runs it), and on a new thread and stream.
 
     python3 scripts/gpu_trace_probe.py [--only DAT HAT] [--budget S]
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import shutil
 import sys
 import tempfile
 import threading
@@ -44,6 +45,7 @@ def main() -> int:
     parser.add_argument("--size", help="WxH instead of each architecture's usual size (a CPU smoke test)")
     parser.add_argument("--quick", action="store_true", help="the traces in NCHW with the fuser on only")
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu (a smoke test)")
+    parser.add_argument("--keep", help="a folder to copy the saved traces into (for pynference bench)")
     args = parser.parse_args()
     cuda = args.device == "cuda"
     device = torch.device("cuda:0" if cuda else "cpu")
@@ -69,6 +71,27 @@ def main() -> int:
             with torch.inference_mode():
                 fn(tensor)  # a third warm-up: the profiling executor optimises on the second call
                 rows.append((label, time_calls(fn, tensor, args.device, args.budget)))
+            print(f"  {label:44} {rows[-1][1]:9.2f} ms", flush=True)
+
+        def graphed(label: str, fn, tensor) -> None:
+            # As pynference's --cuda-graph runs a trace: captured once on a side stream, replayed.
+            with torch.inference_mode():
+                static = tensor.clone()
+                side = torch.cuda.Stream()
+                side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side):
+                    fn(static)
+                    fn(static)
+                torch.cuda.current_stream().wait_stream(side)
+                graph = torch.cuda.CUDAGraph()
+                try:
+                    with torch.cuda.graph(graph):
+                        fn(static)
+                except Exception as e:  # noqa: BLE001
+                    print(f"  {label}: capture failed: {str(e).splitlines()[0][:200]}", flush=True)
+                    return
+                rows.append((label, time_calls(lambda _: graph.replay(), static, args.device, args.budget)))
+                del graph
             print(f"  {label:44} {rows[-1][1]:9.2f} ms", flush=True)
 
         print(f"{name} ({arch}) {dtype_name} at {pw}x{ph} (frames {width}x{height})", flush=True)
@@ -101,17 +124,23 @@ def main() -> int:
                     loaded = torch.jit.load(str(saved), map_location=device)
                     timed(f"trace saved and loaded, {layout}", loaded, tensor)
                     frozen_path = folder / f"{name}.{layout}.frozen.pt"
-                    torch.jit.save(torch.jit.freeze(traced.eval()), str(frozen_path))
-                    frozen = torch.jit.load(str(frozen_path), map_location=device)
-                    timed(f"trace frozen (torch.jit.freeze), saved and loaded, {layout}", frozen, tensor)
-                    del frozen
-                    # Frozen where it is loaded (what an engine could do to any TorchScript file).
-                    refrozen = torch.jit.freeze(torch.jit.load(str(saved), map_location=device).eval())
-                    timed(f"trace loaded, then frozen, {layout}", refrozen, tensor)
-                    del refrozen
-                    optimized = torch.jit.optimize_for_inference(torch.jit.load(str(saved), map_location=device).eval())
-                    timed(f"trace loaded, then optimize_for_inference, {layout}", optimized, tensor)
-                    del optimized
+                    try:
+                        # Without the numerics-changing folds (conv-bn, conv-add, conv-mul).
+                        torch.jit.save(torch.jit.freeze(traced.eval(), optimize_numerics=False), str(frozen_path))
+                        frozen = torch.jit.load(str(frozen_path), map_location=device)
+                        timed(f"trace frozen (freeze, no numerics folds), saved and loaded, {layout}", frozen, tensor)
+                        if cuda:
+                            graphed(f"  the same, replayed as a CUDA graph, {layout}", frozen, tensor)
+                        del frozen
+                    except Exception as e:  # noqa: BLE001
+                        print(f"  freezing failed: {str(e).splitlines()[0][:200]}", flush=True)
+                    if cuda:
+                        graphed(f"trace saved and loaded, replayed as a CUDA graph, {layout}", loaded, tensor)
+                    if args.keep:
+                        Path(args.keep).mkdir(parents=True, exist_ok=True)
+                        for kept in (saved, frozen_path):
+                            if kept.exists():
+                                shutil.copy(kept, Path(args.keep) / kept.name)
                     if cuda:
                         # As a lane runs it: another thread, a stream of its own.
                         def lane(loaded=loaded, tensor=tensor, layout=layout) -> None:
