@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -224,13 +225,50 @@ def vapoursynth_rows(args, width, height, rng, reference):
         passes = iter(range(args.repeat))
 
         def once():
+            # Timed to the last frame: when the iteration ends, VapourSynth's frames() runs a full
+            # gc.collect(), which in this process (torch's objects) takes on the order of 100 ms;
+            # what that costs is kept apart, in ends.
             first = warm + next(passes) * args.frames
             start = time.perf_counter()
+            last = start
             for _ in model[first:first + args.frames].frames(prefetch=prefetch):
-                pass
-            return args.frames, time.perf_counter() - start
+                last = time.perf_counter()
+            ends.append(1000 * (time.perf_counter() - last))
+            return args.frames, last - start
 
         return median_fps(args.repeat, once)
+
+    ends = []
+
+    def vspipe_fps(fmt):
+        """fps that vspipe reports for the plugin on a clip of 4 * --frames frames, the median of
+        --repeat runs; None where vspipe cannot run here."""
+        vspipe = Path(vs.__file__).parent / "vspipe"
+        if not vspipe.exists():
+            return None
+        with tempfile.TemporaryDirectory() as work:
+            # vspipe finds Python through a config file that `vapoursynth config` writes there.
+            env = dict(os.environ, HOME=work, XDG_CONFIG_HOME=str(Path(work) / ".config"))
+            done = subprocess.run([sys.executable, "-m", "vapoursynth", "config"], capture_output=True,
+                                  text=True, env=env)
+            if done.returncode != 0:
+                raise RuntimeError(f"vapoursynth config: {(done.stderr or done.stdout).strip()[:200]}")
+            script = Path(work) / "model.vpy"
+            script.write_text(
+                "import vapoursynth as vs\n"
+                f"vs.core.std.LoadPlugin({str(Path(args.plugin).resolve())!r})\n"
+                f"clip = vs.core.std.BlankClip(format={int(fmt)}, width={width}, height={height}, "
+                f"length={4 * args.frames})\n"
+                f"vs.core.pyn.Model(clip, model={args.model!r}, device={args.device!r}).set_output()\n")
+            fps = []
+            for _ in range(args.repeat):
+                done = subprocess.run([str(vspipe), str(script), "--"], capture_output=True, text=True,
+                                      env=env)
+                found = re.search(r"Output (\d+) frames in ([\d.]+) seconds", done.stderr + done.stdout)
+                if done.returncode != 0 or not found:
+                    raise RuntimeError(f"vspipe: {(done.stderr or done.stdout).strip()[-300:]}")
+                fps.append(int(found.group(1)) / float(found.group(2)))
+            return statistics.median(fps), (min(fps), max(fps))
 
     # RGB: the plugin's planar RGB frames (planes copied as they are, no interleave) against the
     # Processor's interleaved ones of the same samples, numpy path.
@@ -247,7 +285,8 @@ def vapoursynth_rows(args, width, height, rng, reference):
         worst = max(worst, int(np.abs(have.astype(np.int32) - want).max()))
     fps, spread = fps_of(vs.RGB24)
     rows["vs_rgb"] = {"fps": fps, "spread": spread, "same": same, "of": len(rgb), "max_diff": worst,
-                      "against": "Processor"}
+                      "against": "Processor", "end_ms": statistics.median(ends)}
+    ends.clear()
 
     # YUV 4:2:0: raw frames through the CLI against the plugin.
     yuv = [[rng.integers(0, 256, (h, w), dtype=np.uint8)
@@ -280,7 +319,16 @@ def vapoursynth_rows(args, width, height, rng, reference):
                            np.frombuffer(cli_bytes, np.uint8)).max())
     fps, spread = fps_of(vs.YUV420P8)
     rows["vs_yuv"] = {"fps": fps, "spread": spread, "same": int(same), "of": len(yuv),
-                      "max_diff": worst, "against": "CLI", "sizes_match": len(got) == len(cli_bytes)}
+                      "max_diff": worst, "against": "CLI", "sizes_match": len(got) == len(cli_bytes),
+                      "end_ms": statistics.median(ends)}
+    for key, fmt in (("vs_rgb_vspipe", vs.RGB24), ("vs_yuv_vspipe", vs.YUV420P8)):
+        try:
+            found = vspipe_fps(fmt)
+        except RuntimeError as error:
+            found = None
+            rows.setdefault("vspipe_failures", []).append(str(error))
+        if found:
+            rows[key] = {"fps": found[0], "spread": found[1], "frames": 4 * args.frames}
     # The slots' default against the earlier one (2 * num_streams), for both formats.
     for key, fmt in (("vs_rgb_4_slots", vs.RGB24), ("vs_yuv_4_slots", vs.YUV420P8)):
         fps, spread = fps_of(fmt, num_slots=4)
@@ -463,8 +511,17 @@ def print_table(r) -> None:
                      + (f", max diff {vs_row['max_diff']}" if vs_row["same"] != vs_row["of"] else ""))
             if key == "vs_yuv" and run:
                 notes += f"; {vs_row['fps'] / run['fps']:.3f} of run yuv420p"
+            if "end_ms" in vs_row:
+                notes += f"; to the last frame (frames()' end, its gc.collect: {vs_row['end_ms']:.0f} ms more)"
             row(name, vs_row["fps"], vs_row["fps"] / reference if reference else None, against, 0.9,
                 notes=notes)
+    for key, name in (("vs_rgb_vspipe", "VapourSynth RGB24, vspipe"), ("vs_yuv_vspipe", "VapourSynth YUV420P8, vspipe")):
+        vs_row = r.get(key)
+        if vs_row:
+            row(name, vs_row["fps"], vs_row["fps"] / bench_fps if bench_fps else None, "of bench", 0.9,
+                notes=f"{vs_row['frames']} frames, the rate vspipe reports")
+    for failure in r.get("vspipe_failures", []):
+        print(f"vspipe: {failure}")
     for key, name in (("vs_rgb_4_slots", "VapourSynth RGB24, num_slots=4"),
                       ("vs_yuv_4_slots", "VapourSynth YUV420P8, num_slots=4")):
         vs_row = r.get(key)

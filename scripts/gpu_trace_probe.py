@@ -9,8 +9,9 @@ chooses), median ms of one call on a GPU:
   - its trace (what pynference runs where AOTInductor fails), NCHW and channels-last (weights and
     input, as the torch engine lays them out by default), each with the TensorExpr fuser on (the
     default) and off, and with the fuser on, saved and loaded again (as pynference loads it), frozen
-    first (torch.jit.freeze without its numerics-changing folds), replayed as a CUDA graph (as
-    pynference's --cuda-graph runs it), and on a new thread and stream.
+    first (torch.jit.freeze without its numerics-changing folds), after ten more warm-ups, with the
+    graph executor's optimisation off, replayed as a CUDA graph (--graphs: as pynference's
+    --cuda-graph runs it), and on a new thread and stream.
 
     python3 scripts/gpu_trace_probe.py [--only DAT HAT] [--budget S]
 
@@ -46,6 +47,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="the traces in NCHW with the fuser on only")
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu (a smoke test)")
     parser.add_argument("--keep", help="a folder to copy the saved traces into (for pynference bench)")
+    parser.add_argument("--graphs", action="store_true",
+                        help="also replay the loaded trace as a CUDA graph (DAT cannot be captured, and a failed "
+                             "capture leaves torch unable to go on)")
     args = parser.parse_args()
     cuda = args.device == "cuda"
     device = torch.device("cuda:0" if cuda else "cpu")
@@ -129,13 +133,24 @@ def main() -> int:
                         torch.jit.save(torch.jit.freeze(traced.eval(), optimize_numerics=False), str(frozen_path))
                         frozen = torch.jit.load(str(frozen_path), map_location=device)
                         timed(f"trace frozen (freeze, no numerics folds), saved and loaded, {layout}", frozen, tensor)
-                        if cuda:
-                            graphed(f"  the same, replayed as a CUDA graph, {layout}", frozen, tensor)
                         del frozen
                     except Exception as e:  # noqa: BLE001
                         print(f"  freezing failed: {str(e).splitlines()[0][:200]}", flush=True)
-                    if cuda:
+                    if cuda and args.graphs:
                         graphed(f"trace saved and loaded, replayed as a CUDA graph, {layout}", loaded, tensor)
+                    # The loaded trace after more calls (the profiling executor optimises as it
+                    # goes), and with the executor's optimisation off.
+                    again = torch.jit.load(str(saved), map_location=device)
+                    with torch.inference_mode():
+                        for _ in range(10):
+                            again(tensor)
+                    timed(f"trace saved and loaded, 10 more warm-ups, {layout}", again, tensor)
+                    del again
+                    torch._C._set_graph_executor_optimize(False)  # noqa: SLF001
+                    plain = torch.jit.load(str(saved), map_location=device)
+                    timed(f"trace saved and loaded, executor optimisation off, {layout}", plain, tensor)
+                    del plain
+                    torch._C._set_graph_executor_optimize(True)  # noqa: SLF001
                     if args.keep:
                         Path(args.keep).mkdir(parents=True, exist_ok=True)
                         for kept in (saved, frozen_path):
