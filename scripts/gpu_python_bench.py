@@ -253,13 +253,15 @@ def vapoursynth_rows(args, width, height, rng, reference):
                                   text=True, env=env)
             if done.returncode != 0:
                 raise RuntimeError(f"vapoursynth config: {(done.stderr or done.stdout).strip()[:200]}")
+            # vspipe runs the script from the script's folder: a model file by its absolute path.
+            model = str(Path(args.model).resolve()) if Path(args.model).exists() else args.model
             script = Path(work) / "model.vpy"
             script.write_text(
                 "import vapoursynth as vs\n"
                 f"vs.core.std.LoadPlugin({str(Path(args.plugin).resolve())!r})\n"
                 f"clip = vs.core.std.BlankClip(format={int(fmt)}, width={width}, height={height}, "
                 f"length={4 * args.frames})\n"
-                f"vs.core.pyn.Model(clip, model={args.model!r}, device={args.device!r}).set_output()\n")
+                f"vs.core.pyn.Model(clip, model={model!r}, device={args.device!r}).set_output()\n")
             fps = []
             for _ in range(args.repeat):
                 done = subprocess.run([str(vspipe), str(script), "--"], capture_output=True, text=True,
