@@ -208,6 +208,8 @@ def vapoursynth_rows(args, width, height, rng, reference):
     def planes_of(frame):
         return [np.asarray(frame[p]).copy() for p in range(frame.format.num_planes)]
 
+    ends = []  # ms from each timed pass's last frame to the end of its frames() iteration
+
     def fps_of(fmt, prefetch=None, make=None, **options):
         # Every timed pass asks for frames no pass asked for before: VapourSynth caches a node's
         # frames, and a pass over frames already asked for would be served partly from there.
@@ -237,8 +239,6 @@ def vapoursynth_rows(args, width, height, rng, reference):
             return args.frames, last - start
 
         return median_fps(args.repeat, once)
-
-    ends = []
 
     def vspipe_fps(fmt):
         """fps that vspipe reports for the plugin on a clip of 4 * --frames frames, the median of
@@ -344,9 +344,10 @@ def vapoursynth_diagnosis(args, core, vs, fps_of, width, height):
     """Where the plugin's frames lose to the bench: the GPU's timeline under clip.frames() for
     both clips, and the RGB rate with other threads, streams and slots."""
     found = {}
-    for label, fmt in (("rgb", vs.RGB24), ("yuv", vs.YUV420P8)) if args.device != "cpu" else ():
+    torch = None
+    if args.device != "cpu":
         import torch
-
+    for label, fmt in (("rgb", vs.RGB24), ("yuv", vs.YUV420P8)) if torch is not None else ():
         warm = 2 * core.num_threads
         source = core.std.BlankClip(format=fmt, width=width, height=height, length=warm + 120)
         model = core.pyn.Model(source, model=args.model, device=args.device)
