@@ -27,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -234,6 +235,8 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float, compi
     answers = {"entry": compiled["entry"]}
     meta = json.loads((Path(answers["entry"]) / "meta.json").read_text())
     row.update(dtype=meta["dtype"], format=meta["format"], padded=meta["padded"], fallback=meta["fallback"])
+    if meta.get("fallback_log"):  # why AOTInductor failed, in full, beside the results
+        shutil.copyfile(Path(answers["entry"]) / meta["fallback_log"], args.out / f"{name}.fallback.log")
 
     # 2. fp32 eager, the reference of the PSNR below; one more call, timed, sizes the bench.
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[meta["dtype"]]
@@ -303,6 +306,13 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float, compi
             row["eager_psnr_db"] = round(psnr(rgb_to_yuv(eager_out, kr, kb), want), 1)
         except Exception as e:  # noqa: BLE001
             row["eager_error"] = first_line(e)
+        if "eager_error" in row and dtype != torch.float32:
+            # spandrel's code fails in this dtype (SwinIR's fp32 mask in bf16): the best Python loop
+            # is then fp32 eager.
+            descriptor.to(torch.float32)
+            row["eager_ms"] = round(time_calls(descriptor, x32, args.device, per_step), 2)
+            row["eager_dtype"] = "fp32"
+            descriptor.to(dtype)
     if name in args.no_torch_compile:
         row["compile_skipped"] = "not tried (--no-torch-compile)"
     else:
@@ -335,13 +345,16 @@ def table(rows: list[dict]) -> str:
             continue
         how = r.get("format", "")
         how = {"pt2": "AOTInductor", "pt": "trace"}.get(how, how) + (" (AOTI failed)" if r.get("fallback") else "")
+        eager = r.get("eager_ms", r.get("eager_error", "")[:60])
+        if r.get("eager_dtype"):  # the dtype failed in spandrel's code: fp32 eager instead
+            eager = f"{eager} ({r['eager_dtype']}; {r.get('dtype', '')}: {r.get('eager_error', '')[:50]})"
         compiled = r.get("compile_ms") if "compile_ms" in r else r.get(
             "compile_skipped", f"fails: {r.get('compile_error', '')[:60]}")
         lines.append(
             f"| {r['arch']} | {r['size']} | {r.get('dtype', '')} | {how or r.get('error', '')[:80]} | "
             f"{r.get('compile_s', '')}{f' ({a} at once)' if (a := r.get('compiled_alongside')) else ''} | "
             f"{r.get('pyn_ms', r.get('pyn_error', '')[:60])} | {r.get('pyn_fps', '')} | "
-            f"{r.get('eager_ms', r.get('eager_error', '')[:60])} | {compiled} | "
+            f"{eager} | {compiled} | "
             f"{r.get('psnr_db', r.get('run_error', '')[:60])} | {r.get('eager_psnr_db', '')} |")
     return head + "\n".join(lines) + "\n"
 

@@ -65,13 +65,41 @@ def _plain_layernorm2d_forward(self: nn.Module, x: torch.Tensor) -> torch.Tensor
     return self.weight.view(1, channels, 1, 1) * y + self.bias.view(1, channels, 1, 1)
 
 
+def _mask_once(self: nn.Module, *args, **kwargs):
+    """calculate_mask as the network's own code computes it, once per size, kept as buffers of the
+    module: on its device and in its dtype from then on (they follow .to())."""
+    sizes = [n for a in (*args, *(v for k, v in sorted(kwargs.items()) if k != "dtype"))
+             for n in (a if isinstance(a, (tuple, list)) else (a,))]
+    name = "_pyn_mask_" + "x".join(str(int(n)) for n in sizes)
+    if not hasattr(self, f"{name}_0"):
+        like = next(iter(self.parameters()), None)
+        with torch.no_grad():
+            masks = type(self).calculate_mask(self, *args, **kwargs)
+        single = isinstance(masks, torch.Tensor)
+        for i, mask in enumerate([masks] if single else masks):
+            if like is not None:
+                mask = mask.to(like.device, like.dtype)
+            self.register_buffer(f"{name}_{i}", mask, persistent=False)
+        setattr(self, f"{name}_n", 0 if single else i + 1)
+    count = getattr(self, f"{name}_n")
+    if count == 0:
+        return getattr(self, f"{name}_0")
+    return tuple(getattr(self, f"{name}_{i}") for i in range(count))
+
+
 def prepare_for_export(net: nn.Module) -> nn.Module:
     """Model-side preparation the compilers need, for inference only.
     - SPAN's Conv3XC recomputes its fused eval weights inside forward() in eval mode (a lifted
       constant torch.export cannot hold): compute them once here, in fp32, and run the fused
       convolution alone.
     - OmniSR's (and NAFNet's, KBNet's) LayerNorm2d is a custom autograd Function, which neither a
-      trace nor torch.export can hold: its forward arithmetic as plain operations."""
+      trace nor torch.export can hold: its forward arithmetic as plain operations.
+    - The shifted-window transformers (SwinIR, HAT, DAT, and Swin2SR, DRCT, ATD, RGT) build their
+      attention masks for a size other than their img_size on the CPU in every forward() and copy
+      them to the GPU: a CPU part of the graph, which Inductor compiles as C++ and a trace runs on
+      the host in every frame. The masks depend on the size alone: computed once by the network's
+      own calculate_mask, and kept on the device in the network's dtype (SwinIR's is fp32 whatever
+      the network's, which made its bf16 fail even in eager)."""
     for module in net.modules():
         kind = type(module).__name__
         if kind == "Conv3XC" and hasattr(module, "update_params") and hasattr(module, "eval_conv"):
@@ -80,6 +108,8 @@ def prepare_for_export(net: nn.Module) -> nn.Module:
             module.forward = types.MethodType(_fused_conv3xc_forward, module)
         elif kind == "LayerNorm2d" and "LayerNormFunction" in type(module).forward.__code__.co_names:
             module.forward = types.MethodType(_plain_layernorm2d_forward, module)
+        if callable(getattr(type(module), "calculate_mask", None)):
+            module.calculate_mask = types.MethodType(_mask_once, module)
     return net
 
 
@@ -264,6 +294,8 @@ def compile_model(source: Path, size: tuple[int, int], device: str, asked_dtype:
                 say(f"{source.name}: {fallback}")
                 for leftover in tmp.iterdir():
                     shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
+                # The whole of it (a C++ compile error is the compiler's pages), beside meta.json.
+                (tmp / "fallback.log").write_text(f"{type(e).__name__}: {e}"[:200_000] + "\n")
         if artifact is None:
             trace(module, example, tmp / "model.pt")
             artifact = "model.pt"
@@ -281,6 +313,7 @@ def compile_model(source: Path, size: tuple[int, int], device: str, asked_dtype:
             "torch": torch_version,
             "compile_s": round(time.monotonic() - start, 2),
             "fallback": fallback,
+            "fallback_log": "fallback.log" if fallback else "",
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
         os.chmod(tmp, 0o755)

@@ -36,7 +36,7 @@ def small_models() -> dict[str, tuple[Callable[[], nn.Module], str]]:
                                                      upscale=2, img_size=16, upsampler="pixelshuffledirect"), "ema"),
         "HAT": (lambda: _arch("HAT", "HAT")(embed_dim=12, depths=(1,), num_heads=(2,), window_size=4,
                                             compress_ratio=3, squeeze_factor=4, upscale=2, img_size=16), "st16"),
-        "DAT": (lambda: _arch("DAT", "DAT")(embed_dim=16, depth=[2], num_heads=[2], split_size=[2, 4],
+        "DAT": (lambda: _arch("DAT", "DAT")(embed_dim=16, depth=[3], num_heads=[2], split_size=[2, 4],
                                             upscale=2, img_size=16, expansion_factor=2.0), "pth"),
         "OmniSR": (lambda: _arch("OmniSR", "OmniSR")(num_feat=16, block_num=1, window_size=4, up_scale=2), "st"),
         "RealCUGAN": (lambda: _arch("RealCUGAN", "UpCunet2x")(in_channels=3, out_channels=3), "pth16"),

@@ -197,13 +197,54 @@ def main() -> int:
             model_compiler.choose_dtype("fp16", "sm90", d.supports_half, d.supports_bfloat16, name)
         warned = "not safe in fp16" in said.getvalue()
         checks.check(warned == (want != "fp16"), f"{name}: fp16 asked: warning {warned!r}: {said.getvalue()!r}")
-    # A dtype the network's code cannot run at the frames' size gives way to the next safer one:
-    # SwinIR's mask for a size other than its img_size is fp32, so bf16 fails even in eager.
-    for name, want in (("SwinIR", "fp32"), ("Compact", "bf16")):
-        module, *_ = model_compiler.load_source(files[name], None)
+    # A dtype the network's code cannot run at the frames' size gives way to the next safer one
+    # (a network that adds an fp32 constant of its own). SwinIR's mask for a size other than its
+    # img_size is fp32 in spandrel's code, which fails in bf16 even in eager; prepared, it is kept in
+    # the network's dtype and bf16 runs.
+    class Fp32Constant(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 3, 1)
+
+        def forward(self, x):
+            return self.conv(x) @ torch.ones(x.shape[-1], x.shape[-1])
+
+    for name, module, want in (("Fp32Constant", Fp32Constant(), "fp32"),
+                               ("SwinIR", model_compiler.load_source(files["SwinIR"], None)[0], "bf16"),
+                               ("Compact", model_compiler.load_source(files["Compact"], None)[0], "bf16")):
         with redirect_stderr(io.StringIO()):
             got = model_compiler.first_dtype_that_runs(module, "bf16", torch.device("cpu"), SIZES[1], name)
         checks.check(got == want, f"{name}: bf16 at 33x25 gives way to {got}, not {want}")
+
+    # The shifted-window transformers' attention masks: spandrel's code builds them on the CPU in
+    # every call (a host part of the graph on a GPU); prepared, a second call builds none. Seen on
+    # the meta device, where any CPU tensor is the network's own.
+    from torch.utils._python_dispatch import TorchDispatchMode  # noqa: PLC0415
+
+    class CpuTensors(TorchDispatchMode):
+        made = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            result = func(*args, **(kwargs or {}))
+            outs = result if isinstance(result, (tuple, list)) else [result]
+            self.made += sum(isinstance(t, torch.Tensor) and t.device.type == "cpu" for t in outs)
+            return result
+
+    for name in ("SwinIR", "HAT", "DAT"):
+        descriptor = spandrel.ModelLoader().load_from_file(str(files[name]))
+        for how, module in (("spandrel's", model_compiler.Prepared(descriptor, None)),
+                            ("prepared", model_compiler.load_source(files[name], None)[0])):
+            module = module.eval().to("meta")
+            x = torch.empty(1, 3, SIZES[0][1], SIZES[0][0], device="meta")
+            with torch.no_grad():
+                module(x)
+                mode = CpuTensors()
+                with mode:
+                    module(x)
+            if how == "prepared":
+                checks.check(mode.made == 0, f"{name} prepared: a second call made {mode.made} CPU tensors")
+            else:
+                checks.check(mode.made > 0, f"{name}: spandrel's own call made no CPU tensor (the check sees nothing)")
 
     stamp("refusals checked")
     # Compile the rest in this process, into the same cache the runs read.
