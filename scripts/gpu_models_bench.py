@@ -64,6 +64,16 @@ def real_models():
         "DAT": (lambda: _arch("DAT", "DAT")(upscale=4), HEAVY),
         "CRAFT": (lambda: _arch("CRAFT", "CRAFT")(upscale=4), HEAVY),
         "SCUNet": (lambda: _arch("SCUNet", "SCUNet")(), HEAVY),
+        # Beyond the list: more shifted-window transformers, prepared as SwinIR is.
+        "Swin2SR": (lambda: _arch("Swin2SR", "Swin2SR")(embed_dim=60, depths=[6] * 4, num_heads=[6] * 4, window_size=8,
+                                                        img_size=64, upscale=2, upsampler="pixelshuffledirect"), HEAVY),
+        "DRCT": (lambda: _arch("DRCT", "DRCT")(embed_dim=180, depths=[6] * 6, num_heads=[6] * 6, window_size=16, gc=32,
+                                               mlp_ratio=2.0, upscale=4, upsampler="pixelshuffle"), HEAVY),
+        "ATD": (lambda: _arch("ATD", "ATD")(embed_dim=48, depths=[6] * 4, num_heads=[4] * 4, window_size=16,
+                                            category_size=128, num_tokens=64, reducted_dim=8, convffn_kernel_size=7,
+                                            mlp_ratio=1.0, upscale=4, upsampler="pixelshuffledirect"), HEAVY),
+        "RGT": (lambda: _arch("RGT", "RGT")(embed_dim=180, depth=[6] * 6, num_heads=[6] * 6, mlp_ratio=2.0,
+                                            split_size=[8, 32], c_ratio=0.5, upscale=4), HEAVY),
     }
 
 

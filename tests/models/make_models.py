@@ -49,6 +49,15 @@ def small_models() -> dict[str, tuple[Callable[[], nn.Module], str]]:
                                                   split_size_1=4, window_size=4, upscale=2), "st"),
         "SCUNet": (lambda: _arch("SCUNet", "SCUNet")(dim=64, config=[1, 1, 1, 1, 1, 1, 1]), "pth"),
         "DRUNet": (lambda: _arch("DRUNet", "DRUNet")(in_nc=4, out_nc=3, nc=[8, 16, 32, 64], nb=2), "pth16"),
+        # More shifted-window transformers, beyond the list: their masks are prepared alike.
+        "Swin2SR": (lambda: _arch("Swin2SR", "Swin2SR")(embed_dim=12, depths=[2], num_heads=[2], window_size=4,
+                                                        upscale=2, img_size=16, upsampler="pixelshuffledirect"), "st"),
+        "DRCT": (lambda: _arch("DRCT", "DRCT")(embed_dim=12, depths=[2], num_heads=[2], window_size=4, upscale=2,
+                                               img_size=16, upsampler="pixelshuffle", gc=8), "ema"),
+        "ATD": (lambda: _arch("ATD", "ATD")(embed_dim=12, depths=[2], num_heads=[2], window_size=4, category_size=16,
+                                            num_tokens=8, upscale=2, img_size=16, upsampler="pixelshuffledirect"), "pth"),
+        "RGT": (lambda: _arch("RGT", "RGT")(embed_dim=12, depth=[3], num_heads=[2], split_size=[2, 4], upscale=2,
+                                            img_size=16), "st16"),
         # refusals
         "gray": (lambda: _arch("Compact", "Compact")(num_in_ch=1, num_out_ch=1, num_feat=8, num_conv=2), "pth"),
         "rgba": (lambda: _arch("Compact", "Compact")(num_in_ch=4, num_out_ch=4, num_feat=8, num_conv=2), "pth"),

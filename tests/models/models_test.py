@@ -230,7 +230,7 @@ def main() -> int:
             self.made += sum(isinstance(t, torch.Tensor) and t.device.type == "cpu" for t in outs)
             return result
 
-    for name in ("SwinIR", "HAT", "DAT"):
+    for name in ("SwinIR", "HAT", "DAT", "DRCT", "RGT"):
         descriptor = spandrel.ModelLoader().load_from_file(str(files[name]))
         for how, module in (("spandrel's", model_compiler.Prepared(descriptor, None)),
                             ("prepared", model_compiler.load_source(files[name], None)[0])):
