@@ -422,10 +422,14 @@ def main() -> int:
         if record.is_file():
             # Compiled by an earlier call into this cache: its times stand, nothing is compiled again.
             kept = json.loads(record.read_text())
-            # (a compile the cap cut short is tried again).
+            # A compile the cap cut short is tried again (in the per-architecture loop below)...
             compiled = {n: c for n, c in kept.items()
                         if n in names and not c.get("timed_out") and ("error" in c or Path(c["entry"]).is_dir())}
-        todo = [n for n in names if n not in compiled]
+            # ... only where the time left holds more than that cut-short compile took already.
+            cut_short = {n: c["compile_s"] for n, c in kept.items() if n in names and c.get("timed_out")}
+        else:
+            cut_short = {}
+        todo = [n for n in names if n not in compiled and (args.compile_only or n not in cut_short)]
         if (args.jobs > 1 and len(todo) > 1) or (args.compile_only and todo):
             # The compiles are CPU work (C++ and Triton), the timings GPU work: compile them all first,
             # several at once, then time each alone.
@@ -451,6 +455,8 @@ def main() -> int:
             # An architecture needs about as long as the slowest so far (the compile dominates, and it
             # hardly depends on the size), and never under 20 s.
             need = max(20.0, slowest) if name not in compiled else 20.0
+            if name in cut_short:  # it compiles for longer than the cap gave it before
+                need = max(need, cut_short[name] + 40.0)
             if left < need:
                 rows.append({"arch": name, "size": f"{size[0]}x{size[1]}",
                              "skipped": f"would not fit in the cap ({left:.0f} s left, ~{need:.0f} s needed)"})
