@@ -17,7 +17,7 @@ written under a temporary name and renamed when whole, so an entry is there comp
 What spandrel's descriptor does around the network is kept, outside the network: the network is
 compiled for the frame size padded to the architecture's multiple and minimum (meta.json's `padded`),
 and pynference pads each frame on the device (reflect, then replicate, as spandrel does) and crops
-the output back. Input preparation (DRUNet's noise-level channel, ...) is compiled in.
+the output back. Input preparation (DRUNet's and FDnCNN's noise-level channel, ...) is compiled in.
 
   - CPU: a trace at exactly the padded size (seconds).
   - CUDA: an AOTInductor package for the padded size; where AOTInductor fails on an architecture, a
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device-tag", help="smXY of that GPU, where the caller knows it (finds a cached "
                                              "entry without importing torch)")
     parser.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], default="auto")
-    parser.add_argument("--noise-level", type=float, help="DRUNet: the noise level, 0-255 (default 15)")
+    parser.add_argument("--noise-level", type=float, help="DRUNet, FDnCNN: the noise level, 0-255 (default 15)")
     parser.add_argument("--cache", type=Path, help="cache folder (default: see above)")
     parser.add_argument("--machine", action="store_true",
                         help="errors as a pyn.error=LINE answer on stdout (how pynference runs this)")

@@ -40,13 +40,19 @@ class Prepared(nn.Module):
         self.noise_level = noise_level
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.noise_level is not None:  # DRUNet: an extra channel holding the noise level
+        if self.noise_level is not None:  # DRUNet, FDnCNN: an extra channel holding the noise level
             level = torch.full_like(x[:, :1], self.noise_level / 255.0)
             return self.net(torch.cat([x, level], dim=1))
         return self.call(self.net, x)
 
 
-NOISE_LEVEL_ARCHS = {"DRUNet"}
+NOISE_LEVEL_TAKERS = "DRUNet and FDnCNN (DnCNN with a noise-level channel)"
+
+
+def takes_noise_level(descriptor) -> bool:
+    """DRUNet, and DnCNN in its FDnCNN form: a noise-level channel beside the image."""
+    arch = descriptor.architecture.name
+    return arch == "DRUNet" or (arch == "DnCNN" and getattr(descriptor.model, "mode", "") == "FDnCNN")
 
 
 def _fused_conv3xc_forward(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -158,12 +164,13 @@ def load_source(path: Path, noise_level: float | None):
         return module.eval(), "ONNX", (0, 1, False), False, False
     descriptor = load_descriptor(path)
     arch = descriptor.architecture.name
-    if noise_level is not None and arch not in NOISE_LEVEL_ARCHS:
-        raise ExportError(f"{path.name} ({arch}) takes no noise level; --noise-level is for {', '.join(sorted(NOISE_LEVEL_ARCHS))}")
-    if arch in NOISE_LEVEL_ARCHS and noise_level is None:
-        noise_level = 15.0  # spandrel's default, the one DRUNet's authors use
+    takes = takes_noise_level(descriptor)
+    if noise_level is not None and not takes:
+        raise ExportError(f"{path.name} ({arch}) takes no noise level; --noise-level is for {NOISE_LEVEL_TAKERS}")
+    if takes and noise_level is None:
+        noise_level = 15.0  # spandrel's default, the one DRUNet's and DnCNN's authors use
     req = descriptor.size_requirements
-    module = Prepared(descriptor, noise_level if arch in NOISE_LEVEL_ARCHS else None)
+    module = Prepared(descriptor, noise_level if takes else None)
     module = prepare_for_export(module.eval())
     return module, arch, (req.minimum, req.multiple_of, req.square), descriptor.supports_half, descriptor.supports_bfloat16
 
@@ -246,8 +253,7 @@ def compile_model(source: Path, size: tuple[int, int], device: str, asked_dtype:
     else:
         device_tag = "cpu"
     module, arch, (minimum, multiple, square), half_ok, bf16_ok = load_source(source, noise_level)
-    if arch in NOISE_LEVEL_ARCHS and noise_level is None:
-        noise_level = 15.0
+    noise_level = getattr(module, "noise_level", None)  # the default where one is taken (load_source)
     dtype = choose_dtype(asked_dtype, device_tag, half_ok, bf16_ok, arch)
     pw, ph = padded_size(size[0], size[1], minimum, multiple, square)
     if cuda and asked_dtype == "auto":

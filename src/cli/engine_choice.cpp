@@ -20,7 +20,7 @@ std::vector<OptionSpec> with_engine_options(std::vector<OptionSpec> own) {
        "run the network in fp16 (the default, but for state dicts: their fastest safe dtype)", ""},
       {"bf16", "", "run the network in bf16", ""},
       {"noise-level", "L",
-       "DRUNet (state dicts): the noise level the network removes, 0-255 (default 15)", ""},
+       "DRUNet, FDnCNN (state dicts): the noise level the network removes, 0-255 (default 15)", ""},
       {"no-channels-last", "", "keep TorchScript weights in NCHW (channels_last is usually faster)",
        ""},
       {"cudnn-benchmark", "",
@@ -94,7 +94,8 @@ std::unique_ptr<Engine> make_engine(const Device& device, const Args& args,
   }
 #ifdef PYN_HAVE_TORCH
   else if (args.has("noise-level")) {
-    throw UsageError("--noise-level is for state dicts that take one (DRUNet), not " + model);
+    throw UsageError("--noise-level is for state dicts that take one (DRUNet, FDnCNN), not " +
+                     model);
   }
 #endif
   return open_model(device, request, width, height);

@@ -60,7 +60,7 @@ std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& req
                                    [[maybe_unused]] int width, [[maybe_unused]] int height) {
   if (is_synthetic_model(request.model)) {
     if (request.noise_level) {
-      throw UsageError("noise_level is for state dicts that take one (DRUNet), not " +
+      throw UsageError("noise_level is for state dicts that take one (DRUNet, FDnCNN), not " +
                        request.model);
     }
     return std::make_unique<SyntheticEngine>(
@@ -74,7 +74,8 @@ std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& req
   const std::string& path = request.model;
   if (!is_model_source(path)) {
     if (request.noise_level) {
-      throw UsageError("noise_level is for state dicts that take one (DRUNet), not " + path);
+      throw UsageError("noise_level is for state dicts that take one (DRUNet, FDnCNN), not " +
+                       path);
     }
     return open_torch_engine(device, path, options);
   }

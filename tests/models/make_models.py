@@ -49,6 +49,12 @@ def small_models() -> dict[str, tuple[Callable[[], nn.Module], str]]:
                                                   split_size_1=4, window_size=4, upscale=2), "st"),
         "SCUNet": (lambda: _arch("SCUNet", "SCUNet")(dim=64, config=[1, 1, 1, 1, 1, 1, 1]), "pth"),
         "DRUNet": (lambda: _arch("DRUNet", "DRUNet")(in_nc=4, out_nc=3, nc=[8, 16, 32, 64], nb=2), "pth16"),
+        # Input and output preparation by spandrel's call: DnCNN, FDnCNN (a noise-level channel), and
+        # FBCNN (its call takes the image of the (image, quality) it returns; its quality head wants
+        # 512 channels at the bottom).
+        "DnCNN": (lambda: _arch("DnCNN", "DnCNN")(in_nc=3, out_nc=3, nc=8, nb=8, act_mode="R"), "pth"),
+        "FDnCNN": (lambda: _arch("DnCNN", "DnCNN")(in_nc=4, out_nc=3, nc=8, nb=8, act_mode="R", mode="FDnCNN"), "ema"),
+        "FBCNN": (lambda: _arch("FBCNN", "FBCNN")(in_nc=3, out_nc=3, nc=[8, 16, 32, 512], nb=2), "st16"),
         # More shifted-window transformers, beyond the list: their masks are prepared alike.
         "Swin2SR": (lambda: _arch("Swin2SR", "Swin2SR")(embed_dim=12, depths=[2], num_heads=[2], window_size=4,
                                                         upscale=2, img_size=16, upsampler="pixelshuffledirect"), "st"),

@@ -339,6 +339,28 @@ def main() -> int:
             checks.check(value >= MIN_PSNR, f"ONNX frame {i}: PSNR {value:.1f} dB against the network's eager call")
             print(f"ONNX {SIZES[1][0]}x{SIZES[1][1]} frame {i}: {'bit-exact' if math.isinf(value) else f'{value:.1f} dB'}")
 
+    # --noise-level on FDnCNN (DnCNN with a noise-level channel; spandrel's call fixes it at 15):
+    # against the network's own call with that channel, and its own entry in the cache.
+    descriptor = spandrel.ModelLoader().load_from_file(str(files["FDnCNN"])).float().eval()
+
+    class WithLevel:
+        def __call__(self, x):
+            with torch.inference_mode():
+                return descriptor.model(torch.cat([x, torch.full_like(x[:, :1], 40 / 255.0)], dim=1))
+
+    out = args.work / "noise-level" / "out"
+    out.mkdir(parents=True)
+    r = run(args.binary, ["run", "-i", odd_in, "-o", str(out / "%03d.png"), "-m", str(files["FDnCNN"]), "--device", "cpu",
+                          "--noise-level", "40"], env)
+    if checks.check(r.returncode == 0 and "compiling" in r.stderr, f"FDnCNN --noise-level 40: exit {r.returncode}, "
+                                                                   f"{r.stderr.strip()[-300:]}"):
+        for i, (frame, image) in enumerate(zip(inputs[SIZES[1]], read_frames(out))):
+            want, default = reference(WithLevel(), frame), reference(descriptor, frame)
+            value = psnr(image, want) if image.shape == want.shape else -1.0
+            checks.check(value >= MIN_PSNR, f"FDnCNN level 40 frame {i}: PSNR {value:.1f} dB against its own call")
+            checks.check(not (image == default).all(), f"FDnCNN level 40 frame {i}: equal to level 15's output")
+            print(f"FDnCNN level 40 frame {i}: {'bit-exact' if math.isinf(value) else f'{value:.1f} dB'}")
+
     for what in checks.failed:
         print(f"failed: {what.splitlines()[0]}")
     print(f"{checks.passed} passed, {len(checks.failed)} failed")
