@@ -245,6 +245,21 @@ def main() -> int:
                 checks.check(mode.made == 0, f"{name} prepared: a second call made {mode.made} CPU tensors")
             else:
                 checks.check(mode.made > 0, f"{name}: spandrel's own call made no CPU tensor (the check sees nothing)")
+    # Equal masks are kept once: SwinIR's blocks of one window and shift build the same mask (eight
+    # blocks here, two masks), and its output stays spandrel's.
+    net = make_models._arch("SwinIR", "SwinIR")(embed_dim=12, depths=[4, 4], num_heads=[2, 2], window_size=4,
+                                                upscale=2, img_size=16, upsampler="pixelshuffledirect").eval()
+    make_models.randomise(net, 3)
+    path = make_models.save(net, "pth", args.work / "swinir-8-blocks")
+    module = model_compiler.load_source(path, None)[0]
+    x = torch.rand(1, 3, SIZES[0][1], SIZES[0][0])
+    with torch.no_grad():
+        got = module(x)
+        want = spandrel.ModelLoader().load_from_file(str(path)).eval().model(x)
+    masks = [b for n, b in module.named_buffers(remove_duplicate=False) if "_pyn_mask_" in n]
+    checks.check(len(masks) == 8 and len({m.data_ptr() for m in masks}) == 2,
+                 f"SwinIR of 8 blocks: {len(masks)} masks, {len({m.data_ptr() for m in masks})} distinct, not 8 and 2")
+    checks.check(torch.equal(got, want), "SwinIR of 8 blocks with shared masks: not spandrel's output")
 
     stamp("refusals checked")
     # Compile the rest in this process, into the same cache the runs read.
