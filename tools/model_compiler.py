@@ -101,13 +101,14 @@ def _mask_once(self: nn.Module, *args, **kwargs):
     if not hasattr(self, f"{name}_0"):
         like = next(iter(self.parameters()), None)
         with torch.no_grad():
-            masks = type(self).calculate_mask(self, *args, **kwargs)
-        single = isinstance(masks, torch.Tensor)
-        for i, mask in enumerate([masks] if single else masks):
+            made = type(self).calculate_mask(self, *args, **kwargs)
+        single = isinstance(made, torch.Tensor)  # DAT's and RGT's give a pair
+        masks = [made] if single else list(made)
+        for i, mask in enumerate(masks):
             if like is not None:
                 mask = mask.to(like.device, like.dtype)
             self.register_buffer(f"{name}_{i}", _shared(mask), persistent=False)
-        setattr(self, f"{name}_n", 0 if single else i + 1)
+        setattr(self, f"{name}_n", 0 if single else len(masks))
     count = getattr(self, f"{name}_n")
     if count == 0:
         return getattr(self, f"{name}_0")
