@@ -318,22 +318,20 @@ def bench_one(name: str, factory, size, args, work: Path, deadline: float, compi
             row["eager_error"] = first_line(e)
         if "eager_error" in row and dtype != torch.float32:
             # spandrel's code fails in this dtype (SwinIR's fp32 mask in bf16): the best Python loop
-            # is then fp32 eager.
+            # is then fp32, eager and torch.compile both.
             descriptor.to(torch.float32)
-            row["eager_ms"] = round(time_calls(descriptor, x32, args.device, per_step), 2)
+            x = x32
+            row["eager_ms"] = round(time_calls(descriptor, x, args.device, per_step), 2)
             row["eager_dtype"] = "fp32"
-            descriptor.to(dtype)
     if name in args.no_torch_compile:
         row["compile_skipped"] = "not tried (--no-torch-compile)"
     else:
         try:
-            if row.get("eager_dtype") == "fp32":  # as eager: the chosen dtype fails in spandrel's code
-                descriptor.to(torch.float32)
             compiled = torch.compile(descriptor.model)
             call = descriptor._call_fn  # noqa: SLF001
             from spandrel.__helpers.size_req import pad_tensor  # noqa: PLC0415
 
-            _, padded = pad_tensor(x32 if row.get("eager_dtype") == "fp32" else x, descriptor.size_requirements)
+            _, padded = pad_tensor(x, descriptor.size_requirements)
             start = time.monotonic()
             with torch.inference_mode():
                 call(compiled, padded)
