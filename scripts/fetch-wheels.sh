@@ -6,7 +6,9 @@
 #     safetensors, numpy, einops, typing_extensions) that machine lacks none, so it alone travels.
 #   - nanobind and vapoursynth (CPython 3.12, x86_64), for scripts/gpu-python-bench.sh: the Python
 #     module's binding library, and VapourSynth's core, headers and vspipe for the plugin.
-# At the versions scripts/install-deps.sh pins; about 7 MB in all.
+#   - nvidia-cutlass, whose C++ headers the native engine's convolutions are built from
+#     (scripts/gpu-build.sh unzips it; about 6 MB).
+# At the versions scripts/install-deps.sh pins; about 13 MB in all.
 #   - with the argument `ray`: ray for CPython 3.12 and every dependency of it, for
 #     scripts/gpu-distributed-bench.sh. Its wheel alone (79 MB) is over what one call carries, so it
 #     travels installed and trimmed instead: .whl/ray-site.tar.xz (about 31 MB), a site-packages
@@ -25,11 +27,12 @@ readonly nanobind_version="3.1.0"
 readonly vapoursynth_version="81"
 readonly ray_version="2.60.0"
 readonly cudnn_frontend_version="1.32.0"
+readonly cutlass_version="4.2.0.0"
 python="${PYN_PYTHON:-.venv/bin/python}"
 [[ -x "$python" ]] || python=python3
 mkdir -p .whl
 "$python" -m pip download -q --no-deps --only-binary=:all: -d .whl "spandrel==$spandrel_version" \
-  "nanobind==$nanobind_version"
+  "nanobind==$nanobind_version" "nvidia-cutlass==$cutlass_version"
 # For the GPU machine's Python, not this one's.
 "$python" -m pip download -q --no-deps --only-binary=:all: -d .whl --python-version 3.12 \
   --implementation cp --platform manylinux_2_28_x86_64 "vapoursynth==$vapoursynth_version"

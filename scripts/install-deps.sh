@@ -158,6 +158,17 @@ else
   "$venv/bin/python" -m pip install -q "${module_packages[@]}"
 fi
 
+# The native engine's convolutions are CUTLASS templates: its headers come in the nvidia-cutlass
+# package (cutlass_library/source/include), installed without its Python dependencies, which only
+# its Python kernel generator uses. src/engine/native/CMakeLists.txt finds them in .venv.
+readonly cutlass_package="nvidia-cutlass==4.2.0.0"
+if "$venv/bin/python" -c "import importlib.metadata as m; assert m.version('nvidia-cutlass') == '${cutlass_package#*==}'" >/dev/null 2>&1; then
+  say "nvidia-cutlass present in .venv"
+else
+  say "pip: installing $cutlass_package into .venv (its C++ headers, for the native engine)"
+  "$venv/bin/python" -m pip install -q --no-deps "$cutlass_package"
+fi
+
 if [[ "${PYN_NO_RAY:-0}" == "1" ]]; then
   say "PYN_NO_RAY=1: skipping Ray (pynference.distributed's tests are skipped)"
 elif "$venv/bin/python" -c "import importlib.metadata as m; assert m.version('ray') == '${ray_packages[0]#ray==}'" >/dev/null 2>&1; then

@@ -2,7 +2,10 @@
 """Compile a downloaded model file into what the `torch` engine loads, once, into a cache.
 
     python3 tools/compile_model.py FILE --size WxH [--device cpu|cuda[:N]] [--dtype auto|fp32|fp16|bf16]
-                                   [--noise-level L] [--cache DIR]
+                                   [--noise-level L] [--cache DIR] [--engine torch|native|auto]
+
+With --engine native (or auto, for a network the native engine runs) the entry holds that engine's
+plan instead (native.plan and native.bin: tools/native_plan.py), written without a compile.
 
 FILE is a state dict (.pth, .pt, .ckpt, .safetensors; its architecture detected by spandrel) or an
 .onnx file (converted by onnx2torch). `pynference -m FILE` runs this itself; it is a script of its
@@ -83,9 +86,11 @@ def torch_version() -> str:
 # The index: what a request (file content, device, dtype asked, frame size, noise level, torch)
 # was answered with, so that a second run finds its entry without importing torch or spandrel
 # (which cost seconds) to learn the architecture and padded size the entry's name holds.
-def request_key(digest: str, device_tag: str, dtype: str, size: tuple[int, int], noise_level: float | None) -> str:
+def request_key(digest: str, device_tag: str, dtype: str, size: tuple[int, int], noise_level: float | None,
+                engine: str = "torch") -> str:
     noise = f"-n{noise_level:g}" if noise_level is not None else ""
-    return f"{digest[:32]}-{device_tag}-{dtype}-{size[0]}x{size[1]}{noise}-torch{torch_version()}"
+    asked = "" if engine == "torch" else f"-{engine}"
+    return f"{digest[:32]}-{device_tag}-{dtype}-{size[0]}x{size[1]}{noise}{asked}-torch{torch_version()}"
 
 
 def lookup(cache: Path, key: str) -> dict | None:
@@ -117,20 +122,20 @@ def first_line(error: BaseException) -> str:
 
 
 def answer(source: Path, size: tuple[int, int], device: str, device_tag: str | None, dtype: str,
-           noise_level: float | None, cache: Path) -> dict:
+           noise_level: float | None, cache: Path, engine: str = "torch") -> dict:
     if not source.is_file():
         raise Refusal(f"cannot open model {source}: no such file")
     digest = content_hash(source)
     if device == "cpu":
         device_tag = "cpu"
-    key = request_key(digest, device_tag, dtype, size, noise_level) if device_tag else None
+    key = request_key(digest, device_tag, dtype, size, noise_level, engine) if device_tag else None
     if key is not None and (meta := lookup(cache, key)) is not None:
         return meta
     import model_compiler  # noqa: PLC0415 — torch and spandrel: only to compile
 
-    meta = model_compiler.compile_model(source, size, device, dtype, noise_level, cache, digest)
+    meta = model_compiler.compile_model(source, size, device, dtype, noise_level, cache, digest, engine)
     if key is None:
-        key = request_key(digest, meta["device"], dtype, size, noise_level)
+        key = request_key(digest, meta["device"], dtype, size, noise_level, engine)
     remember(cache, key, Path(meta["entry"]))
     return meta
 
@@ -143,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device-tag", help="smXY of that GPU, where the caller knows it (finds a cached "
                                              "entry without importing torch)")
     parser.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], default="auto")
+    parser.add_argument("--engine", choices=["torch", "native", "auto"], default="torch",
+                        help="torch (default); native: the native engine's plan (Compact), or a one-line "
+                             "refusal; auto: native where that engine runs the network")
     parser.add_argument("--noise-level", type=float, help="DRUNet, FDnCNN: the noise level, 0-255 (default 15)")
     parser.add_argument("--cache", type=Path, help="cache folder (default: see above)")
     parser.add_argument("--machine", action="store_true",
@@ -162,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.device != "cpu" and not re.fullmatch(r"cuda(:\d+)?", args.device):
             raise Refusal(f"--device is cpu or cuda[:N], not '{args.device}'")
         meta = answer(args.model, args.size, args.device, args.device_tag, args.dtype, args.noise_level,
-                      cache_root(args.cache))
+                      cache_root(args.cache), args.engine)
     except Exception as e:  # noqa: BLE001 — detection and compile failures are one line, never a traceback
         if type(e).__name__ in ("Refusal", "ExportError"):
             return fail(str(e))

@@ -22,6 +22,8 @@ import torch
 from torch import nn
 
 from export_model import DTYPES, ExportError, export_aoti, load_descriptor
+from native_plan import write_plan as write_native_plan
+from native_plan import plan_of as native_plan_of
 
 PROG = "pynference"
 
@@ -261,9 +263,83 @@ def first_line(error: BaseException) -> str:
     return type(error).__name__
 
 
+def native_choice(module: nn.Module, arch: str, name: str, engine: str, device_tag: str, asked_dtype: str,
+                  half_ok: bool, bf16_ok: bool) -> str | None:
+    """The dtype the native engine runs this request in, or None where the torch engine runs it
+    (engine `auto` and a network the native engine does not run). Refusals of `native` raise."""
+    if engine == "torch":
+        return None
+    net = getattr(module, "net", None)  # Prepared; an ONNX model is not one
+    try:
+        if net is None:
+            raise ExportError(f"the native engine takes state dicts, not {name} ({arch}); use --engine torch")
+        if getattr(module, "noise_level", None) is not None:
+            raise ExportError(f"the native engine has no noise-level input ({arch}); use --engine torch")
+        native_plan_of(net, arch, name)
+    except ExportError:
+        if engine == "auto":
+            return None
+        raise
+    if device_tag == "cpu":
+        return choose_dtype(asked_dtype, device_tag, half_ok, bf16_ok, arch)
+    if asked_dtype == "fp32":
+        raise ExportError("the native engine runs fp16 or bf16 on a GPU, not fp32; use --engine torch for fp32")
+    if asked_dtype == "auto":
+        return "fp16" if half_ok or not bf16_ok else "bf16"
+    return choose_dtype(asked_dtype, device_tag, half_ok, bf16_ok, arch)
+
+
+def compile_native(module: nn.Module, source: Path, arch: str, device_tag: str, dtype: str,
+                   padded: tuple[int, int], cache: Path, digest: str) -> dict:
+    """The native engine's cache entry: the plan and weights (native_plan.py), written in moments."""
+    safe_arch = re.sub(r"[^A-Za-z0-9]+", "", arch)
+    key = f"native-{safe_arch}-{digest[:16]}-{device_tag}-{dtype}-{padded[0]}x{padded[1]}"
+    entry = cache / key
+    if (entry / "meta.json").is_file():
+        meta = json.loads((entry / "meta.json").read_text())
+        meta["compiled"] = 0
+        meta["entry"] = str(entry)
+        return meta
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=cache))
+    try:
+        scale = write_native_plan(module.net, arch, source.name, tmp)
+        meta = {
+            "source": source.name,
+            "sha256": digest,
+            "arch": arch,
+            "device": device_tag,
+            "dtype": dtype,
+            "padded": f"{padded[0]}x{padded[1]}",
+            "scale": scale,
+            "format": "native",
+            "artifact": "native.plan",
+            "noise_level": None,
+            "torch": torch.__version__.split("+")[0],
+            "compile_s": 0.0,
+            "fallback": "",
+            "fallback_log": "",
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        os.chmod(tmp, 0o755)
+        try:
+            os.rename(tmp, entry)
+        except OSError:
+            if not (entry / "meta.json").is_file():
+                raise
+        say(f"wrote the native engine's plan of {source.name} ({arch}) into {cache}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    meta["compiled"] = 1
+    meta["entry"] = str(entry)
+    return meta
+
+
 def compile_model(source: Path, size: tuple[int, int], device: str, asked_dtype: str,
-                  noise_level: float | None, cache: Path, digest: str) -> dict:
-    """The cache entry for this request, compiled now unless an entry of the same name exists."""
+                  noise_level: float | None, cache: Path, digest: str, engine: str = "torch") -> dict:
+    """The cache entry for this request, compiled now unless an entry of the same name exists.
+    `engine` is torch, native (the native engine's plan, or a one-line refusal) or auto (native
+    where that engine runs the network)."""
     cuda = device.startswith("cuda")
     if cuda:
         if not torch.cuda.is_available():
@@ -276,8 +352,11 @@ def compile_model(source: Path, size: tuple[int, int], device: str, asked_dtype:
         device_tag = "cpu"
     module, arch, (minimum, multiple, square), half_ok, bf16_ok = load_source(source, noise_level)
     noise_level = getattr(module, "noise_level", None)  # the default where one is taken (load_source)
-    dtype = choose_dtype(asked_dtype, device_tag, half_ok, bf16_ok, arch)
     pw, ph = padded_size(size[0], size[1], minimum, multiple, square)
+    native_dtype = native_choice(module, arch, source.name, engine, device_tag, asked_dtype, half_ok, bf16_ok)
+    if native_dtype is not None:
+        return compile_native(module, source, arch, device_tag, native_dtype, (pw, ph), cache, digest)
+    dtype = choose_dtype(asked_dtype, device_tag, half_ok, bf16_ok, arch)
     if cuda and asked_dtype == "auto":
         dtype = first_dtype_that_runs(module, dtype, torch.device(f"cuda:{index}"), (pw, ph), arch)
     torch_version = torch.__version__.split("+")[0]

@@ -15,6 +15,11 @@ std::vector<OptionSpec> with_engine_options(std::vector<OptionSpec> own) {
        "into the cache: docs/models.md), .onnx, TorchScript .pt/.ts, AOTInductor .pt2, or "
        "synthetic[:xS[:MS]] (the synthetic engine, which bench uses without -m)",
        ""},
+      {"engine", "E",
+       "which engine runs a state dict (-m): torch (LibTorch: AOTInductor or a trace), native "
+       "(pynference's own convolutions, Real-ESRGAN Compact on Hopper GPUs: docs/engine.md) or "
+       "auto (native where it runs the network and the GPU, else torch)",
+       "torch"},
       {"fp32", "", "run the network in fp32", ""},
       {"fp16", "",
        "run the network in fp16 (the default, but for state dicts: their fastest safe dtype)", ""},
@@ -73,15 +78,21 @@ std::unique_ptr<Engine> make_engine(const Device& device, const Args& args,
     throw UsageError("--noise-level is for a model (-m) that takes one");
   }
   if (!args.has("model")) {
+    if (args.has("engine") && args.str("engine") == "native") {
+      throw UsageError("--engine native runs a state dict given with -m");
+    }
     return std::make_unique<SyntheticEngine>(device, synthetic);
   }
   const std::string model = args.str("model");
   if (is_synthetic_model(model)) {
+    if (args.str("engine") == "native") {
+      throw UsageError("--engine native runs a state dict, not " + model);
+    }
     return std::make_unique<SyntheticEngine>(device,
                                              cli::parse_synthetic_model(model, synthetic.dtype));
   }
   ModelRequest request{model, asked_dtype(args), !args.flag("no-channels-last"), std::nullopt,
-                       args.flag("cudnn-benchmark")};
+                       args.flag("cudnn-benchmark"), args.str("engine")};
   if (model_needs_frame_size(model)) {
     if (width < 1 || height < 1) {
       throw UsageError(model +

@@ -5,6 +5,7 @@
 
 #include "pynference/core/error.hpp"
 #include "pynference/engine/model_compile.hpp"
+#include "pynference/engine/native_engine.hpp"
 #include "pynference/engine/padded.hpp"
 #ifdef PYN_HAVE_TORCH
 #include "pynference/engine/torch_engine.hpp"
@@ -56,8 +57,38 @@ bool model_needs_frame_size([[maybe_unused]] const std::string& model) {
 #endif
 }
 
+namespace {
+
+// What tools/compile_model.py is asked for: `auto` becomes torch where the device cannot run the
+// native engine, and `native` is refused there at once, before any Python starts.
+std::string engine_to_ask(const Device& device, const std::string& engine) {
+  if (engine != "torch" && engine != "native" && engine != "auto") {
+    throw UsageError("the engine is torch, native or auto, not '" + engine + "'");
+  }
+  if (engine == "torch") {
+    return engine;
+  }
+  std::string why;
+  if (!native_engine_runs_on(device, &why)) {
+    if (engine == "native") {
+      throw UsageError(why);
+    }
+    return "torch";
+  }
+  // The host backend runs the native engine's fp32 reference, slower than LibTorch's CPU kernels:
+  // only where asked by name.
+  return engine == "auto" && device.backend() == Backend::host ? "torch" : engine;
+}
+
+}  // namespace
+
 std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& request,
                                    [[maybe_unused]] int width, [[maybe_unused]] int height) {
+  const std::string engine = engine_to_ask(device, request.engine);
+  if (engine == "native" && (is_synthetic_model(request.model) || !model_needs_frame_size(request.model))) {
+    throw UsageError("the native engine runs state dicts (.pth/.pt/.ckpt/.safetensors), not " +
+                     request.model);
+  }
   if (is_synthetic_model(request.model)) {
     if (request.noise_level) {
       throw UsageError("noise_level is for state dicts that take one (DRUNet, FDnCNN), not " +
@@ -84,16 +115,23 @@ std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& req
                      std::to_string(width) + ", height " + std::to_string(height) + ")");
   }
   const CompiledModel compiled = compile_model(
-      device, CompileRequest{path, width, height, request.dtype, request.noise_level});
-  options.dtype = compiled.dtype;
-  options.input_width = compiled.padded_width;
-  options.input_height = compiled.padded_height;
-  options.display_name = compiled.arch + " from " + std::filesystem::path(path).filename().string();
-  std::unique_ptr<Engine> engine = open_torch_engine(device, compiled.artifact, options);
-  if (compiled.padded_width == width && compiled.padded_height == height) {
-    return engine;
+      device, CompileRequest{path, width, height, request.dtype, request.noise_level, engine});
+  const std::string display_name =
+      compiled.arch + " from " + std::filesystem::path(path).filename().string();
+  std::unique_ptr<Engine> engine_opened;
+  if (compiled.format == "native") {
+    engine_opened = open_native_engine(device, compiled.artifact, NativeOptions{compiled.dtype, display_name});
+  } else {
+    options.dtype = compiled.dtype;
+    options.input_width = compiled.padded_width;
+    options.input_height = compiled.padded_height;
+    options.display_name = display_name;
+    engine_opened = open_torch_engine(device, compiled.artifact, options);
   }
-  return make_padded_engine(device, std::move(engine), compiled.padded_width,
+  if (compiled.padded_width == width && compiled.padded_height == height) {
+    return engine_opened;
+  }
+  return make_padded_engine(device, std::move(engine_opened), compiled.padded_width,
                             compiled.padded_height);
 #else
   throw UsageError(

@@ -119,6 +119,8 @@ CompiledModel compile_model(const Device& device, const CompileRequest& request)
       request.dtype ? dtype_name(*request.dtype) : "auto",
       "--cache",
       cache_folder(),
+      "--engine",
+      request.engine,
       "--machine"};
   if (device.backend() == Backend::cuda) {
     args.emplace_back("--device-tag");
@@ -193,6 +195,7 @@ CompiledModel compile_model(const Device& device, const CompileRequest& request)
   CompiledModel model;
   model.artifact = output.answers["entry"] + "/" + output.answers["artifact"];
   model.arch = output.answers["arch"];
+  model.format = output.answers["format"];
   model.dtype = parse_dtype_name(output.answers["dtype"]);
   if (std::sscanf(output.answers["padded"].c_str(), "%dx%d", &model.padded_width,
                   &model.padded_height) != 2) {

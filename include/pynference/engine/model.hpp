@@ -23,6 +23,9 @@ struct ModelRequest {
   bool channels_last = true;          // TorchScript weights in NHWC
   std::optional<double> noise_level;  // state dicts that take one (DRUNet), 0-255
   bool cudnn_benchmark = false;       // TorchOptions::cudnn_benchmark
+  // Which engine runs a state dict: torch, native (native_engine.hpp; refused in one line where it
+  // cannot run the network or the device) or auto (native where it runs them both, else torch).
+  std::string engine = "torch";
 };
 
 [[nodiscard]] bool is_synthetic_model(std::string_view model) noexcept;

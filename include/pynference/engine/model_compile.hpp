@@ -18,10 +18,12 @@ struct CompileRequest {
   int height = 0;
   std::optional<DType> dtype;  // none: the architecture's fastest safe one
   std::optional<double> noise_level;
+  std::string engine = "torch";  // torch, native or auto (tools/compile_model.py --engine)
 };
 
 struct CompiledModel {
-  std::string artifact;  // model.pt2 or model.pt inside the cache entry
+  std::string artifact;  // model.pt2, model.pt or native.plan inside the cache entry
+  std::string format;    // pt2, pt or native
   std::string arch;
   DType dtype = DType::f32;
   int padded_width = 0;  // the size the network was compiled for, >= the frames'
