@@ -51,7 +51,10 @@ def assert_same_as(one, other):
 def faults(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faults")
     os.environ["PYN_DISTRIBUTED_FAULTS"] = str(folder)  # the workers inherit it
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # A loaded 2-core CI machine can starve the raylet's health checks long enough for Ray to mark
+    # the node dead, which ends the driver (pytest) without a word: a minute of missed checks here.
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+             _system_config={"health_check_failure_threshold": 20, "health_check_period_ms": 3000})
     yield folder
     ray.shutdown()
     del os.environ["PYN_DISTRIBUTED_FAULTS"]
@@ -132,6 +135,8 @@ def test_a_worker_killed_mid_run_leaves_no_corrupt_output(clip, clean, tmp_path)
     assert pid_file.exists(), "segment 1 started"
     time.sleep(0.5)  # a few frames into the segment
     killed = pid_file.read_text()
+    # A worker's pid, never this process's own or its parent's (ctest's).
+    assert killed.isdigit() and int(killed) not in (os.getpid(), os.getppid()), killed
     os.kill(int(killed), signal.SIGKILL)
     assert runner.is_alive(), "killed mid-run"
     runner.join()
