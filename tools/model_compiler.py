@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from export_model import DTYPES, ExportError, export_aoti, load_descriptor
-from native_plan import write_plan as write_native_plan
+from native_plan import VERSION as NATIVE_PLAN_VERSION
 from native_plan import plan_of as native_plan_of
+from native_plan import write_plan as write_native_plan
 
 PROG = "pynference"
 
@@ -275,7 +276,8 @@ def native_choice(module: nn.Module, arch: str, name: str, engine: str, device_t
             raise ExportError(f"the native engine takes state dicts, not {name} ({arch}); use --engine torch")
         if getattr(module, "noise_level", None) is not None:
             raise ExportError(f"the native engine has no noise-level input ({arch}); use --engine torch")
-        native_plan_of(net, arch, name)
+        with torch.no_grad():
+            native_plan_of(net, arch, name)
     except ExportError:
         if engine == "auto":
             return None
@@ -293,7 +295,7 @@ def compile_native(module: nn.Module, source: Path, arch: str, device_tag: str, 
                    padded: tuple[int, int], cache: Path, digest: str) -> dict:
     """The native engine's cache entry: the plan and weights (native_plan.py), written in moments."""
     safe_arch = re.sub(r"[^A-Za-z0-9]+", "", arch)
-    key = f"native-{safe_arch}-{digest[:16]}-{device_tag}-{dtype}-{padded[0]}x{padded[1]}"
+    key = f"native{NATIVE_PLAN_VERSION}-{safe_arch}-{digest[:16]}-{device_tag}-{dtype}-{padded[0]}x{padded[1]}"
     entry = cache / key
     if (entry / "meta.json").is_file():
         meta = json.loads((entry / "meta.json").read_text())

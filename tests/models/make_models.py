@@ -80,6 +80,26 @@ def randomise(net: nn.Module, seed: int) -> None:
                 p.copy_(torch.randn(p.shape, generator=generator) / fan_in**0.5)
 
 
+def calibrate(net: nn.Module, seed: int = 0) -> None:
+    """Rescales the last convolution so that the output on a random frame has a mean of 0.5 and the
+    last convolution's part a spread of 0.2: random weights otherwise give outputs that the 8-bit
+    rounding clips to 0 or 255 almost everywhere, against which any engine would match. For
+    networks that end in a convolution, maybe pixel-shuffled, maybe plus a skip."""
+    last = [m for m in net.modules() if isinstance(m, nn.Conv2d)][-1]
+    x = torch.rand(1, 3, 24, 32, generator=torch.Generator().manual_seed(seed))
+    seen = {}
+    hook = last.register_forward_hook(lambda module, inputs, output: seen.update(out=output.detach().clone()))
+    net.eval()
+    with torch.no_grad():
+        net(x)
+        k = 0.2 / max(float(seen["out"].std()), 1e-12)
+        last.weight.mul_(k)
+        if last.bias is not None:
+            last.bias.mul_(k)
+            last.bias.add_(0.5 - float(net(x).mean()))
+    hook.remove()
+
+
 def save(net: nn.Module, style: str, base: Path) -> Path:
     state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
     if style.endswith("16"):

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""`pynference run -m FILE --engine native` on Real-ESRGAN Compact state dicts of several shapes
-(x1, x2, x4; 8 to 64 features; a bare state dict, an fp16 one and BasicSR's params_ema
-file), on an even and an odd frame size: the output has the right size and matches
-spandrel's own call of the model (PyTorch eager, fp32) after the same 8-bit rounding as
-pynference's post kernel. On the CPU (the native engine's fp32 reference) that is PSNR >= 60 dB;
-with --device cuda (the tensor-core path, fp16 and bf16) PSNR >= 40 dB at 8 bits.
+"""`pynference run -m FILE --engine native` on state dicts of the architectures the native engine
+runs: Real-ESRGAN Compact of several shapes (x1, x2, x4; 8 to 64 features; a bare state dict, an
+fp16 one and BasicSR's params_ema file), SPAN and ESRGAN (RRDBNet), on an even and an odd frame
+size: the output has the right size and matches spandrel's own call of the model (PyTorch eager,
+fp32) after the same 8-bit rounding as pynference's post kernel. On the CPU (the native engine's
+fp32 reference) that is PSNR >= 60 dB; with --device cuda (the tensor-core path, fp16 and bf16)
+PSNR >= 40 dB at 8 bits.
 
-Also: --engine native refuses, in one line with exit 2, a network it does not run (SPAN), an
-fp32 request on a GPU, and a TorchScript or synthetic model; --engine auto on the CPU runs the
-torch engine; the plan is written into the cache once and found there the second time.
+Also: --engine native refuses, in one line with exit 2, a network it does not run (SAFMN), an
+fp32 request on a GPU, and a synthetic model; --engine auto on the CPU runs the torch engine; the
+plan is written into the cache once and found there the second time.
 
     python3 tests/models/native_test.py --binary build/release/src/cli/pynference --work DIR [--device cuda]
 
@@ -28,12 +29,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from models_test import Checks, cache_entries, psnr, read_frames, reference, run, write_frames  # noqa: E402
 
 SIZES = ((32, 24), (33, 25))
-# name -> (SRVGGNetCompact arguments, how make_models.save writes it)
+# name -> (spandrel module and class, arguments, how make_models.save writes it, scale)
 SHAPES = {
-    "x4-f16": (dict(num_feat=16, num_conv=3, upscale=4), "pth"),
-    "x2-f24": (dict(num_feat=24, num_conv=2, upscale=2), "ema"),
-    "x1-f8": (dict(num_feat=8, num_conv=2, upscale=1), "pth16"),
-    "x4-real": (dict(num_feat=64, num_conv=16, upscale=4), "pth"),  # compact-x4's own shape
+    "x4-f16": ("Compact", "Compact", dict(num_feat=16, num_conv=3, upscale=4), "pth", 4),
+    "x2-f24": ("Compact", "Compact", dict(num_feat=24, num_conv=2, upscale=2), "ema", 2),
+    "x1-f8": ("Compact", "Compact", dict(num_feat=8, num_conv=2, upscale=1), "pth16", 1),
+    "x4-real": ("Compact", "Compact", dict(num_feat=64, num_conv=16, upscale=4), "pth", 4),  # compact-x4's shape
+    "span-x2": ("SPAN", "SPAN", dict(num_in_ch=3, num_out_ch=3, feature_channels=16, upscale=2), "pth", 2),
+    "span-x4-nonorm": ("SPAN", "SPAN", dict(num_in_ch=3, num_out_ch=3, feature_channels=8, upscale=4, norm=False),
+                       "pth", 4),
+    "esrgan-x4": ("ESRGAN", "ESRGAN", dict(in_nc=3, out_nc=3, num_filters=16, num_blocks=2, scale=4), "pth", 4),
+    "esrgan-x2": ("ESRGAN", "ESRGAN", dict(in_nc=3, out_nc=3, num_filters=8, num_blocks=1, scale=2), "ema", 2),
 }
 
 
@@ -44,12 +50,13 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     try:
+        import numpy as np  # noqa: PLC0415
         import spandrel  # noqa: PLC0415
         import torch  # noqa: PLC0415
     except ImportError as e:
         print(f"skipped: {e}")
         return 1 if os.environ.get("CI") == "true" else 77
-    from make_models import _arch, randomise, save  # noqa: PLC0415
+    from make_models import _arch, calibrate, randomise, save  # noqa: PLC0415
 
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
@@ -63,16 +70,19 @@ def main() -> int:
     frames_dir = {size: args.work / f"in-{size[0]}x{size[1]}" for size in SIZES}
     inputs = {size: write_frames(frames_dir[size], *size, seed=i) for i, size in enumerate(SIZES)}
     files = {}
-    for i, (name, (kwargs, style)) in enumerate(SHAPES.items()):
-        net = _arch("Compact", "Compact")(**kwargs)
+    for i, (name, (module, cls, kwargs, style, _)) in enumerate(SHAPES.items()):
+        net = _arch(module, cls)(**kwargs)
         randomise(net, seed=100 + i)
+        calibrate(net)
         files[name] = save(net, style, args.work / name)
     for name, path in files.items():
         descriptor = spandrel.ModelLoader().load_from_file(str(path))
         descriptor.model.eval()
-        scale = SHAPES[name][0]["upscale"]
+        scale = SHAPES[name][4]
         for size in SIZES:
             expected = [reference(descriptor, frame) for frame in inputs[size]]
+            clipped = sum(float(np.mean((e == 0) | (e == 255))) for e in expected) / len(expected)
+            checks.check(clipped < 0.3, f"{name} {size[0]}x{size[1]}: the reference is {clipped:.0%} clipped")
             for dtype in dtypes:
                 out = args.work / f"out-{name}-{size[0]}x{size[1]}-{dtype or 'fp32'}"
                 out.mkdir()
@@ -90,7 +100,7 @@ def main() -> int:
                         checks.check(p >= min_psnr, f"{what}: frame {j}: PSNR {p:.1f} dB < {min_psnr}")
     # One plan per file, size, device and dtype; a second run writes nothing new.
     before = cache_entries(cache)
-    checks.check(any(e.startswith("native-") for e in before), f"no native entry in the cache: {before}")
+    checks.check(any(e.startswith("native") for e in before), f"no native entry in the cache: {before}")
     size = SIZES[0]
     for folder in ("again", "auto", "refused"):
         (args.work / folder).mkdir()
@@ -101,11 +111,13 @@ def main() -> int:
     checks.check(cache_entries(cache) == before, f"second run changed the cache: {cache_entries(cache)}")
 
     # Refusals: one line, exit 2.
-    span = _arch("SPAN", "SPAN")(num_in_ch=3, num_out_ch=3, feature_channels=8, upscale=2)
-    randomise(span, seed=7)
-    span_file = save(span, "pth", args.work / "span")
+    from make_models import small_models  # noqa: PLC0415
+
+    safmn = small_models()["SAFMN"][0]()
+    randomise(safmn, seed=7)
+    safmn_file = save(safmn, "pth", args.work / "safmn")
     refused = [
-        (["-m", str(span_file), "--engine", "native"], "not"),
+        (["-m", str(safmn_file), "--engine", "native"], "runs Real-ESRGAN Compact, SPAN and ESRGAN"),
         (["-m", "synthetic:x2", "--engine", "native"], "state dict"),
         (["--engine", "native"], "-m"),
         (["-m", str(files["x4-f16"]), "--engine", "fast"], "torch, native or auto"),

@@ -7,7 +7,8 @@
 
 namespace pyn::native {
 
-// `in` is NCHW [n][plan.input][h][w]; `out` is NCHW [n][plan.output][h * scale][w * scale].
+// `in` is NCHW [n][input channels][h][w]; `out` is NCHW [n][output channels][h * scale][w * scale].
+// Each tensor is dropped after its last reader.
 void forward_cpu(const Plan& plan, const float* in, int n, int h, int w, float* out);
 
 }  // namespace pyn::native

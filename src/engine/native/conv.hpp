@@ -1,6 +1,6 @@
-// 3x3 convolution (stride 1, padding 1) with a fused per-channel bias + PReLU epilogue, run on
+// KxK convolution (K 3 or 1, stride 1, zero padding K/2) with a fused per-channel bias + PReLU epilogue, run on
 // Hopper (sm_90a) tensor cores through CUTLASS's implicit-GEMM conv. This header is plain C++ so
-// that callers need neither CUTLASS nor nvcc; conv3x3_sm90.cu holds the kernels.
+// that callers need neither CUTLASS nor nvcc; conv_sm90.cu holds the kernels.
 #pragma once
 
 #include <cstddef>
@@ -12,31 +12,32 @@ namespace pyn::native {
 
 enum class ConvElement { f16, bf16 };
 
-struct Conv3x3Args {
+struct ConvArgs {
   const void* input;   // NHWC [n][h][w][cin], contiguous
-  const void* weight;  // KRSC [cout][3][3][cin], contiguous, same element type as input
+  const void* weight;  // KRSC [cout][K][K][cin], contiguous, same element type as input
   const float* bias;   // [cout], 16-byte aligned
   const float* alpha;  // [cout], 16-byte aligned; 1 = identity, 0 = ReLU, slope = (P)LeakyReLU
   void* output;        // NHWC [n][h][w][cout], contiguous, same element type as input
   int n, h, w, cin, cout;
   ConvElement element;
+  int kernel = 3;  // K: 3 or 1
 };
 
-// Whether this build holds the sm_90a kernels at all (false for the CUTLASS-less conv3x3_none.cpp).
-// The device may still lack them at run time; conv3x3_sm90 then returns cudaErrorNotSupported.
-bool conv3x3_sm90_built();
+// Whether this build holds the sm_90a kernels at all (false for the CUTLASS-less conv_none.cpp).
+// The device may still lack them at run time; conv_sm90 then returns cudaErrorNotSupported.
+bool conv_sm90_built();
 
-// Whether conv3x3_sm90 takes these channel counts; says why not in *why if given. TMA needs rows of
+// Whether conv_sm90 takes these channel counts; says why not in *why if given. TMA needs rows of
 // 16 bytes, so cin and cout must be positive multiples of 8 (fp16/bf16).
-bool conv3x3_sm90_supports(int cin, int cout, std::string* why);
+bool conv_sm90_supports(int cin, int cout, std::string* why);
 
 // Device workspace bytes the launch needs for these args (0 for the current kernel).
-std::size_t conv3x3_sm90_workspace(const Conv3x3Args& args);
+std::size_t conv_sm90_workspace(const ConvArgs& args);
 
 // Enqueues out = prelu(conv(input, weight) + bias, alpha) on `stream`. No host sync, no allocation,
 // no default stream, so it can be captured in a CUDA graph. Returns cudaErrorInvalidValue when the
-// problem is rejected (see conv3x3_sm90_supports), cudaErrorNotSupported when this build or device
+// problem is rejected (see conv_sm90_supports), cudaErrorNotSupported when this build or device
 // has no sm_90a kernel, else the launch's error.
-cudaError_t conv3x3_sm90(const Conv3x3Args& args, void* workspace, cudaStream_t stream);
+cudaError_t conv_sm90(const ConvArgs& args, void* workspace, cudaStream_t stream);
 
 }  // namespace pyn::native

@@ -1,4 +1,4 @@
-// 3x3 conv (stride 1, pad 1) on Hopper tensor cores: CUTLASS's sm90 implicit-GEMM fprop with a
+// KxK conv (K 3 or 1, stride 1, pad K/2) on Hopper tensor cores: CUTLASS's sm90 implicit-GEMM fprop with a
 // custom epilogue visitor tree computing out = prelu(acc + bias[k], alpha[k]).
 //
 // CUTLASS's fprop GEMM view: M = output pixels (Q,P,N), N = output channels K, K-mode = (C,S,R).
@@ -16,7 +16,7 @@
 #define NDEBUG
 #endif
 
-#include "conv3x3.hpp"
+#include "conv.hpp"
 
 #include "cutlass/arch/config.h"  // defines CUTLASS_ARCH_MMA_SM90_SUPPORTED
 #include "cutlass/cutlass.h"
@@ -37,7 +37,7 @@
 
 namespace pyn::native {
 
-bool conv3x3_sm90_supports(int cin, int cout, std::string* why) {
+bool conv_sm90_supports(int cin, int cout, std::string* why) {
   // TMA moves 16-byte rows: the channel (innermost) extent of input, filter and output must be a
   // multiple of 8 half-precision elements. 8 is enough; cin below the tile's K (64) is zero-filled
   // by TMA, which costs MMA work for small cin but stays correct.
@@ -52,7 +52,7 @@ bool conv3x3_sm90_supports(int cin, int cout, std::string* why) {
 
 #if defined(PYN_CONV3X3_SM90)
 
-bool conv3x3_sm90_built() { return true; }
+bool conv_sm90_built() { return true; }
 
 namespace {
 
@@ -99,7 +99,7 @@ struct PRelu<cutlass::Array<T, N>> {
 };
 
 template <class Element>
-struct Conv3x3 {
+struct Conv {
   // 128 pixels x 64 channels per CTA, 64 input channels per K step; one cluster CTA. A single
   // consumer warpgroup (plain warp-specialized schedule) is what KernelScheduleAuto picks for conv.
   using TileShape = Shape<_128, _64, Shape<_64>>;
@@ -136,13 +136,14 @@ struct Conv3x3 {
   using Kernel = cutlass::conv::kernel::ConvUniversal<Problem, Mainloop, Epilogue>;
   using Op = cutlass::conv::device::ConvUniversalAdapter<Kernel>;
 
-  static typename Op::Arguments arguments(const Conv3x3Args& a, int device, int sm_count) {
+  static typename Op::Arguments arguments(const ConvArgs& a, int device, int sm_count) {
     // Activation [n,h,w,c] and filter [k,r,s,c] extents; CUTLASS derives packed strides and the
-    // output extent [n,p,q,k] (= [n,h,w,cout] for 3x3, pad 1, stride 1, dilation 1).
+    // output extent [n,p,q,k] (= [n,h,w,cout] for KxK, pad K/2, stride 1, dilation 1).
     Problem problem(cutlass::conv::Mode::kCrossCorrelation,
                     Problem::TensorExtent{a.n, a.h, a.w, a.cin},
-                    Problem::TensorExtent{a.cout, 3, 3, a.cin},
-                    Problem::ShapePadding{1, 1}, Problem::ShapePadding{1, 1},
+                    Problem::TensorExtent{a.cout, a.kernel, a.kernel, a.cin},
+                    Problem::ShapePadding{a.kernel / 2, a.kernel / 2},
+                    Problem::ShapePadding{a.kernel / 2, a.kernel / 2},
                     Problem::TraversalStride{1, 1}, Problem::ShapeDilation{1, 1}, /*groups=*/1);
 
     // The epilogue's M mode is (q, p, n): its strides are the output's w, h and n strides.
@@ -168,7 +169,7 @@ struct Conv3x3 {
     return args;
   }
 
-  static cudaError_t run(const Conv3x3Args& a, void* workspace, cudaStream_t stream, int device,
+  static cudaError_t run(const ConvArgs& a, void* workspace, cudaStream_t stream, int device,
                          int sm_count) {
     auto args = arguments(a, device, sm_count);
     Op op;
@@ -186,20 +187,21 @@ struct Conv3x3 {
     return cudaSuccess;
   }
 
-  static std::size_t workspace(const Conv3x3Args& a) {
+  static std::size_t workspace(const ConvArgs& a) {
     return Op::get_workspace_size(arguments(a, 0, 1));
   }
 };
 
 }  // namespace
 
-std::size_t conv3x3_sm90_workspace(const Conv3x3Args& args) {
-  return args.element == ConvElement::bf16 ? Conv3x3<cutlass::bfloat16_t>::workspace(args)
-                                           : Conv3x3<cutlass::half_t>::workspace(args);
+std::size_t conv_sm90_workspace(const ConvArgs& args) {
+  return args.element == ConvElement::bf16 ? Conv<cutlass::bfloat16_t>::workspace(args)
+                                           : Conv<cutlass::half_t>::workspace(args);
 }
 
-cudaError_t conv3x3_sm90(const Conv3x3Args& args, void* workspace, cudaStream_t stream) {
-  if (!conv3x3_sm90_supports(args.cin, args.cout, nullptr) || args.n <= 0 || args.h <= 0 ||
+cudaError_t conv_sm90(const ConvArgs& args, void* workspace, cudaStream_t stream) {
+  if (!conv_sm90_supports(args.cin, args.cout, nullptr) || (args.kernel != 1 && args.kernel != 3) ||
+      args.n <= 0 || args.h <= 0 ||
       args.w <= 0 || args.input == nullptr || args.weight == nullptr || args.bias == nullptr ||
       args.alpha == nullptr || args.output == nullptr) {
     return cudaErrorInvalidValue;
@@ -217,15 +219,15 @@ cudaError_t conv3x3_sm90(const Conv3x3Args& args, void* workspace, cudaStream_t 
   static const bool has_kernel = has_sm90a_image();  // per process: one device kind assumed
   if (!has_kernel) return cudaErrorNotSupported;
   return args.element == ConvElement::bf16
-             ? Conv3x3<cutlass::bfloat16_t>::run(args, workspace, stream, device, sm_count)
-             : Conv3x3<cutlass::half_t>::run(args, workspace, stream, device, sm_count);
+             ? Conv<cutlass::bfloat16_t>::run(args, workspace, stream, device, sm_count)
+             : Conv<cutlass::half_t>::run(args, workspace, stream, device, sm_count);
 }
 
 #else  // toolkit without CUTLASS's sm90 support
 
-bool conv3x3_sm90_built() { return false; }
-std::size_t conv3x3_sm90_workspace(const Conv3x3Args&) { return 0; }
-cudaError_t conv3x3_sm90(const Conv3x3Args&, void*, cudaStream_t) { return cudaErrorNotSupported; }
+bool conv_sm90_built() { return false; }
+std::size_t conv_sm90_workspace(const ConvArgs&) { return 0; }
+cudaError_t conv_sm90(const ConvArgs&, void*, cudaStream_t) { return cudaErrorNotSupported; }
 
 #endif
 
