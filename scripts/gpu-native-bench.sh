@@ -9,7 +9,10 @@
 # Carry: .whl/spandrel-*.whl and .whl/nvidia_cutlass-*.whl (bash scripts/fetch-wheels.sh), .deps
 # (googletest's Debian packages, as scripts/gpu-check.sh takes them) and a COMMIT file. No FFmpeg:
 # the bench reads and writes Y4M. PYN_NATIVE_ONLY="compact-x4 compact-x2" picks networks;
-# PYN_NATIVE_NO_BENCH=1 stops after the tests.
+# PYN_NATIVE_NO_BENCH=1 stops after the tests; PYN_NATIVE_TORCH=0 builds without the torch engine
+# (minutes less) and leaves today's engine out of the bench; PYN_NATIVE_LAYOUTS="channels_last"
+# times torch.compile in that layout alone; PYN_NATIVE_DEADLINE=S starts no network after S seconds
+# of the whole script.
 set -uo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root" || exit 1
@@ -36,9 +39,17 @@ commit="$(head -n 1 COMMIT 2>/dev/null || git rev-parse --short=12 HEAD 2>/dev/n
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 build=build/gpu-native
+with_torch=ON
+bench_args=()
+if [[ "${PYN_NATIVE_TORCH:-1}" == "0" ]]; then
+  with_torch=OFF
+  bench_args+=(--no-pt2)
+fi
+# shellcheck disable=SC2206 # a list of words
+[[ -n "${PYN_NATIVE_LAYOUTS:-}" ]] && bench_args+=(--layouts $PYN_NATIVE_LAYOUTS)
 log="$out_dir/native-build.log"
 if cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPYN_BUILD_BENCH=OFF \
-  -DPYN_WITH_TORCH=ON -DCMAKE_CUDA_ARCHITECTURES=native -DPYN_CUTLASS_INCLUDE="$cutlass" \
+  -DPYN_WITH_TORCH="$with_torch" -DCMAKE_CUDA_ARCHITECTURES=native -DPYN_CUTLASS_INCLUDE="$cutlass" \
   -DCMAKE_PREFIX_PATH="$deps_root/usr;$torch_prefix" \
   -DGTest_DIR="$deps_root/usr/lib/x86_64-linux-gnu/cmake/GTest" -DPYN_COMMIT="$commit" >"$log" 2>&1 &&
   cmake --build "$build" -j"$(nproc)" --target pynference pyn_native_engine_tests pyn_native_engine_gpu_tests \
@@ -61,7 +72,11 @@ done
 
 # shellcheck disable=SC2206 # a list of words
 only=(${PYN_NATIVE_ONLY:+--only $PYN_NATIVE_ONLY})
-python3 -W ignore scripts/gpu_native_bench.py --bin "$build/src/cli/pynference" --out "$out_dir/native" "${only[@]}" ||
+# The deadline counts from the script's start; the bench's from its own.
+[[ -n "${PYN_NATIVE_DEADLINE:-}" ]] &&
+  bench_args+=(--deadline "$((PYN_NATIVE_DEADLINE > SECONDS ? PYN_NATIVE_DEADLINE - SECONDS : 1))")
+python3 -W ignore scripts/gpu_native_bench.py --bin "$build/src/cli/pynference" --out "$out_dir/native" "${only[@]}" \
+  "${bench_args[@]}" ||
   status=1
 say "done in $((SECONDS - start)) s"
 exit "$status"

@@ -12,7 +12,8 @@
     input, through the same colour conversion as scripts/gpu_models_bench.py.
 
     python3 scripts/gpu_native_bench.py --bin PYNFERENCE [--out DIR] [--only NAME ...] [--tiny]
-                                        [--device cuda|cpu] [--budget S]
+                                        [--device cuda|cpu] [--budget S] [--no-pt2]
+                                        [--layouts channels_last nchw] [--deadline S]
 
 --tiny runs every step on small instances at 64x48 on the CPU (this script's CI test). Prints a
 table and writes DIR/native.json and DIR/native.md.
@@ -157,7 +158,7 @@ def measure(name: str, network, args, env) -> dict:
 
     row["native"] = pyn_bench(args, model, size, "native", env)
     # Today's engine (an AOTInductor package) where the issue compares with it: its compile is long.
-    row["torch"] = pyn_bench(args, model, size, "torch", env) if with_pt2 else {}
+    row["torch"] = pyn_bench(args, model, size, "torch", env) if with_pt2 and not args.no_pt2 else {}
     native_ms = row["native"].get("compute_ms")
     if native_ms:
         row["native_tflops"] = round(flop / (native_ms * 1e-3) / 1e12, 1)
@@ -188,7 +189,7 @@ def measure(name: str, network, args, env) -> dict:
     net = deployable(descriptor.model).to(dtype)
     budget = 1.0 if args.tiny else 4.0
     with torch.inference_mode():
-        for layout in ("channels_last",) if args.tiny else ("channels_last", "nchw"):
+        for layout in args.layouts:
             memory = torch.channels_last if layout == "channels_last" else torch.contiguous_format
             net = net.to(memory_format=memory)
             x = x32.to(dtype).contiguous(memory_format=memory)
@@ -248,7 +249,14 @@ def main() -> int:
     parser.add_argument("--tiny", action="store_true", help="small instances at 64x48 (the CPU test)")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--budget", type=float, default=300.0, help="cap of one pynference call, seconds")
+    parser.add_argument("--no-pt2", action="store_true", help="leave out today's engine (a build without LibTorch)")
+    parser.add_argument("--layouts", nargs="+", choices=("channels_last", "nchw"),
+                        help="torch.compile's layouts (default: both; --tiny: channels_last)")
+    parser.add_argument("--deadline", type=float, default=0.0,
+                        help="start no network after this many seconds (0: no limit); the rest are listed as left out")
     args = parser.parse_args()
+    args.layouts = args.layouts or (["channels_last"] if args.tiny else ["channels_last", "nchw"])
+    started = time.monotonic()
     try:
         import torch  # noqa: PLC0415
         import spandrel  # noqa: F401, PLC0415
@@ -267,6 +275,9 @@ def main() -> int:
     rows = []
     for name, network in networks(args.tiny).items():
         if args.only and name not in args.only:
+            continue
+        if args.deadline and time.monotonic() - started > args.deadline:
+            say(f"{name}: left out, past the deadline of {args.deadline:.0f} s")
             continue
         began = time.monotonic()
         row = measure(name, network, args, env)

@@ -17,8 +17,9 @@ std::vector<OptionSpec> with_engine_options(std::vector<OptionSpec> own) {
        ""},
       {"engine", "E",
        "which engine runs a state dict (-m): torch (LibTorch: AOTInductor or a trace), native "
-       "(pynference's own convolutions, Real-ESRGAN Compact on Hopper GPUs: docs/engine.md) or "
-       "auto (native where it runs the network and the GPU, else torch)",
+       "(pynference's own convolutions: Real-ESRGAN Compact, SPAN and ESRGAN; fp16/bf16 on "
+       "Hopper GPUs, fp32 on the CPU: docs/engine.md) or auto (native where it runs the "
+       "network and the GPU, else torch)",
        "torch"},
       {"fp32", "", "run the network in fp32", ""},
       {"fp16", "",
