@@ -8,7 +8,9 @@
 #
 # Carry: .whl/spandrel-*.whl and .whl/nvidia_cutlass-*.whl (bash scripts/fetch-wheels.sh), .deps
 # (googletest's Debian packages, as scripts/gpu-check.sh takes them) and a COMMIT file. No FFmpeg:
-# the bench reads and writes Y4M. PYN_NATIVE_ONLY="compact-x4 compact-x2" picks networks;
+# the bench reads and writes Y4M. The build is a tuning one (-DPYN_NATIVE_TUNING=ON): the GPU tests
+# run once per convolution kernel, and the bench times each beside the default.
+# PYN_NATIVE_ONLY="compact-x4 compact-x2" picks networks;
 # PYN_NATIVE_NO_BENCH=1 stops after the tests; PYN_NATIVE_TORCH=0 builds without the torch engine
 # (minutes less) and leaves today's engine out of the bench; PYN_NATIVE_LAYOUTS="channels_last"
 # times torch.compile in that layout alone; PYN_NATIVE_DEADLINE=S starts no network after S seconds
@@ -49,13 +51,13 @@ fi
 [[ -n "${PYN_NATIVE_LAYOUTS:-}" ]] && bench_args+=(--layouts $PYN_NATIVE_LAYOUTS)
 log="$out_dir/native-build.log"
 if cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPYN_BUILD_BENCH=OFF \
-  -DPYN_WITH_TORCH="$with_torch" -DCMAKE_CUDA_ARCHITECTURES=native -DPYN_CUTLASS_INCLUDE="$cutlass" \
+  -DPYN_WITH_TORCH="$with_torch" -DPYN_NATIVE_TUNING=ON -DCMAKE_CUDA_ARCHITECTURES=native -DPYN_CUTLASS_INCLUDE="$cutlass" \
   -DCMAKE_PREFIX_PATH="$deps_root/usr;$torch_prefix" \
   -DGTest_DIR="$deps_root/usr/lib/x86_64-linux-gnu/cmake/GTest" -DPYN_COMMIT="$commit" >"$log" 2>&1 &&
   cmake --build "$build" -j"$(nproc)" --target pynference pyn_native_engine_tests pyn_native_engine_gpu_tests \
     >>"$log" 2>&1; then
   say "built at $commit in $((SECONDS - start)) s"
-  grep -E -- '-- native engine' "$log" | head -n 1
+  grep -E -- '-- native engine' "$log" | head -n 2
 else
   say "the build failed: the end of $log:"
   tail -n 30 "$log"
@@ -68,6 +70,14 @@ for program in pyn_native_engine_tests pyn_native_engine_gpu_tests; do
   say "$program: $(grep -E '^\[  (PASSED|FAILED) ' "$out_dir/$program.log" | tr '\n' ' ')$(grep -c '\[  SKIPPED \]' "$out_dir/$program.log") skipped lines"
 done
 ((status == 0)) || grep -E 'Failure|FAILED|Expected|Which is|actual' "$out_dir/pyn_native_engine_gpu_tests.log" | head -n 30
+# The tuning variants: the GPU tests again with each (fp16 only: their bf16 cases fail by design).
+variants="$(sed -n 's/.*tuning variants //p' "$log" | head -n 1 | tr -d ',')"
+for variant in $variants; do
+  PYN_NATIVE_CONV="$variant" "$build/tests/engine/pyn_native_engine_gpu_tests" --gtest_filter='*f16*:-*bf16*' \
+    >"$out_dir/gpu-tests-$variant.log" 2>&1 || status=1
+  say "pyn_native_engine_gpu_tests with $variant: $(grep -E '^\[  (PASSED|FAILED) ' "$out_dir/gpu-tests-$variant.log" | tr '\n' ' ')"
+done
+bench_args+=(--variants $variants)
 [[ "${PYN_NATIVE_NO_BENCH:-0}" == "1" ]] && exit "$status"
 
 # shellcheck disable=SC2206 # a list of words

@@ -14,6 +14,7 @@
     python3 scripts/gpu_native_bench.py --bin PYNFERENCE [--out DIR] [--only NAME ...] [--tiny]
                                         [--device cuda|cpu] [--budget S] [--no-pt2]
                                         [--layouts channels_last nchw] [--deadline S]
+                                        [--variants NAME ...]
 
 --tiny runs every step on small instances at 64x48 on the CPU (this script's CI test). Prints a
 table and writes DIR/native.json and DIR/native.md.
@@ -124,8 +125,8 @@ def gemm_tflops(device: str, tiny: bool) -> float:
     return 2 * n**3 / (ms * 1e-3) / 1e12
 
 
-def pyn_bench(args, model: Path, size, engine: str, env) -> dict:
-    out = args.out / f"{model.stem}.{engine}.bench.json"
+def pyn_bench(args, model: Path, size, engine: str, env, tag: str = "") -> dict:
+    out = args.out / f"{model.stem}.{engine}{tag}.bench.json"
     frames = 30 if args.tiny else 300
     command = [args.bin, "bench", "-m", str(model), "--engine", engine, "--size", f"{size[0]}x{size[1]}",
                "--frames", str(frames), "--repeat", "1", "--strategy", "split-streams", "--device", args.device,
@@ -157,6 +158,10 @@ def measure(name: str, network, args, env) -> dict:
     row["gflop"] = round(flop / 1e9, 1)
 
     row["native"] = pyn_bench(args, model, size, "native", env)
+    # A tuning build's other convolution kernels (PYN_NATIVE_CONV), engine alone and fps each.
+    for variant in args.variants or []:
+        got = pyn_bench(args, model, size, "native", dict(env, PYN_NATIVE_CONV=variant), f".{variant}")
+        row.setdefault("variants", {})[variant] = {k: got[k] for k in ("compute_ms", "fps", "error") if k in got}
     # Today's engine (an AOTInductor package) where the issue compares with it: its compile is long.
     row["torch"] = pyn_bench(args, model, size, "torch", env) if with_pt2 and not args.no_pt2 else {}
     native_ms = row["native"].get("compute_ms")
@@ -252,6 +257,8 @@ def main() -> int:
     parser.add_argument("--no-pt2", action="store_true", help="leave out today's engine (a build without LibTorch)")
     parser.add_argument("--layouts", nargs="+", choices=("channels_last", "nchw"),
                         help="torch.compile's layouts (default: both; --tiny: channels_last)")
+    parser.add_argument("--variants", nargs="*", help="also time these convolution kernels of a tuning build "
+                        "(PYN_NATIVE_CONV names, e.g. 128x64s3)")
     parser.add_argument("--deadline", type=float, default=0.0,
                         help="start no network after this many seconds (0: no limit); the rest are listed as left out")
     args = parser.parse_args()

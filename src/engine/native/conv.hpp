@@ -27,6 +27,12 @@ struct ConvArgs {
 // The device may still lack them at run time; conv_sm90 then returns cudaErrorNotSupported.
 bool conv_sm90_built();
 
+// The kernel conv_sm90 runs, by name ("128x64": 128-pixel tiles of 64 channels, as many pipeline
+// stages as fit); a tuning build (-DPYN_NATIVE_TUNING=ON) also has fp16 variants that
+// PYN_NATIVE_CONV=NAME picks, e.g. "128x64s3". Empty, with *why saying so, where PYN_NATIVE_CONV
+// names none of this build's.
+std::string conv_sm90_variant(std::string* why);
+
 // Whether conv_sm90 takes these channel counts; says why not in *why if given. TMA needs rows of
 // 16 bytes, so cin and cout must be positive multiples of 8 (fp16/bf16).
 bool conv_sm90_supports(int cin, int cout, std::string* why);

@@ -14,6 +14,13 @@ bool conv_sm90_supports(int /*cin*/, int /*cout*/, std::string* why) {
   return false;
 }
 
+std::string conv_sm90_variant(std::string* why) {
+  if (why != nullptr) {
+    *why = "this build has no native convolution kernels";
+  }
+  return {};
+}
+
 std::size_t conv_sm90_workspace(const ConvArgs& /*args*/) { return 0; }
 
 cudaError_t conv_sm90(const ConvArgs& /*args*/, void* /*workspace*/, cudaStream_t /*stream*/) {

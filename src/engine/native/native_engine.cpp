@@ -102,6 +102,10 @@ class NativeEngine final : public Engine {
     if (!native_engine_runs_on(device_, &why)) {
       throw UsageError(why);
     }
+    conv_variant_ = native::conv_sm90_variant(&why);
+    if (conv_variant_.empty()) {
+      throw UsageError(why);
+    }
     for (const native::TensorInfo& t : plan_.tensors) {
       cp_.push_back(padded_channels(t.channels));
     }
@@ -120,7 +124,9 @@ class NativeEngine final : public Engine {
   }
 
   [[nodiscard]] std::string name() const override {
-    return "native " + name_ + " (" + std::string(to_string(dtype_)) + ")";
+    // A convolution kernel other than the default (a tuning build's PYN_NATIVE_CONV) is named too.
+    const bool named = !conv_variant_.empty() && conv_variant_ != "128x64";
+    return "native " + name_ + " (" + std::string(to_string(dtype_)) + (named ? ", conv " + conv_variant_ : "") + ")";
   }
   [[nodiscard]] DType dtype() const override { return dtype_; }
 
@@ -476,6 +482,7 @@ class NativeEngine final : public Engine {
   Plan plan_;
   DType dtype_;
   std::string name_;
+  std::string conv_variant_;  // GPU: the convolution kernel's name (native::conv_sm90_variant)
   std::vector<int> cp_;  // per tensor: padded channels
   std::vector<bool> skipped_;
   int tail_source_ = -1;  // the tensor the fused tail shuffles, or -1: to_nchw of the output
