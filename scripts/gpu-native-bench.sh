@@ -77,7 +77,9 @@ for variant in $variants; do
     >"$out_dir/gpu-tests-$variant.log" 2>&1 || status=1
   say "pyn_native_engine_gpu_tests with $variant: $(grep -E '^\[  (PASSED|FAILED) ' "$out_dir/gpu-tests-$variant.log" | tr '\n' ' ')"
 done
-bench_args+=(--variants $variants)
+PYN_NATIVE_FUSE=0 "$build/tests/engine/pyn_native_engine_gpu_tests" >"$out_dir/gpu-tests-unfused.log" 2>&1 || status=1
+say "pyn_native_engine_gpu_tests unfused: $(grep -E '^\[  (PASSED|FAILED) ' "$out_dir/gpu-tests-unfused.log" | tr '\n' ' ')"
+bench_args+=(--variants unfused $variants)
 [[ "${PYN_NATIVE_NO_BENCH:-0}" == "1" ]] && exit "$status"
 
 # shellcheck disable=SC2206 # a list of words

@@ -159,8 +159,10 @@ def measure(name: str, network, args, env) -> dict:
 
     row["native"] = pyn_bench(args, model, size, "native", env)
     # A tuning build's other convolution kernels (PYN_NATIVE_CONV), engine alone and fps each.
+    # "unfused": the default kernel without the silu and gate epilogues (PYN_NATIVE_FUSE=0).
     for variant in args.variants or []:
-        got = pyn_bench(args, model, size, "native", dict(env, PYN_NATIVE_CONV=variant), f".{variant}")
+        extra = {"PYN_NATIVE_FUSE": "0"} if variant == "unfused" else {"PYN_NATIVE_CONV": variant}
+        got = pyn_bench(args, model, size, "native", dict(env, **extra), f".{variant}")
         row.setdefault("variants", {})[variant] = {k: got[k] for k in ("compute_ms", "fps", "error") if k in got}
     # Today's engine (an AOTInductor package) where the issue compares with it: its compile is long.
     row["torch"] = pyn_bench(args, model, size, "torch", env) if with_pt2 and not args.no_pt2 else {}
@@ -258,7 +260,7 @@ def main() -> int:
     parser.add_argument("--layouts", nargs="+", choices=("channels_last", "nchw"),
                         help="torch.compile's layouts (default: both; --tiny: channels_last)")
     parser.add_argument("--variants", nargs="*", help="also time these convolution kernels of a tuning build "
-                        "(PYN_NATIVE_CONV names, e.g. 128x64s3)")
+                        "(PYN_NATIVE_CONV names, e.g. 128x64s3), or 'unfused' (silu and gate as passes of their own)")
     parser.add_argument("--deadline", type=float, default=0.0,
                         help="start no network after this many seconds (0: no limit); the rest are listed as left out")
     args = parser.parse_args()

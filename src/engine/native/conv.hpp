@@ -12,6 +12,10 @@ namespace pyn::native {
 
 enum class ConvElement { f16, bf16 };
 
+// What follows acc + bias[c] in the epilogue: x > 0 ? x : alpha[c] * x (none, ReLU, LeakyReLU and
+// PReLU), silu, or SPAN's gate with the source tensor s: (x + s) * (sigmoid(x) - 0.5).
+enum class ConvEpilogue { prelu, silu, gate };
+
 struct ConvArgs {
   const void* input;   // NHWC [n][h][w][cin], contiguous
   const void* weight;  // KRSC [cout][K][K][cin], contiguous, same element type as input
@@ -21,6 +25,8 @@ struct ConvArgs {
   int n, h, w, cin, cout;
   ConvElement element;
   int kernel = 3;  // K: 3 or 1
+  ConvEpilogue epilogue = ConvEpilogue::prelu;
+  const void* source = nullptr;  // gate: NHWC [n][h][w][cout], as the output
 };
 
 // Whether this build holds the sm_90a kernels at all (false for the CUTLASS-less conv_none.cpp).
@@ -33,6 +39,10 @@ bool conv_sm90_built();
 // names none of this build's.
 std::string conv_sm90_variant(std::string* why);
 
+// Whether the kernel conv_sm90 runs has the silu and gate epilogues (and bf16): the default does,
+// a tuning variant does not.
+bool conv_sm90_fuses();
+
 // Whether conv_sm90 takes these channel counts; says why not in *why if given. TMA needs rows of
 // 16 bytes, so cin and cout must be positive multiples of 8 (fp16/bf16).
 bool conv_sm90_supports(int cin, int cout, std::string* why);
@@ -40,7 +50,7 @@ bool conv_sm90_supports(int cin, int cout, std::string* why);
 // Device workspace bytes the launch needs for these args (0 for the current kernel).
 std::size_t conv_sm90_workspace(const ConvArgs& args);
 
-// Enqueues out = prelu(conv(input, weight) + bias, alpha) on `stream`. No host sync, no allocation,
+// Enqueues out = epilogue(conv(input, weight) + bias) on `stream`. No host sync, no allocation,
 // no default stream, so it can be captured in a CUDA graph. Returns cudaErrorInvalidValue when the
 // problem is rejected (see conv_sm90_supports), cudaErrorNotSupported when this build or device
 // has no sm_90a kernel, else the launch's error.

@@ -7,6 +7,8 @@ namespace pyn::native {
 
 bool conv_sm90_built() { return false; }
 
+bool conv_sm90_fuses() { return false; }
+
 bool conv_sm90_supports(int /*cin*/, int /*cout*/, std::string* why) {
   if (why != nullptr) {
     *why = "this build has no native convolution kernels";

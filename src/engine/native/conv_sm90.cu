@@ -116,6 +116,11 @@ std::string conv_sm90_variant(std::string* why) {
   return v == nullptr ? std::string() : std::string(v->name) + (v->bf16 ? "" : " (fp16 only)");
 }
 
+bool conv_sm90_fuses() {
+  const ConvVariant* v = chosen();
+  return v != nullptr && v->bf16;
+}
+
 std::size_t conv_sm90_workspace(const ConvArgs& args) {
   const ConvVariant* v = chosen();
   return v == nullptr ? 0 : v->workspace(args);
@@ -125,7 +130,8 @@ cudaError_t conv_sm90(const ConvArgs& args, void* workspace, cudaStream_t stream
   if (!conv_sm90_supports(args.cin, args.cout, nullptr) || (args.kernel != 1 && args.kernel != 3) ||
       args.n <= 0 || args.h <= 0 ||
       args.w <= 0 || args.input == nullptr || args.weight == nullptr || args.bias == nullptr ||
-      args.alpha == nullptr || args.output == nullptr) {
+      args.alpha == nullptr || args.output == nullptr ||
+      (args.epilogue == ConvEpilogue::gate && args.source == nullptr)) {
     return cudaErrorInvalidValue;
   }
   const ConvVariant* variant = chosen();
@@ -148,6 +154,7 @@ cudaError_t conv_sm90(const ConvArgs& args, void* workspace, cudaStream_t stream
 #else  // toolkit without CUTLASS's sm90 support
 
 bool conv_sm90_built() { return false; }
+bool conv_sm90_fuses() { return false; }
 std::string conv_sm90_variant(std::string* why) {
   if (why != nullptr) *why = "this toolkit has no sm_90a support for CUTLASS's kernels";
   return {};

@@ -26,7 +26,7 @@ namespace pyn::native {
 // One instantiation as the dispatcher sees it.
 struct ConvVariant {
   const char* name;
-  bool bf16;  // whether it has a bf16 kernel too (tuning variants are fp16 only)
+  bool bf16;  // whether it has bf16 kernels and the silu and gate epilogues (tuning variants: fp16 prelu only)
   cudaError_t (*run)(const ConvArgs&, void*, cudaStream_t, int device, int sm_count);
   std::size_t (*workspace)(const ConvArgs&);
 };
@@ -51,12 +51,81 @@ struct PRelu<cutlass::Array<T, N>> {
   }
 };
 
+// silu(x) = x * sigmoid(x).
+template <class T>
+struct Silu {
+  CUTLASS_HOST_DEVICE T operator()(T const& x) const { return x / (T(1) + cutlass::fast_exp(-x)); }
+};
+template <class T, int N>
+struct Silu<cutlass::Array<T, N>> {
+  CUTLASS_HOST_DEVICE cutlass::Array<T, N> operator()(cutlass::Array<T, N> const& x) const {
+    cutlass::Array<T, N> y;
+    CUTLASS_PRAGMA_UNROLL
+    for (int i = 0; i < N; ++i) y[i] = Silu<T>{}(x[i]);
+    return y;
+  }
+};
+
+// SPAN's gate on a convolution's output a and the block's input x (the source tensor C):
+// (a + x) * (sigmoid(a) - 0.5).
+template <class T>
+struct Gate {
+  CUTLASS_HOST_DEVICE T operator()(T const& a, T const& x) const {
+    return (a + x) * (T(1) / (T(1) + cutlass::fast_exp(-a)) - T(0.5));
+  }
+};
+template <class T, int N>
+struct Gate<cutlass::Array<T, N>> {
+  CUTLASS_HOST_DEVICE cutlass::Array<T, N> operator()(cutlass::Array<T, N> const& a,
+                                                      cutlass::Array<T, N> const& x) const {
+    cutlass::Array<T, N> y;
+    CUTLASS_PRAGMA_UNROLL
+    for (int i = 0; i < N; ++i) y[i] = Gate<T>{}(a[i], x[i]);
+    return y;
+  }
+};
+
+// The epilogue after acc + bias, by ConvEpilogue: prelu(., alpha) (none, ReLU, LeakyReLU and
+// PReLU), silu(.), or gate(., C) with C the source tensor.
+template <class Element, class TileShape, ConvEpilogue Kind, cutlass::FloatRoundStyle Round>
+struct Fusion {
+  using Bias = cutlass::epilogue::fusion::Sm90RowBroadcast<0, TileShape, float, float>;
+  using AddBias = cutlass::epilogue::fusion::Sm90EVT<
+      cutlass::epilogue::fusion::Sm90Compute<cutlass::plus, float, float, Round>,
+      cutlass::epilogue::fusion::Sm90AccFetch, Bias>;
+  using Alpha = cutlass::epilogue::fusion::Sm90RowBroadcast<0, TileShape, float, float>;
+  using Tree = cute::conditional_t<
+      Kind == ConvEpilogue::prelu,
+      cutlass::epilogue::fusion::Sm90EVT<cutlass::epilogue::fusion::Sm90Compute<PRelu, Element, float, Round>,
+                                         AddBias, Alpha>,
+      cute::conditional_t<
+          Kind == ConvEpilogue::silu,
+          cutlass::epilogue::fusion::Sm90EVT<cutlass::epilogue::fusion::Sm90Compute<Silu, Element, float, Round>,
+                                             AddBias>,
+          cutlass::epilogue::fusion::Sm90EVT<cutlass::epilogue::fusion::Sm90Compute<Gate, Element, float, Round>,
+                                             AddBias, cutlass::epilogue::fusion::Sm90SrcFetch<Element>>>>;
+  // No source tensor C but for the gate: ElementC = void, so the epilogue never loads one.
+  using ElementC = cute::conditional_t<Kind == ConvEpilogue::gate, Element, void>;
+
+  // Tree arguments nest like the tree: {child args..., node args}.
+  static typename Tree::Arguments arguments(const ConvArgs& a) {
+    typename AddBias::Arguments add_bias{{}, {a.bias}, {}};  // acc, bias row, plus
+    if constexpr (Kind == ConvEpilogue::prelu) {
+      return {add_bias, {a.alpha}, {}};
+    } else if constexpr (Kind == ConvEpilogue::silu) {
+      return {add_bias, {}};
+    } else {
+      return {add_bias, {}, {}};
+    }
+  }
+};
+
 // TileM pixels x 64 channels per CTA, 64 input channels per K step; one cluster CTA. A single
 // consumer warpgroup (plain warp-specialized schedule) is what KernelScheduleAuto picks for conv,
 // and the only one CUTLASS's conv kernel has for sm90. Stages 0: as many as shared memory holds
 // beside the epilogue (one CTA per SM); fewer stages leave room for more CTAs on an SM, which
 // overlap one's epilogue and pipeline fill with another's MMAs.
-template <class Element, int TileM, int Stages>
+template <class Element, int TileM, int Stages, ConvEpilogue Kind = ConvEpilogue::prelu>
 struct Conv {
   using TileShape = Shape<Int<TileM>, _64, Shape<_64>>;
   using ClusterShape = Shape<_1, _1, _1>;
@@ -65,21 +134,13 @@ struct Conv {
   using Layout = cutlass::layout::TensorNHWC;  // KRSC filters use the same tag (channel innermost)
   static constexpr auto kRound = cutlass::FloatRoundStyle::round_to_nearest;
 
-  // Epilogue tree: PRelu(Plus(acc, bias), alpha); both vectors are per GEMM column (channel).
-  using Bias = cutlass::epilogue::fusion::Sm90RowBroadcast<0, TileShape, float, float>;
-  using Alpha = cutlass::epilogue::fusion::Sm90RowBroadcast<0, TileShape, float, float>;
-  using AddBias = cutlass::epilogue::fusion::Sm90EVT<
-      cutlass::epilogue::fusion::Sm90Compute<cutlass::plus, float, float, kRound>,
-      cutlass::epilogue::fusion::Sm90AccFetch, Bias>;
-  using Fusion = cutlass::epilogue::fusion::Sm90EVT<
-      cutlass::epilogue::fusion::Sm90Compute<PRelu, Element, float, kRound>, AddBias, Alpha>;
-
-  // No source tensor C: ElementC = void, so the epilogue never loads one.
+  // The epilogue tree (Fusion above); bias and alpha are per GEMM column (channel).
+  using Fused = Fusion<Element, TileShape, Kind, kRound>;
   using Epilogue = typename cutlass::epilogue::collective::CollectiveBuilder<
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, TileShape, ClusterShape,
       cutlass::epilogue::collective::EpilogueTileAuto, float, float,
-      void, Layout, kAlign, Element, Layout, kAlign,
-      cutlass::epilogue::TmaWarpSpecialized, Fusion>::CollectiveOp;
+      typename Fused::ElementC, Layout, kAlign, Element, Layout, kAlign,
+      cutlass::epilogue::TmaWarpSpecialized, typename Fused::Tree>::CollectiveOp;
 
   using Mainloop = typename cutlass::conv::collective::CollectiveBuilder<
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, cutlass::conv::Operator::kFprop,
@@ -114,14 +175,15 @@ struct Conv {
     args.problem_shape = problem;
     args.mainloop.ptr_A = static_cast<const Element*>(a.input);
     args.mainloop.ptr_B = static_cast<const Element*>(a.weight);
-    args.epilogue.ptr_C = nullptr;
+    if constexpr (Kind == ConvEpilogue::gate) {
+      args.epilogue.ptr_C = static_cast<const Element*>(a.source);  // same shape as the output
+      args.epilogue.dC = stride_d;
+    } else {
+      args.epilogue.ptr_C = nullptr;
+    }
     args.epilogue.ptr_D = static_cast<Element*>(a.output);
     args.epilogue.dD = stride_d;
-    // Tree arguments nest like the tree: {child args..., node args}.
-    args.epilogue.thread = {
-        {{}, {a.bias}, {}},  // AddBias: acc, bias row, plus
-        {a.alpha},           // alpha row
-        {}};                 // PRelu
+    args.epilogue.thread = Fused::arguments(a);
     args.hw_info.device_id = device;
     args.hw_info.sm_count = sm_count;
     return args;
@@ -151,16 +213,32 @@ struct Conv {
 };
 
 
+// The default (128 pixels, stages 0) has every epilogue in fp16 and bf16; tuning variants have
+// prelu in fp16 alone (ConvVariant::fused false: the engine runs silu and gate as separate passes).
 template <int TileM, int Stages>
 cudaError_t run_variant(const ConvArgs& a, void* workspace, cudaStream_t stream, int device, int sm_count) {
   if constexpr (TileM == 128 && Stages == 0) {
-    if (a.element == ConvElement::bf16) {
-      return Conv<cutlass::bfloat16_t, TileM, Stages>::run(a, workspace, stream, device, sm_count);
+    const bool bf16 = a.element == ConvElement::bf16;
+    switch (a.epilogue) {
+      case ConvEpilogue::prelu:
+        return bf16 ? Conv<cutlass::bfloat16_t, TileM, Stages>::run(a, workspace, stream, device, sm_count)
+                    : Conv<cutlass::half_t, TileM, Stages>::run(a, workspace, stream, device, sm_count);
+      case ConvEpilogue::silu:
+        return bf16 ? Conv<cutlass::bfloat16_t, TileM, Stages, ConvEpilogue::silu>::run(a, workspace, stream, device,
+                                                                                          sm_count)
+                    : Conv<cutlass::half_t, TileM, Stages, ConvEpilogue::silu>::run(a, workspace, stream, device,
+                                                                                     sm_count);
+      case ConvEpilogue::gate:
+        return bf16 ? Conv<cutlass::bfloat16_t, TileM, Stages, ConvEpilogue::gate>::run(a, workspace, stream, device,
+                                                                                          sm_count)
+                    : Conv<cutlass::half_t, TileM, Stages, ConvEpilogue::gate>::run(a, workspace, stream, device,
+                                                                                     sm_count);
     }
-  } else if (a.element == ConvElement::bf16) {
-    return cudaErrorNotSupported;
+    return cudaErrorInvalidValue;
+  } else {
+    if (a.element == ConvElement::bf16 || a.epilogue != ConvEpilogue::prelu) return cudaErrorNotSupported;
+    return Conv<cutlass::half_t, TileM, Stages>::run(a, workspace, stream, device, sm_count);
   }
-  return Conv<cutlass::half_t, TileM, Stages>::run(a, workspace, stream, device, sm_count);
 }
 
 template <int TileM, int Stages>

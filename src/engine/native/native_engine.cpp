@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -84,7 +85,12 @@ struct Step {
   DeviceBuffer slopes;  // conv and act; affine: its scale
   DeviceBuffer shift;   // affine
   int cin_p = 0;
-  bool silu_after = false;  // conv followed by silu, which the epilogue does not do
+  bool silu_after = false;  // conv followed by silu, where the kernel has no silu epilogue
+  // conv: its epilogue; gate: the tensor it writes is the gate's that follows (skipped), whose
+  // block input is the epilogue's source.
+  native::ConvEpilogue epilogue = native::ConvEpilogue::prelu;
+  int out_tensor = -1;  // the tensor the step writes: its op's, or the fused gate's
+  int source = -1;
 };
 
 class NativeEngine final : public Engine {
@@ -113,8 +119,12 @@ class NativeEngine final : public Engine {
     Stream stream = device_.make_stream();
     steps_.resize(plan_.ops.size());
     for (std::size_t i = 0; i < plan_.ops.size(); ++i) {
+      steps_[i].op = &plan_.ops[i];
+      steps_[i].out_tensor = static_cast<int>(i + 1);
+    }
+    fuse_epilogues();
+    for (std::size_t i = 0; i < plan_.ops.size(); ++i) {
       Step& step = steps_[i];
-      step.op = &plan_.ops[i];
       step.skipped = skipped_[i];
       if (!step.skipped) {
         upload_step(stream, step);
@@ -248,6 +258,50 @@ class NativeEngine final : public Engine {
     }
   }
 
+  // SiLU after a convolution, and SPAN's gate on a convolution's output read by nothing else, go
+  // into that convolution's epilogue where its kernel has them (native::conv_sm90_fuses; a tuning
+  // variant has not, and PYN_NATIVE_FUSE=0 turns fusing off to compare): the gate is then skipped
+  // and the convolution writes the gate's tensor.
+  void fuse_epilogues() {
+    const char* env = std::getenv("PYN_NATIVE_FUSE");
+    if (!native::conv_sm90_fuses() || (env != nullptr && std::string(env) == "0")) {
+      return;
+    }
+    std::vector<int> readers(plan_.tensors.size(), 0);
+    for (const Op& op : plan_.ops) {
+      for (const int input : op.inputs) {
+        ++readers[static_cast<std::size_t>(input)];
+      }
+    }
+    for (std::size_t i = 0; i < plan_.ops.size(); ++i) {
+      const Op& op = plan_.ops[i];
+      if (skipped_[i]) {
+        continue;
+      }
+      if (op.kind == OpKind::conv && op.activation == native::Activation::silu) {
+        steps_[i].epilogue = native::ConvEpilogue::silu;
+      }
+      if (op.kind != OpKind::gate) {
+        continue;
+      }
+      const int a = op.inputs[0];
+      const int x = op.inputs[1];
+      if (a == 0 || a == x || a == plan_.output || readers[static_cast<std::size_t>(a)] != 1) {
+        continue;
+      }
+      const auto conv = static_cast<std::size_t>(a - 1);
+      const Op& producer = plan_.ops[conv];
+      if (producer.kind != OpKind::conv || producer.activation != native::Activation::none || skipped_[conv] ||
+          factor(x) != factor(a) || cp_[static_cast<std::size_t>(x)] != cp_[static_cast<std::size_t>(a)]) {
+        continue;
+      }
+      steps_[conv].epilogue = native::ConvEpilogue::gate;
+      steps_[conv].source = x;
+      steps_[conv].out_tensor = static_cast<int>(i + 1);
+      skipped_[i] = true;
+    }
+  }
+
   void upload_step(Stream& stream, Step& step) {
     const Op& op = *step.op;
     const auto cout_p = static_cast<std::size_t>(padded_channels(op.channels));
@@ -284,7 +338,7 @@ class NativeEngine final : public Engine {
       std::vector<float> bias(cout_p, 0.0F);
       std::copy(op.bias.begin(), op.bias.end(), bias.begin());
       step.bias = upload_floats(device_, stream, bias);
-      step.silu_after = op.activation == native::Activation::silu;
+      step.silu_after = op.activation == native::Activation::silu && step.epilogue != native::ConvEpilogue::silu;
       std::vector<float> slopes(cout_p, 1.0F);
       if (!step.silu_after) {
         const std::vector<float> own = native::negative_slopes(op);
@@ -319,6 +373,9 @@ class NativeEngine final : public Engine {
         for (const int input : plan_.ops[i].inputs) {
           last[static_cast<std::size_t>(input)] = static_cast<int>(i);
         }
+        if (steps_[i].source >= 0) {
+          last[static_cast<std::size_t>(steps_[i].source)] = static_cast<int>(i);
+        }
       }
     }
     last[static_cast<std::size_t>(tail_source_ >= 0 ? tail_source_ : plan_.output)] =
@@ -350,7 +407,7 @@ class NativeEngine final : public Engine {
       take(0);
     }
     for (std::size_t i = 0; i < steps_.size(); ++i) {
-      const auto made = static_cast<int>(i + 1);
+      const int made = steps_[i].out_tensor;
       if (!steps_[i].skipped) {
         take(made);
         steps_[i].out_slot = slot_of_[static_cast<std::size_t>(made)];
@@ -409,6 +466,8 @@ class NativeEngine final : public Engine {
           args.input = b.scratch.data();
         }
         args.output = out;
+        args.epilogue = step.epilogue;
+        args.source = step.source >= 0 ? data(step.source) : nullptr;
         const cudaError_t status = native::conv_sm90(args, b.workspace.data(), s);
         if (status != cudaSuccess) {
           throw DeviceError("conv_sm90 (" + std::to_string(step.cin_p) + "->" + std::to_string(args.cout) + ")",
