@@ -14,7 +14,7 @@
 # PYN_NATIVE_NO_BENCH=1 stops after the tests; PYN_NATIVE_TORCH=0 builds without the torch engine
 # (minutes less) and leaves today's engine out of the bench; PYN_NATIVE_LAYOUTS="channels_last"
 # times torch.compile in that layout alone; PYN_NATIVE_DEADLINE=S starts no network after S seconds
-# of the whole script.
+# of the whole script; PYN_NATIVE_SKIP_PYTHON="esrgan-x4" leaves those networks' eager and torch.compile out.
 set -uo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root" || exit 1
@@ -49,6 +49,8 @@ if [[ "${PYN_NATIVE_TORCH:-1}" == "0" ]]; then
 fi
 # shellcheck disable=SC2206 # a list of words
 [[ -n "${PYN_NATIVE_LAYOUTS:-}" ]] && bench_args+=(--layouts $PYN_NATIVE_LAYOUTS)
+# shellcheck disable=SC2206 # a list of words
+[[ -n "${PYN_NATIVE_SKIP_PYTHON:-}" ]] && bench_args+=(--skip-python $PYN_NATIVE_SKIP_PYTHON)
 log="$out_dir/native-build.log"
 if cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPYN_BUILD_BENCH=OFF \
   -DPYN_WITH_TORCH="$with_torch" -DPYN_NATIVE_TUNING=ON -DCMAKE_CUDA_ARCHITECTURES=native -DPYN_CUTLASS_INCLUDE="$cutlass" \

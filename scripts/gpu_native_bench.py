@@ -160,7 +160,7 @@ def measure(name: str, network, args, env) -> dict:
     row["native"] = pyn_bench(args, model, size, "native", env)
     # A tuning build's other convolution kernels (PYN_NATIVE_CONV), engine alone and fps each.
     # "unfused": the default kernel without the silu and gate epilogues (PYN_NATIVE_FUSE=0).
-    for variant in args.variants or []:
+    for variant in (args.variants or []) if name == args.first else []:
         extra = {"PYN_NATIVE_FUSE": "0"} if variant == "unfused" else {"PYN_NATIVE_CONV": variant}
         got = pyn_bench(args, model, size, "native", dict(env, **extra), f".{variant}")
         row.setdefault("variants", {})[variant] = {k: got[k] for k in ("compute_ms", "fps", "error") if k in got}
@@ -193,6 +193,8 @@ def measure(name: str, network, args, env) -> dict:
 
     # Python: eager and torch.compile, fp16 on a GPU (fp32 on the CPU), channels_last and NCHW.
     dtype = torch.float32 if args.device == "cpu" else torch.float16
+    if name in (args.skip_python or []):
+        return row
     net = deployable(descriptor.model).to(dtype)
     budget = 1.0 if args.tiny else 4.0
     with torch.inference_mode():
@@ -259,13 +261,15 @@ def main() -> int:
     parser.add_argument("--no-pt2", action="store_true", help="leave out today's engine (a build without LibTorch)")
     parser.add_argument("--layouts", nargs="+", choices=("channels_last", "nchw"),
                         help="torch.compile's layouts (default: both; --tiny: channels_last)")
-    parser.add_argument("--variants", nargs="*", help="also time these convolution kernels of a tuning build "
+    parser.add_argument("--skip-python", nargs="*", help="networks whose eager and torch.compile are not timed")
+    parser.add_argument("--variants", nargs="*", help="on the first network, also time these convolution kernels of a tuning build "
                         "(PYN_NATIVE_CONV names, e.g. 128x64s3), or 'unfused' (silu and gate as passes of their own)")
     parser.add_argument("--deadline", type=float, default=0.0,
                         help="start no network after this many seconds (0: no limit); the rest are listed as left out")
     args = parser.parse_args()
     args.layouts = args.layouts or (["channels_last"] if args.tiny else ["channels_last", "nchw"])
     started = time.monotonic()
+    args.first = next((n for n in networks(args.tiny) if not args.only or n in args.only), None)
     try:
         import torch  # noqa: PLC0415
         import spandrel  # noqa: F401, PLC0415

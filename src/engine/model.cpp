@@ -49,12 +49,8 @@ SyntheticOptions parse_synthetic_model(const std::string& spec, DType dtype) {
   return options;
 }
 
-bool model_needs_frame_size([[maybe_unused]] const std::string& model) {
-#ifdef PYN_HAVE_TORCH
+bool model_needs_frame_size(const std::string& model) {
   return !is_synthetic_model(model) && is_model_source(model);
-#else
-  return false;
-#endif
 }
 
 namespace {
@@ -80,10 +76,17 @@ std::string engine_to_ask(const Device& device, const std::string& engine) {
   return engine == "auto" && device.backend() == Backend::host ? "torch" : engine;
 }
 
+#ifndef PYN_HAVE_TORCH
+std::string no_torch_engine(const std::string& model) {
+  return "this build of pynference has no torch engine (LibTorch was not found when it was "
+         "built), so it cannot load " +
+         model;
+}
+#endif
+
 }  // namespace
 
-std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& request,
-                                   [[maybe_unused]] int width, [[maybe_unused]] int height) {
+std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& request, int width, int height) {
   const std::string engine = engine_to_ask(device, request.engine);
   if (engine == "native" && (is_synthetic_model(request.model) || !model_needs_frame_size(request.model))) {
     throw UsageError("the native engine runs state dicts (.pth/.pt/.ckpt/.safetensors), not " +
@@ -97,18 +100,21 @@ std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& req
     return std::make_unique<SyntheticEngine>(
         device, parse_synthetic_model(request.model, request.dtype.value_or(DType::f16)));
   }
-#ifdef PYN_HAVE_TORCH
-  TorchOptions options;
-  options.dtype = request.dtype.value_or(DType::f16);
-  options.channels_last = request.channels_last;
-  options.cudnn_benchmark = request.cudnn_benchmark;
   const std::string& path = request.model;
   if (!is_model_source(path)) {
     if (request.noise_level) {
       throw UsageError("noise_level is for state dicts that take one (DRUNet, FDnCNN), not " +
                        path);
     }
+#ifdef PYN_HAVE_TORCH
+    TorchOptions options;
+    options.dtype = request.dtype.value_or(DType::f16);
+    options.channels_last = request.channels_last;
+    options.cudnn_benchmark = request.cudnn_benchmark;
     return open_torch_engine(device, path, options);
+#else
+    throw UsageError(no_torch_engine(path));
+#endif
   }
   if (width < 1 || height < 1) {
     throw UsageError(path + " is compiled for the frames' size, which was not given (width " +
@@ -122,23 +128,24 @@ std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& req
   if (compiled.format == "native") {
     engine_opened = open_native_engine(device, compiled.artifact, NativeOptions{compiled.dtype, display_name});
   } else {
+#ifdef PYN_HAVE_TORCH
+    TorchOptions options;
+    options.channels_last = request.channels_last;
+    options.cudnn_benchmark = request.cudnn_benchmark;
     options.dtype = compiled.dtype;
     options.input_width = compiled.padded_width;
     options.input_height = compiled.padded_height;
     options.display_name = display_name;
     engine_opened = open_torch_engine(device, compiled.artifact, options);
+#else
+    throw UsageError(no_torch_engine(path) + " (use --engine native where it runs the network)");
+#endif
   }
   if (compiled.padded_width == width && compiled.padded_height == height) {
     return engine_opened;
   }
   return make_padded_engine(device, std::move(engine_opened), compiled.padded_width,
                             compiled.padded_height);
-#else
-  throw UsageError(
-      "this build of pynference has no torch engine (LibTorch was not found when it was "
-      "built), so it cannot load " +
-      request.model);
-#endif
 }
 
 }  // namespace pyn

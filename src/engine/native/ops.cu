@@ -44,13 +44,13 @@ __global__ void pointwise_kernel(const T* a, const T* b, T* out,  // out may be 
         y = p.activation == Activation::silu ? x * sigmoid(x) : (x > 0.0F ? x : x * p.slopes[k]);
         break;
       case Pointwise::affine:
-        y = x * p.scale[k] + p.shift[k];
+        y = fmaf(x, p.scale[k], p.shift[k]);  // one rounding, as ops_cpu.cpp
         break;
       case Pointwise::add:
         y = x + load(b, i);
         break;
       case Pointwise::axpy:
-        y = x * p.scalar + load(b, i);
+        y = fmaf(x, p.scalar, load(b, i));
         break;
       case Pointwise::gate:
         y = (x + load(b, i)) * (sigmoid(x) - 0.5F);

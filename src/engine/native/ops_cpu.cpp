@@ -34,13 +34,13 @@ void pointwise_cpu(const PointwiseArgs& p) {
         y = p.activation == Activation::silu ? x * sigmoid(x) : (x > 0.0F ? x : x * p.slopes[k]);
         break;
       case Pointwise::affine:
-        y = x * p.scale[k] + p.shift[k];
+        y = std::fma(x, p.scale[k], p.shift[k]);  // as the GPU's contraction does
         break;
       case Pointwise::add:
         y = x + decode(b[i], p.dtype);
         break;
       case Pointwise::axpy:
-        y = x * p.scalar + decode(b[i], p.dtype);
+        y = std::fma(x, p.scalar, decode(b[i], p.dtype));
         break;
       case Pointwise::gate:
         y = (x + decode(b[i], p.dtype)) * (sigmoid(x) - 0.5F);
