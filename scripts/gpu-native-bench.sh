@@ -43,6 +43,8 @@ command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 build=build/gpu-native
 with_torch=ON
 bench_args=()
+build_tests=(pyn_native_engine_tests pyn_native_engine_gpu_tests)
+[[ "${PYN_NATIVE_NO_TESTS:-0}" == "1" ]] && build_tests=()
 if [[ "${PYN_NATIVE_TORCH:-1}" == "0" ]]; then
   with_torch=OFF
   bench_args+=(--no-pt2)
@@ -56,7 +58,7 @@ if cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPYN_BUI
   -DPYN_WITH_TORCH="$with_torch" -DPYN_NATIVE_TUNING=ON -DCMAKE_CUDA_ARCHITECTURES=native -DPYN_CUTLASS_INCLUDE="$cutlass" \
   -DCMAKE_PREFIX_PATH="$deps_root/usr;$torch_prefix" \
   -DGTest_DIR="$deps_root/usr/lib/x86_64-linux-gnu/cmake/GTest" -DPYN_COMMIT="$commit" >"$log" 2>&1 &&
-  cmake --build "$build" -j"$(nproc)" --target pynference pyn_native_engine_tests pyn_native_engine_gpu_tests \
+  cmake --build "$build" -j"$(nproc)" --target pynference "${build_tests[@]}" \
     >>"$log" 2>&1; then
   say "built at $commit in $((SECONDS - start)) s"
   grep -E -- '-- native engine' "$log" | head -n 2
@@ -67,20 +69,26 @@ else
 fi
 
 status=0
-for program in pyn_native_engine_tests pyn_native_engine_gpu_tests; do
+# PYN_NATIVE_NO_TESTS=1: the bench alone (where the tests ran on this commit's kernels already).
+programs=(pyn_native_engine_tests pyn_native_engine_gpu_tests)
+[[ "${PYN_NATIVE_NO_TESTS:-0}" == "1" ]] && programs=()
+for program in "${programs[@]}"; do
   "$build/tests/engine/$program" >"$out_dir/$program.log" 2>&1 || status=1
   say "$program: $(grep -E '^\[  (PASSED|FAILED) ' "$out_dir/$program.log" | tr '\n' ' ')$(grep -c '\[  SKIPPED \]' "$out_dir/$program.log") skipped lines"
 done
 ((status == 0)) || grep -E 'Failure|FAILED|Expected|Which is|actual' "$out_dir/pyn_native_engine_gpu_tests.log" | head -n 30
 # The tuning variants: the GPU tests again with each (fp16 only: their bf16 cases fail by design).
 variants="$(sed -n 's/.*tuning variants //p' "$log" | head -n 1 | tr -d ',')"
-for variant in $variants; do
+((${#programs[@]} == 0)) && test_variants="" || test_variants="$variants"
+for variant in $test_variants; do
   PYN_NATIVE_CONV="$variant" "$build/tests/engine/pyn_native_engine_gpu_tests" --gtest_filter='*f16*:-*bf16*' \
     >"$out_dir/gpu-tests-$variant.log" 2>&1 || status=1
   say "pyn_native_engine_gpu_tests with $variant: $(grep -E '^\[  (PASSED|FAILED) ' "$out_dir/gpu-tests-$variant.log" | tr '\n' ' ')"
 done
-PYN_NATIVE_FUSE=0 "$build/tests/engine/pyn_native_engine_gpu_tests" >"$out_dir/gpu-tests-unfused.log" 2>&1 || status=1
-say "pyn_native_engine_gpu_tests unfused: $(grep -E '^\[  (PASSED|FAILED) ' "$out_dir/gpu-tests-unfused.log" | tr '\n' ' ')"
+if ((${#programs[@]} > 0)); then
+  PYN_NATIVE_FUSE=0 "$build/tests/engine/pyn_native_engine_gpu_tests" >"$out_dir/gpu-tests-unfused.log" 2>&1 || status=1
+  say "pyn_native_engine_gpu_tests unfused: $(grep -E '^\[  (PASSED|FAILED) ' "$out_dir/gpu-tests-unfused.log" | tr '\n' ' ')"
+fi
 bench_args+=(--variants unfused $variants)
 [[ "${PYN_NATIVE_NO_BENCH:-0}" == "1" ]] && exit "$status"
 

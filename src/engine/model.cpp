@@ -1,5 +1,6 @@
 #include "pynference/engine/model.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 
@@ -49,8 +50,31 @@ SyntheticOptions parse_synthetic_model(const std::string& spec, DType dtype) {
   return options;
 }
 
+namespace {
+
+#ifdef PYN_HAVE_TORCH
+bool is_source(const std::string& path) { return is_model_source(path); }
+#else
+// Without LibTorch a zip archive's records cannot be read, and only state dicts can run (through
+// the native engine): a file named as one is taken for one, and compile_model.py says in one line
+// where it is not.
+bool is_source(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::string extension = fs::path(path).extension().string();
+  for (char& c : extension) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  std::error_code ec;
+  return fs::is_regular_file(path, ec) &&
+         (extension == ".pth" || extension == ".pt" || extension == ".ckpt" || extension == ".safetensors" ||
+          extension == ".onnx");
+}
+#endif
+
+}  // namespace
+
 bool model_needs_frame_size(const std::string& model) {
-  return !is_synthetic_model(model) && is_model_source(model);
+  return !is_synthetic_model(model) && is_source(model);
 }
 
 namespace {
@@ -101,7 +125,7 @@ std::unique_ptr<Engine> open_model(const Device& device, const ModelRequest& req
         device, parse_synthetic_model(request.model, request.dtype.value_or(DType::f16)));
   }
   const std::string& path = request.model;
-  if (!is_model_source(path)) {
+  if (!is_source(path)) {
     if (request.noise_level) {
       throw UsageError("noise_level is for state dicts that take one (DRUNet, FDnCNN), not " +
                        path);
