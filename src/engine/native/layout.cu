@@ -1,30 +1,16 @@
 // The head and tail layout kernels: one thread per output element, a grid-stride loop, the index
 // arithmetic of the CPU references in layout_cpu.cpp.
 
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
-#include <algorithm>
 #include <cstddef>
 
+#include "element.cuh"
 #include "layout.hpp"
-#include "pynference/device/cuda_check.hpp"
 
 namespace pyn::native {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr std::size_t kMaxBlocks = 1U << 16;
-
-__device__ float load(const __half* p, std::size_t i) { return __half2float(p[i]); }
-__device__ float load(const __nv_bfloat16* p, std::size_t i) { return __bfloat162float(p[i]); }
-__device__ void store(__half* p, std::size_t i, float v) { p[i] = __float2half_rn(v); }
-__device__ void store(__nv_bfloat16* p, std::size_t i, float v) { p[i] = __float2bfloat16_rn(v); }
-
-unsigned blocks_for(std::size_t total) {
-  return static_cast<unsigned>(std::min<std::size_t>((total + kThreads - 1) / kThreads, kMaxBlocks));
-}
+using namespace detail;  // element.cuh
 
 template <class T>
 __global__ void head_kernel(const T* __restrict__ in, T* __restrict__ out, HeadArgs a) {
@@ -68,44 +54,28 @@ __global__ void tail_kernel(const T* __restrict__ features, const T* __restrict_
   }
 }
 
-template <class T>
-void launch_head(const HeadArgs& a, cudaStream_t stream) {
+}  // namespace
+
+void head_cuda(const HeadArgs& a, cudaStream_t stream) {
   const std::size_t total = static_cast<std::size_t>(a.n) * a.h * a.w * a.padded_c;
   if (total == 0) {
     return;
   }
-  head_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(static_cast<const T*>(a.in),
-                                                             static_cast<T*>(a.out), a);
-  PYN_CUDA_CHECK_LAUNCH();
+  with_type(a.dtype, [&]<class T>(T*) {
+    head_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(static_cast<const T*>(a.in),
+                                                               static_cast<T*>(a.out), a);
+  });
 }
 
-template <class T>
-void launch_tail(const TailArgs& a, cudaStream_t stream) {
+void tail_cuda(const TailArgs& a, cudaStream_t stream) {
   const std::size_t total = static_cast<std::size_t>(a.n) * a.c * a.h * a.scale * a.w * a.scale;
   if (total == 0) {
     return;
   }
-  tail_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
-      static_cast<const T*>(a.features), static_cast<const T*>(a.skip), static_cast<T*>(a.out), a);
-  PYN_CUDA_CHECK_LAUNCH();
-}
-
-}  // namespace
-
-void head_cuda(const HeadArgs& args, cudaStream_t stream) {
-  if (args.dtype == DType::bf16) {
-    launch_head<__nv_bfloat16>(args, stream);
-  } else {
-    launch_head<__half>(args, stream);
-  }
-}
-
-void tail_cuda(const TailArgs& args, cudaStream_t stream) {
-  if (args.dtype == DType::bf16) {
-    launch_tail<__nv_bfloat16>(args, stream);
-  } else {
-    launch_tail<__half>(args, stream);
-  }
+  with_type(a.dtype, [&]<class T>(T*) {
+    tail_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
+        static_cast<const T*>(a.features), static_cast<const T*>(a.skip), static_cast<T*>(a.out), a);
+  });
 }
 
 }  // namespace pyn::native

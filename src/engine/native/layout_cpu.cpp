@@ -1,22 +1,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "element.hpp"
 #include "layout.hpp"
-#include "pynference/kernels/float16.hpp"
 
 namespace pyn::native {
-
-namespace {
-
-float decode(std::uint16_t bits, DType dtype) {
-  return dtype == DType::bf16 ? bf16_bits_to_float(bits) : half_bits_to_float(bits);
-}
-
-std::uint16_t encode(float value, DType dtype) {
-  return dtype == DType::bf16 ? float_to_bf16_bits(value) : float_to_half_bits(value);
-}
-
-}  // namespace
 
 void head_cpu(const HeadArgs& a) {
   const auto* in = static_cast<const std::uint16_t*>(a.in);

@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "conv.hpp"
+#include "element.hpp"
 #include "layout.hpp"
 #include "ops.hpp"
 #include "plan.hpp"
 #include "pynference/device/error.hpp"
-#include "pynference/kernels/float16.hpp"
 #include "reference.hpp"
 
 namespace pyn {
@@ -35,29 +35,17 @@ constexpr int kChannelMultiple = 8;  // what the tensor-core convolutions take
 
 int padded_channels(int c) { return (c + kChannelMultiple - 1) / kChannelMultiple * kChannelMultiple; }
 
+// The host backend's tensors: fp32, or fp16/bf16 bits (element.hpp).
 float decode(const void* data, std::size_t i, DType dtype) {
-  switch (dtype) {
-    case DType::f32:
-      return static_cast<const float*>(data)[i];
-    case DType::f16:
-      return half_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
-    case DType::bf16:
-      return bf16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
-  }
-  return 0.0F;
+  return dtype == DType::f32 ? static_cast<const float*>(data)[i]
+                             : native::decode(static_cast<const std::uint16_t*>(data)[i], dtype);
 }
 
 void encode(void* data, std::size_t i, float value, DType dtype) {
-  switch (dtype) {
-    case DType::f32:
-      static_cast<float*>(data)[i] = value;
-      return;
-    case DType::f16:
-      static_cast<std::uint16_t*>(data)[i] = float_to_half_bits(value);
-      return;
-    case DType::bf16:
-      static_cast<std::uint16_t*>(data)[i] = float_to_bf16_bits(value);
-      return;
+  if (dtype == DType::f32) {
+    static_cast<float*>(data)[i] = value;
+  } else {
+    static_cast<std::uint16_t*>(data)[i] = native::encode(value, dtype);
   }
 }
 
@@ -330,7 +318,7 @@ class NativeEngine final : public Engine {
             const float w = op.weight[(co * cin + ci) * static_cast<std::size_t>(k2) + t];
             weight[(co * static_cast<std::size_t>(k2) + t) * static_cast<std::size_t>(step.cin_p) +
                    static_cast<std::size_t>(position[ci])] =
-                dtype_ == DType::bf16 ? float_to_bf16_bits(w) : float_to_half_bits(w);
+                native::encode(w, dtype_);
           }
         }
       }

@@ -2,30 +2,16 @@
 // a grid-stride loop, the arithmetic of the CPU references in ops_cpu.cpp (expf for the sigmoid,
 // as accurate as the host's exp to an ulp or so of fp32).
 
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
-#include <algorithm>
 #include <cstddef>
 
+#include "element.cuh"
 #include "ops.hpp"
-#include "pynference/device/cuda_check.hpp"
 
 namespace pyn::native {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr std::size_t kMaxBlocks = 1U << 16;
-
-__device__ float load(const __half* p, std::size_t i) { return __half2float(p[i]); }
-__device__ float load(const __nv_bfloat16* p, std::size_t i) { return __bfloat162float(p[i]); }
-__device__ void store(__half* p, std::size_t i, float v) { p[i] = __float2half_rn(v); }
-__device__ void store(__nv_bfloat16* p, std::size_t i, float v) { p[i] = __float2bfloat16_rn(v); }
-
-unsigned blocks_for(std::size_t total) {
-  return static_cast<unsigned>(std::min<std::size_t>((total + kThreads - 1) / kThreads, kMaxBlocks));
-}
+using namespace detail;  // element.cuh
 
 __device__ float sigmoid(float x) { return 1.0F / (1.0F + expf(-x)); }
 
@@ -111,15 +97,6 @@ __global__ void to_nchw_kernel(const T* __restrict__ in, T* __restrict__ out, To
 }
 
 // Runs `launch` with the dtype's element type.
-template <class F>
-void with_type(DType dtype, F&& launch) {
-  if (dtype == DType::bf16) {
-    launch(static_cast<__nv_bfloat16*>(nullptr));
-  } else {
-    launch(static_cast<__half*>(nullptr));
-  }
-  PYN_CUDA_CHECK_LAUNCH();
-}
 
 }  // namespace
 

@@ -1,20 +1,12 @@
 #include <cmath>
 #include <cstdint>
 
+#include "element.hpp"
 #include "ops.hpp"
-#include "pynference/kernels/float16.hpp"
 
 namespace pyn::native {
 
 namespace {
-
-float decode(std::uint16_t bits, DType dtype) {
-  return dtype == DType::bf16 ? bf16_bits_to_float(bits) : half_bits_to_float(bits);
-}
-
-std::uint16_t encode(float value, DType dtype) {
-  return dtype == DType::bf16 ? float_to_bf16_bits(value) : float_to_half_bits(value);
-}
 
 float sigmoid(float x) { return 1.0F / (1.0F + std::exp(-x)); }
 
